@@ -1,0 +1,41 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PACKAGES := -e shared -e services/registry -e services/subsidy -e services/matching -e services/compute-ledger -e deploy/devstack
+SOURCES := requirements.txt shared/pyproject.toml services/*/pyproject.toml deploy/devstack/pyproject.toml
+
+.PHONY: run test lint bench migrate clean install contracts
+
+install: $(STAMP)
+
+$(STAMP): $(SOURCES)
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 needed, found " + sys.version.split()[0]'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "[make] installing pinned dependencies into $(VENV) …"
+	@$(PY) -m pip install --disable-pip-version-check --progress-bar off -q -r requirements.txt
+	@$(PY) -m pip install --disable-pip-version-check --progress-bar off -q --no-deps $(PACKAGES)
+	@touch $(STAMP)
+
+run: install
+	$(PY) -m opc_devstack run
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check shared services deploy tests
+
+bench: install
+	$(PY) tests/bench/propagation.py $(BENCH_ARGS)
+
+migrate: install
+	@for svc in registry subsidy matching compute_ledger; do $(PY) -m $$svc migrate || exit 1; done
+
+contracts: install
+	$(PY) -m opc_shared.contracts shared/src/opc_shared/contracts/schemas
+
+clean:
+	-$(PY) -m opc_devstack clean 2>/dev/null
+	rm -rf $(VENV) .pytest_cache .ruff_cache

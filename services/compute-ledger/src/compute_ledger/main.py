@@ -1,0 +1,23 @@
+"""The compute ledger app: ``uvicorn compute_ledger.main:create --factory`` or ``python -m compute_ledger serve``."""
+
+from fastapi import FastAPI
+
+from opc_shared.service import ServiceSpec, create_app
+from compute_ledger.adapters.tables import metadata
+from compute_ledger.api import routes
+from compute_ledger.consumers import HANDLERS
+from compute_ledger.settings import ComputeLedgerSettings
+
+spec = ServiceSpec(
+    package="compute_ledger",
+    title="OPC One-Stop · Compute ledger",
+    description="Vendors, usage, price tables, invoices, pools, quotas and periods for compute and tokens.",
+    settings_cls=ComputeLedgerSettings,
+    metadata=metadata,
+    routers=[routes.router],
+    handlers=HANDLERS,
+)
+
+
+def create() -> FastAPI:
+    return create_app(spec)

@@ -1,0 +1,1 @@
+"""Matching service: demands, supplier profiles, matches, teams and dispatch offers."""

@@ -1,0 +1,21 @@
+"""The registry's app: ``uvicorn registry.main:create --factory`` or ``python -m registry serve``."""
+
+from fastapi import FastAPI
+
+from opc_shared.service import ServiceSpec, create_app
+from registry.adapters.tables import metadata
+from registry.api import firms
+from registry.settings import RegistrySettings
+
+spec = ServiceSpec(
+    package="registry",
+    title="OPC One-Stop · Registry",
+    description="Communities, registration cases (the 3-day licence workflow) and the firm register.",
+    settings_cls=RegistrySettings,
+    metadata=metadata,
+    routers=[firms.router],
+)
+
+
+def create() -> FastAPI:
+    return create_app(spec)

@@ -1,0 +1,1 @@
+"""Subsidy service: subsidy programmes, policy versions, entitlements, claims, budgets and payouts."""

@@ -1,0 +1,23 @@
+"""The subsidy app: ``uvicorn subsidy.main:create --factory`` or ``python -m subsidy serve``."""
+
+from fastapi import FastAPI
+
+from opc_shared.service import ServiceSpec, create_app
+from subsidy.adapters.tables import metadata
+from subsidy.api import routes
+from subsidy.consumers import HANDLERS
+from subsidy.settings import SubsidySettings
+
+spec = ServiceSpec(
+    package="subsidy",
+    title="OPC One-Stop · Subsidy",
+    description="Subsidy programmes, policy versions, entitlements, claims, budgets and payouts.",
+    settings_cls=SubsidySettings,
+    metadata=metadata,
+    routers=[routes.router],
+    handlers=HANDLERS,
+)
+
+
+def create() -> FastAPI:
+    return create_app(spec)

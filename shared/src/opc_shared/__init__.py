@@ -1,0 +1,1 @@
+"""Platform library shared by the four OPC One-Stop services. Holds no business rules."""

@@ -1,0 +1,81 @@
+"""``python -m <service> <command>``: one entry point per service for every process ops run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+from datetime import datetime
+from pathlib import Path
+
+from opc_shared.consumer import list_dead_letters, replay_dead_letter
+from opc_shared.db import Database
+from opc_shared.observability import configure_logging
+from opc_shared.relay import republish_since
+from opc_shared.service import ServiceSpec, Workers, create_app
+
+
+def run_cli(spec: ServiceSpec, migrations: Path, argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {spec.package}", description=spec.description)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="HTTP API (with relay and consumers unless OPC_*_RUN_RELAY / _RUN_CONSUMERS are false)")
+    sub.add_parser("worker", help="relay and consumers only, no HTTP")
+    sub.add_parser("relay", help="outbox relay only")
+    sub.add_parser("consume", help="consumers only")
+    mig = sub.add_parser("migrate", help="apply Alembic migrations to this service's schema")
+    mig.add_argument("revision", nargs="?", default="head")
+    dl = sub.add_parser("dead-letters", help="list or replay dead-lettered events")
+    dl_sub = dl.add_subparsers(dest="action", required=True)
+    dl_list = dl_sub.add_parser("list")
+    dl_list.add_argument("--all", action="store_true", help="include replayed ones")
+    dl_replay = dl_sub.add_parser("replay")
+    dl_replay.add_argument("ids", nargs="+", type=int)
+    rp = sub.add_parser("outbox-replay", help="re-publish this service's outbox from a point in time")
+    rp.add_argument("--since", required=True, type=datetime.fromisoformat, help="RFC 3339 time, e.g. 2026-11-01T00:00:00+00:00")
+    args = parser.parse_args(argv)
+
+    settings = spec.settings_cls()
+    if args.command == "serve":
+        import uvicorn
+
+        uvicorn.run(create_app(spec, settings), host=settings.host, port=settings.http_port, log_config=None, access_log=False)
+    elif args.command in ("worker", "relay", "consume"):
+        configure_logging(settings)
+        asyncio.run(_run_workers(spec, settings, relay=args.command in ("worker", "relay"), consumers=args.command in ("worker", "consume")))
+    elif args.command == "migrate":
+        from opc_shared.migrations import upgrade
+
+        upgrade(migrations, settings, args.revision)
+        print(f"{spec.package}: schema {settings.db_schema} at {args.revision}")
+    elif args.command == "dead-letters":
+        asyncio.run(_dead_letters(spec, settings, args))
+    elif args.command == "outbox-replay":
+        since = args.since if args.since.tzinfo else args.since.astimezone()
+        count = asyncio.run(republish_since(settings, since))
+        print(f"{spec.package}: {count} outbox events since {since.isoformat()} queued for re-publishing")
+
+
+async def _run_workers(spec: ServiceSpec, settings, *, relay: bool, consumers: bool) -> None:  # noqa: ANN001
+    db = Database(settings, spec.metadata)
+    workers = Workers(spec, db, relay=relay, consumers=consumers)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, workers.stop.set)
+    workers.start()
+    await workers.stop.wait()
+    await workers.shutdown()
+    await db.dispose()
+
+
+async def _dead_letters(spec: ServiceSpec, settings, args: argparse.Namespace) -> None:  # noqa: ANN001
+    db = Database(settings, spec.metadata)
+    try:
+        if args.action == "list":
+            rows = await list_dead_letters(db, include_replayed=args.all)
+            print(json.dumps(rows, default=str, ensure_ascii=False, indent=2))
+        else:
+            for dl_id in args.ids:
+                print(f"{dl_id}: {await replay_dead_letter(db, spec.handlers, dl_id)}")
+    finally:
+        await db.dispose()

@@ -1,0 +1,284 @@
+"""Inbox consumer: Kafka → handler, exactly once in effect.
+
+Each event is applied and its id recorded in the inbox in one database transaction; a
+redelivered event finds its id and does nothing. Offsets are committed only after the
+database commit. A failing event is retried a bounded number of times, then written to the
+dead-letter table with its raw bytes and the error, and the partition moves on. Database
+outages are not the event's fault: those pause the partition and retry without counting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from pydantic import ValidationError
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from opc_shared import metrics
+from opc_shared.contracts import contract_for
+from opc_shared.contracts.base import EventContract
+from opc_shared.db import Database, UnitOfWork
+from opc_shared.events import CloudEvent
+from opc_shared.kafka import make_consumer
+from opc_shared.tracing import current_traceparent
+
+log = structlog.get_logger("opc.consumer")
+
+Handler = Callable[[UnitOfWork, CloudEvent, Any], Awaitable[None]]
+
+
+class PermanentError(Exception):
+    """An event that can never succeed (malformed, unknown contract): dead-letter at once."""
+
+
+class InfrastructureDown(Exception):
+    """The database is unreachable: do not blame the event, retry it later."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # applied | duplicate | ignored | dead_lettered
+
+
+def is_infrastructure_error(exc: BaseException) -> bool:
+    if isinstance(exc, (OSError, ConnectionError, asyncio.TimeoutError, InterfaceError, OperationalError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return False
+
+
+class EventApplier:
+    """Applies one raw event through the inbox; shared by the consumer loop and dead-letter replay."""
+
+    def __init__(self, db: Database, handlers: Mapping[str, Handler]) -> None:
+        self.db = db
+        self.handlers = dict(handlers)
+        self.service = db.settings.service_name
+
+    def decode(self, raw: bytes | None) -> tuple[CloudEvent, EventContract | None]:
+        if raw is None:
+            raise PermanentError("empty record value")
+        try:
+            event = CloudEvent.from_bytes(raw)
+        except ValidationError as exc:
+            raise PermanentError(f"not a valid CloudEvent: {exc}") from exc
+        if event.type not in self.handlers:
+            return event, None
+        try:
+            data = contract_for(event.type).model_validate(event.data)
+        except (KeyError, ValidationError) as exc:
+            raise PermanentError(f"payload breaks contract {event.type}: {exc}") from exc
+        return event, data
+
+    async def apply(self, event: CloudEvent, data: EventContract, topic: str) -> Outcome:
+        inbox = self.db.platform.inbox
+        async with self.db.uow() as uow:
+            recorded = await uow.session.execute(
+                pg_insert(inbox)
+                .values(event_id=event.id, event_type=event.type, source_topic=topic)
+                .on_conflict_do_nothing()
+                .returning(inbox.c.event_id)
+            )
+            if recorded.first() is None:
+                return Outcome("duplicate")
+            token = current_traceparent.set(event.traceparent)
+            try:
+                await self.handlers[event.type](uow, event, data)
+            finally:
+                current_traceparent.reset(token)
+            await uow.commit()
+        return Outcome("applied")
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        db: Database,
+        handlers: Mapping[str, Handler],
+        topics: tuple[str, ...],
+        *,
+        group_id: str | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = db.settings
+        self.applier = EventApplier(db, handlers)
+        self.topics = topics
+        self.group_id = group_id or self.settings.consumer_group
+        self.max_attempts = self.settings.consumer_max_attempts
+        self.retry_base_s = self.settings.consumer_retry_base_s
+        self.consumer: AIOKafkaConsumer | None = None
+        self.started = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 0.2
+        while not stop.is_set():
+            consumer = make_consumer(self.settings, self.topics, self.group_id)
+            try:
+                await consumer.start()
+            except KafkaError as exc:
+                log.warning("consumer.broker_unavailable", error=repr(exc), retry_in_s=backoff)
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, self.settings.relay_max_backoff_s)
+                continue
+            backoff = 0.2
+            self.consumer = consumer
+            self.started.set()
+            try:
+                await self._loop(consumer, stop)
+            finally:
+                self.consumer = None
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(consumer.stop(), 10)
+
+    async def _loop(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                batches = await consumer.getmany(timeout_ms=200, max_records=500)
+            except KafkaError as exc:
+                log.warning("consumer.fetch_failed", error=repr(exc))
+                await _sleep_or_stop(stop, 0.5)
+                continue
+            for tp, records in batches.items():
+                done = await self._process_partition(consumer, tp, records, stop)
+                if done is not None:
+                    try:
+                        await consumer.commit({tp: done + 1})
+                    except (CommitFailedError, KafkaError) as exc:
+                        # A rebalance took the partition away; the new owner re-reads and the inbox absorbs it.
+                        log.warning("consumer.commit_failed", partition=tp.partition, error=repr(exc))
+                self._record_lag(consumer, tp, None if done is None else done + 1)
+
+    async def _process_partition(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord], stop: asyncio.Event
+    ) -> int | None:
+        """Process records in order; return the last offset whose effect is durable."""
+        last_done: int | None = None
+        for record in records:
+            if stop.is_set():
+                break
+            try:
+                await self.handle_record(record)
+            except InfrastructureDown as exc:
+                log.warning("consumer.database_down", error=str(exc), offset=record.offset)
+                consumer.seek(tp, record.offset)
+                await _sleep_or_stop(stop, 1.0)
+                break
+            last_done = record.offset
+        return last_done
+
+    async def handle_record(self, record: ConsumerRecord) -> Outcome:
+        try:
+            event, data = self.applier.decode(record.value)
+        except PermanentError as exc:
+            return await self._dead_letter(record, None, str(exc), attempts=1)
+        if data is None:
+            metrics.EVENTS_CONSUMED.labels(self.settings.service_name, event.type, "ignored").inc()
+            return Outcome("ignored")
+        last_error = ""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                outcome = await self.applier.apply(event, data, record.topic)
+                metrics.EVENTS_CONSUMED.labels(self.settings.service_name, event.type, outcome.status).inc()
+                return outcome
+            except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
+                if is_infrastructure_error(exc):
+                    raise InfrastructureDown(str(exc)) from exc
+                last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("consumer.handler_failed", event_id=event.id, type=event.type, attempt=attempt, error=last_error)
+                if attempt < self.max_attempts:
+                    await asyncio.sleep(self.retry_base_s * (2 ** (attempt - 1)))
+        return await self._dead_letter(record, event, last_error, attempts=self.max_attempts)
+
+    async def _dead_letter(self, record: ConsumerRecord, event: CloudEvent | None, error: str, attempts: int) -> Outcome:
+        headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+        event_type = event.type if event else headers.get("ce_type")
+        try:
+            async with self.db.sessionmaker() as session, session.begin():
+                await session.execute(
+                    insert(self.db.platform.dead_letters).values(
+                        event_id=event.id if event else headers.get("ce_id"),
+                        event_type=event_type,
+                        topic=record.topic,
+                        partition=record.partition,
+                        offset=record.offset,
+                        key=record.key,
+                        raw_value=record.value,
+                        headers=headers,
+                        error=error[:10_000],
+                        attempts=attempts,
+                    )
+                )
+        except Exception as exc:  # noqa: BLE001
+            if is_infrastructure_error(exc):
+                raise InfrastructureDown(str(exc)) from exc
+            raise
+        metrics.DEAD_LETTERS.labels(self.settings.service_name, event_type or "unknown").inc()
+        metrics.EVENTS_CONSUMED.labels(self.settings.service_name, event_type or "unknown", "dead_lettered").inc()
+        log.error("consumer.dead_lettered", event_type=event_type, topic=record.topic, partition=record.partition,
+                  offset=record.offset, error=error[:500])
+        return Outcome("dead_lettered")
+
+    def _record_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, next_offset: int | None) -> None:
+        high = consumer.highwater(tp)
+        if high is not None and next_offset is not None:
+            metrics.CONSUMER_LAG.labels(self.settings.service_name, tp.topic, str(tp.partition)).set(max(0, high - next_offset))
+
+
+async def list_dead_letters(db: Database, *, include_replayed: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+    dl = db.platform.dead_letters
+    query = select(dl).order_by(dl.c.id).limit(limit)
+    if not include_replayed:
+        query = query.where(dl.c.replayed_at.is_(None))
+    async with db.sessionmaker() as session:
+        rows = (await session.execute(query)).mappings().all()
+    out = []
+    for row in rows:
+        item = {k: v for k, v in row.items() if k not in ("raw_value", "key")}
+        item["key"] = row["key"].decode(errors="replace") if row["key"] else None
+        item["raw_value"] = row["raw_value"].decode(errors="replace") if row["raw_value"] else None
+        out.append(item)
+    return out
+
+
+async def replay_dead_letter(db: Database, handlers: Mapping[str, Handler], dead_letter_id: int) -> str:
+    """Apply a dead-lettered event again (after a fix); the inbox keeps it single in effect."""
+    dl = db.platform.dead_letters
+    async with db.sessionmaker() as session:
+        row = (await session.execute(select(dl).where(dl.c.id == dead_letter_id))).mappings().first()
+    if row is None:
+        raise LookupError(f"no dead letter {dead_letter_id}")
+    if row["replayed_at"] is not None:
+        return "already_replayed"
+    applier = EventApplier(db, handlers)
+    try:
+        event, data = applier.decode(row["raw_value"])
+        outcome = Outcome("ignored") if data is None else await applier.apply(event, data, row["topic"])
+    except Exception as exc:  # noqa: BLE001 - recorded for ops, then re-raised as a plain result
+        async with db.sessionmaker() as session, session.begin():
+            await session.execute(update(dl).where(dl.c.id == dead_letter_id).values(replay_error=f"{type(exc).__name__}: {exc}"))
+        return f"failed: {type(exc).__name__}: {exc}"
+    async with db.sessionmaker() as session, session.begin():
+        await session.execute(update(dl).where(dl.c.id == dead_letter_id).values(replayed_at=func.now(), replay_error=None))
+    return outcome.status
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, default=str, ensure_ascii=False, indent=2)

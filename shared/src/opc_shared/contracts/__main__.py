@@ -1,0 +1,3 @@
+from opc_shared.contracts import export_cli
+
+export_cli()

@@ -1,0 +1,125 @@
+"""Async SQLAlchemy engine and the unit of work whose commit writes collected events to the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import MetaData, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from opc_shared.contracts.base import EventContract
+from opc_shared.events import CloudEvent, build_event
+from opc_shared.settings import ServiceSettings
+from opc_shared.tables import PlatformTables
+from opc_shared.tracing import child_traceparent, current_traceparent
+
+
+def create_engine(settings: ServiceSettings, **overrides: object) -> AsyncEngine:
+    options: dict[str, object] = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_pre_ping": True,
+        "connect_args": {"server_settings": {"application_name": f"opc-{settings.service_name}"}},
+    }
+    options.update(overrides)
+    return create_async_engine(settings.database_url, **options)
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    """The same URL in the form asyncpg.connect() takes (for LISTEN and advisory-lock connections)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class Database:
+    """What a service needs to reach its schema: engine, sessions, and its platform tables."""
+
+    def __init__(self, settings: ServiceSettings, metadata: MetaData, engine: AsyncEngine | None = None) -> None:
+        self.settings = settings
+        self.metadata = metadata
+        self.engine = engine or create_engine(settings)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.platform = PlatformTables(metadata)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(select(1))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class UnitOfWork:
+    """One database transaction. Events collected with :meth:`publish` are written to the
+    outbox by :meth:`commit` in the same transaction, and the relay is woken by NOTIFY,
+    which Postgres delivers only if the transaction commits."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.session: AsyncSession = db.sessionmaker()
+        self._events: list[CloudEvent] = []
+        self._committed = False
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if not self._committed:
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    def publish(self, contract: EventContract, *, traceparent: str | None = None) -> CloudEvent:
+        event = build_event(
+            event_type=contract.event_type,
+            source=f"/opc/{self._db.settings.service_name}",
+            subject=contract.subject,
+            data=contract.payload(),
+            traceparent=child_traceparent(traceparent or current_traceparent.get()),
+        )
+        self._events.append(event)
+        return event
+
+    @property
+    def pending_events(self) -> list[CloudEvent]:
+        return list(self._events)
+
+    async def commit(self) -> None:
+        if self._events:
+            outbox = self._db.platform.outbox
+            await self.session.execute(
+                insert(outbox),
+                [
+                    {
+                        "event_id": uuid.UUID(e.id),
+                        "event_type": e.type,
+                        "topic": self._topic_for(e),
+                        "key": e.subject,
+                        "payload": e.model_dump(mode="json", exclude_none=True),
+                        "headers": {"traceparent": e.traceparent} if e.traceparent else {},
+                    }
+                    for e in self._events
+                ],
+            )
+            await self.session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": self._db.settings.outbox_channel})
+        await self.session.commit()
+        self._committed = True
+        self._events.clear()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+        self._events.clear()
+
+    def _topic_for(self, event: CloudEvent) -> str:
+        from opc_shared.contracts import contract_for
+
+        return contract_for(event.type).topic

@@ -1,0 +1,123 @@
+"""Alembic support shared by every service: each service's env.py calls :func:`run_env`,
+and its first revision calls :func:`create_platform_tables` for the outbox, inbox,
+dead-letter and idempotency tables. The version table lives inside the service schema."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command, context, op
+from alembic.config import Config
+from sqlalchemy import MetaData
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from opc_shared.settings import ServiceSettings
+
+
+def alembic_config(script_location: Path, settings: ServiceSettings) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location))
+    cfg.attributes["settings"] = settings
+    return cfg
+
+
+def upgrade(script_location: Path, settings: ServiceSettings, revision: str = "head") -> None:
+    command.upgrade(alembic_config(script_location, settings), revision)
+
+
+def run_env(metadata: MetaData, settings_cls: type[ServiceSettings]) -> None:
+    """Body of a service's migrations/env.py."""
+    settings: ServiceSettings = context.config.attributes.get("settings") or settings_cls()
+    schema = settings.db_schema
+
+    def do_run(connection: sa.Connection) -> None:
+        # Only create when missing: a service role may own its schema yet lack CREATE on the database.
+        if connection.execute(sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}).first() is None:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        connection.execute(sa.text(f'SET search_path TO "{schema}"'))
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table_schema=schema,
+            include_schemas=False,
+            transaction_per_migration=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run_async() -> None:
+        engine = create_async_engine(settings.database_url, poolclass=sa.pool.NullPool)
+        try:
+            async with engine.begin() as conn:
+                # Serialise concurrent migrators (two replicas starting at once).
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"opc_migrate:{schema}"})
+                await conn.run_sync(do_run)
+        finally:
+            await engine.dispose()
+
+    if context.is_offline_mode():
+        context.configure(url=settings.database_url, target_metadata=metadata, version_table_schema=schema, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    else:
+        asyncio.run(run_async())
+
+
+def create_platform_tables(schema: str) -> None:
+    """Revision 1 of the platform tables; later changes get their own revisions."""
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger, sa.Identity(always=False), primary_key=True),
+        sa.Column("event_id", pg.UUID(as_uuid=True), nullable=False, unique=True),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("payload", pg.JSONB, nullable=False),
+        sa.Column("headers", pg.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("sent_at", sa.DateTime(timezone=True)),
+        sa.Column("publish_count", sa.Integer, nullable=False, server_default=sa.text("0")),
+        schema=schema,
+    )
+    op.create_index("ix_outbox_unsent", "outbox", ["id"], schema=schema, postgresql_where=sa.text("sent_at IS NULL"))
+    op.create_index("ix_outbox_created_at", "outbox", ["created_at"], schema=schema)
+    op.create_table(
+        "inbox",
+        sa.Column("event_id", pg.UUID(as_uuid=True), primary_key=True),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("source_topic", sa.String(200), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        schema=schema,
+    )
+    op.create_table(
+        "dead_letters",
+        sa.Column("id", sa.BigInteger, sa.Identity(always=False), primary_key=True),
+        sa.Column("event_id", sa.String(200)),
+        sa.Column("event_type", sa.String(200)),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("partition", sa.Integer, nullable=False),
+        sa.Column("offset", sa.BigInteger, nullable=False),
+        sa.Column("key", sa.LargeBinary),
+        sa.Column("raw_value", sa.LargeBinary),
+        sa.Column("headers", pg.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+        sa.Column("error", sa.Text, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("replayed_at", sa.DateTime(timezone=True)),
+        sa.Column("replay_error", sa.Text),
+        schema=schema,
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.String(300), primary_key=True),
+        sa.Column("key", sa.String(200), primary_key=True),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("status_code", sa.Integer, nullable=False),
+        sa.Column("response_body", pg.JSONB, nullable=False),
+        sa.Column("response_headers", pg.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        schema=schema,
+    )

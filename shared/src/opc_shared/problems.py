@@ -1,0 +1,226 @@
+"""RFC 9457 problem responses with stable codes and zh-CN / en text chosen by Accept-Language.
+
+Every error a client sees goes through :class:`Problem`; services register the text for
+their own codes with :func:`register_messages`. No stack trace ever reaches a client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger("opc.problems")
+
+PROBLEM_JSON = "application/problem+json"
+LANGS = ("zh-CN", "en")
+
+#: code -> language -> (title, detail template using str.format(**params))
+_MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
+    "validation_error": {
+        "en": ("Invalid request", "{count} field(s) are invalid: {fields}."),
+        "zh-CN": ("请求内容有误", "共有 {count} 个字段有误：{fields}。"),
+    },
+    "malformed_body": {
+        "en": ("Malformed request body", "The request body is not valid JSON."),
+        "zh-CN": ("请求体格式错误", "请求体不是有效的 JSON。"),
+    },
+    "unauthenticated": {
+        "en": ("Authentication required", "A valid bearer token is required: {reason}."),
+        "zh-CN": ("需要身份认证", "需要有效的访问令牌：{reason}。"),
+    },
+    "forbidden": {
+        "en": ("Not allowed", "Your role or district does not allow this: {reason}."),
+        "zh-CN": ("无权操作", "您的角色或所属区域不允许此操作：{reason}。"),
+    },
+    "not_found": {
+        "en": ("Not found", "No {resource} with id {id}."),
+        "zh-CN": ("未找到", "未找到编号为 {id} 的{resource}。"),
+    },
+    "route_not_found": {
+        "en": ("Not found", "There is nothing at this address."),
+        "zh-CN": ("未找到", "该地址不存在。"),
+    },
+    "method_not_allowed": {
+        "en": ("Method not allowed", "This address does not accept that method."),
+        "zh-CN": ("不支持的请求方法", "该地址不支持此请求方法。"),
+    },
+    "conflict": {
+        "en": ("Conflict", "{reason}"),
+        "zh-CN": ("冲突", "{reason}"),
+    },
+    "version_mismatch": {
+        "en": ("Edited by someone else", "The record is at version {current}, you sent {sent}; reload and retry."),
+        "zh-CN": ("记录已被他人修改", "记录当前版本为 {current}，您提交的是 {sent}，请刷新后重试。"),
+    },
+    "idempotency_key_reused": {
+        "en": ("Idempotency key reused", "This Idempotency-Key was already used with a different request."),
+        "zh-CN": ("幂等键重复使用", "该 Idempotency-Key 已用于另一个不同的请求。"),
+    },
+    "internal_error": {
+        "en": ("Internal error", "Something went wrong on our side; the request id identifies it in our logs."),
+        "zh-CN": ("服务内部错误", "服务端出现错误，可凭请求编号在日志中查询。"),
+    },
+    "service_unavailable": {
+        "en": ("Service unavailable", "{reason}"),
+        "zh-CN": ("服务暂不可用", "{reason}"),
+    },
+}
+
+_FIELD_MESSAGES_ZH = {
+    "missing": "必填",
+    "string_too_short": "长度不足",
+    "string_too_long": "超出长度上限",
+    "string_pattern_mismatch": "格式不正确",
+    "int_parsing": "必须是整数",
+    "int_type": "必须是整数",
+    "uuid_parsing": "必须是 UUID",
+    "datetime_parsing": "必须是 RFC 3339 时间",
+    "date_from_datetime_parsing": "必须是日期",
+    "literal_error": "取值不在允许范围内",
+    "enum": "取值不在允许范围内",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "extra_forbidden": "不允许的字段",
+    "value_error": "取值无效",
+}
+
+
+def register_messages(messages: dict[str, dict[str, tuple[str, str]]]) -> None:
+    for code, texts in messages.items():
+        missing = set(LANGS) - set(texts)
+        if missing:
+            raise ValueError(f"problem code {code!r} lacks text for {sorted(missing)}")
+        _MESSAGES[code] = texts
+
+
+def known_codes() -> set[str]:
+    return set(_MESSAGES)
+
+
+@dataclass
+class FieldError:
+    field: str
+    message: str
+    type: str = "value_error"
+    location: str = "body"
+
+
+@dataclass
+class Problem(Exception):
+    """An error with a stable machine code, rendered as application/problem+json."""
+
+    code: str
+    status: int
+    params: dict[str, Any] = field(default_factory=dict)
+    errors: list[FieldError] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.code not in _MESSAGES:
+            raise ValueError(f"unregistered problem code {self.code!r}")
+        super().__init__(self.code)
+
+
+def pick_language(accept_language: str | None) -> str:
+    """zh-CN unless the client prefers English (by q-value, then order)."""
+    if not accept_language:
+        return "zh-CN"
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(accept_language.split(",")):
+        piece = part.strip()
+        if not piece:
+            continue
+        tag, _, q = piece.partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        ranked.append((-weight, i, tag.strip().lower()))
+    for _, _, tag in sorted(ranked):
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return "zh-CN"
+
+
+def render(problem: Problem, request: Request) -> JSONResponse:
+    lang = pick_language(request.headers.get("accept-language"))
+    title, detail = _MESSAGES[problem.code][lang]
+    # A param may carry its own translations: {"en": "firm", "zh-CN": "企业"}.
+    params = {k: (v.get(lang, next(iter(v.values()))) if isinstance(v, dict) else v) for k, v in problem.params.items()}
+    try:
+        detail = detail.format(**params)
+    except (KeyError, IndexError):
+        pass
+    body: dict[str, Any] = {
+        "type": f"urn:opc:problem:{problem.code}",
+        "title": title,
+        "status": problem.status,
+        "detail": detail,
+        "instance": request.url.path,
+        "code": problem.code,
+    }
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    if problem.errors:
+        body["errors"] = [
+            {
+                "field": e.field,
+                "in": e.location,
+                "type": e.type,
+                "message": _FIELD_MESSAGES_ZH.get(e.type, e.message) if lang == "zh-CN" else e.message,
+            }
+            for e in problem.errors
+        ]
+    headers = {"Content-Language": lang, **problem.headers}
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def validation_problem(errors: list[FieldError]) -> Problem:
+    return Problem(
+        "validation_error", 422, params={"count": len(errors), "fields": ", ".join(e.field for e in errors)}, errors=errors
+    )
+
+
+def _field_errors(exc: RequestValidationError) -> list[FieldError]:
+    out = []
+    for err in exc.errors():
+        loc = list(err.get("loc", ()))
+        where = str(loc[0]) if loc else "body"
+        path = [str(p) for p in loc[1:]] if where in ("body", "query", "path", "header") else [str(p) for p in loc]
+        out.append(FieldError(field=".".join(path) or where, message=err.get("msg", "invalid"), type=err.get("type", "value_error"), location=where))
+    return out
+
+
+def install(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Problem) -> JSONResponse:
+        return render(exc, request)
+
+    async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _field_errors(exc)
+        if any(e.type == "json_invalid" for e in errors):
+            return render(Problem("malformed_body", 400), request)
+        return render(validation_problem(errors), request)
+
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "route_not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}.get(exc.status_code)
+        if code is None:
+            code = "internal_error" if exc.status_code >= 500 else "conflict"
+        return render(Problem(code, exc.status_code, params={"reason": str(exc.detail)}), request)
+
+    async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("http.unhandled", path=request.url.path)
+        return render(Problem("internal_error", 500), request)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unhandled)

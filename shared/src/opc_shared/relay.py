@@ -1,0 +1,182 @@
+"""Transactional-outbox relay: outbox rows → Kafka, in id order, marked sent afterwards.
+
+Wakes on NOTIFY from the committing transaction, with a slow poll only as a fallback.
+Only the holder of a per-service advisory lock publishes, so replicas keep per-key order.
+While the broker is down it backs off and retries; nothing is marked sent until the broker
+has acknowledged it, so a crash between publish and mark-sent only duplicates on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from datetime import datetime
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from opc_shared import metrics
+from opc_shared.db import asyncpg_dsn
+from opc_shared.kafka import make_producer
+from opc_shared.settings import ServiceSettings
+
+log = structlog.get_logger("opc.relay")
+
+
+class OutboxRelay:
+    lock_retry_s = 2.0
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.schema = settings.db_schema
+        self._wake = asyncio.Event()
+        self.is_leader = False
+        self._last_gauge = 0.0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                conn = await asyncpg.connect(asyncpg_dsn(self.settings.database_url), timeout=10)
+            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+                log.warning("relay.db_unreachable", error=str(exc), retry_in_s=backoff)
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, self.settings.relay_max_backoff_s)
+                continue
+            backoff = 0.2
+            try:
+                if await self._acquire_lock(conn, stop):
+                    await self._lead(conn, stop)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                metrics.RELAY_ERRORS.labels(self.settings.service_name).inc()
+                log.warning("relay.db_error", error=str(exc))
+                await _sleep_or_stop(stop, 1.0)
+            finally:
+                self._set_leader(False)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(conn.close(), 5)
+
+    async def _acquire_lock(self, conn: asyncpg.Connection, stop: asyncio.Event) -> bool:
+        while not stop.is_set():
+            if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", f"opc_outbox_relay:{self.schema}"):
+                self._set_leader(True)
+                log.info("relay.leader", schema=self.schema)
+                return True
+            await _sleep_or_stop(stop, self.lock_retry_s)
+        return False
+
+    def _set_leader(self, value: bool) -> None:
+        self.is_leader = value
+        metrics.RELAY_ACTIVE.labels(self.settings.service_name).set(1 if value else 0)
+
+    async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        def on_notify(*_: object) -> None:
+            self._wake.set()
+
+        await conn.add_listener(self.settings.outbox_channel, on_notify)
+        producer: AIOKafkaProducer | None = None
+        backoff = 0.2
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    if producer is None:
+                        producer = make_producer(self.settings)
+                        await producer.start()
+                    published = await self.publish_batch(conn, producer)
+                    backoff = 0.2
+                except KafkaError as exc:
+                    metrics.RELAY_ERRORS.labels(self.settings.service_name).inc()
+                    log.warning("relay.broker_unavailable", error=repr(exc), retry_in_s=backoff)
+                    if producer is not None:
+                        with contextlib.suppress(Exception):
+                            await asyncio.wait_for(producer.stop(), 5)
+                        producer = None
+                    await _sleep_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, self.settings.relay_max_backoff_s)
+                    continue
+                await self._update_gauges(conn)
+                if published >= self.settings.relay_batch_size:
+                    continue
+                await _wait_any(self._wake, stop, self.settings.relay_poll_interval_s)
+        finally:
+            if producer is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(producer.stop(), 5)
+            with contextlib.suppress(Exception):
+                await conn.remove_listener(self.settings.outbox_channel, on_notify)
+
+    async def publish_batch(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
+        rows = await conn.fetch(
+            f"SELECT id, topic, key, payload::text AS payload, headers::text AS headers "
+            f"FROM {self.schema}.outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+            self.settings.relay_batch_size,
+        )
+        if not rows:
+            return 0
+        futures = []
+        for row in rows:
+            headers = [(k, str(v).encode()) for k, v in json.loads(row["headers"]).items()]
+            headers.append(("content-type", b"application/cloudevents+json; charset=utf-8"))
+            futures.append(
+                await producer.send(row["topic"], value=row["payload"].encode(), key=row["key"].encode(), headers=headers)
+            )
+        await asyncio.gather(*futures)
+        await self.mark_sent(conn, [r["id"] for r in rows])
+        for row in rows:
+            metrics.EVENTS_PUBLISHED.labels(self.settings.service_name, row["topic"]).inc()
+        return len(rows)
+
+    async def mark_sent(self, conn: asyncpg.Connection, ids: list[int]) -> None:
+        await conn.execute(
+            f"UPDATE {self.schema}.outbox SET sent_at = now(), publish_count = publish_count + 1 "
+            f"WHERE id = ANY($1::bigint[])",
+            ids,
+        )
+
+    async def _update_gauges(self, conn: asyncpg.Connection) -> None:
+        now = time.monotonic()
+        if now - self._last_gauge < 1.0:
+            return
+        self._last_gauge = now
+        row = await conn.fetchrow(
+            f"SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at)) AS age "
+            f"FROM {self.schema}.outbox WHERE sent_at IS NULL"
+        )
+        metrics.OUTBOX_BACKLOG.labels(self.settings.service_name).set(row["n"])
+        metrics.OUTBOX_OLDEST_AGE.labels(self.settings.service_name).set(float(row["age"] or 0))
+
+
+async def republish_since(settings: ServiceSettings, since: datetime) -> int:
+    """Mark every outbox row created at or after ``since`` unsent, so the relay publishes it again.
+
+    Consumers' inboxes make the repeats harmless; this is how ops refill a broker that lost its data.
+    """
+    conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
+    try:
+        async with conn.transaction():
+            status = await conn.execute(
+                f"UPDATE {settings.db_schema}.outbox SET sent_at = NULL WHERE created_at >= $1", since
+            )
+            await conn.execute("SELECT pg_notify($1, '')", settings.outbox_channel)
+        return int(status.split()[-1])
+    finally:
+        await conn.close()
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _wait_any(wake: asyncio.Event, stop: asyncio.Event, timeout: float) -> None:
+    waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

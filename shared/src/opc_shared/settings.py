@@ -1,0 +1,111 @@
+"""One settings mechanism for every service.
+
+Each service subclasses :class:`ServiceSettings` with its own env prefix
+(``OPC_REGISTRY_`` …). A value set under the service prefix wins over the same
+name under the common ``OPC_`` prefix, so ops can point all services at one
+database with ``OPC_DATABASE_URL`` and still override one of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_JWT_SECRET = "dev-only-insecure-secret-change-me"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_prefix="OPC_")
+
+    service_name: ClassVar[str] = "service"
+    #: Postgres schema the service owns; also the name of its database role in the dev stack.
+    db_schema: ClassVar[str] = "public"
+    #: Kafka topic the service publishes to.
+    topic: ClassVar[str] = ""
+    #: Topics the service consumes from.
+    consumes: ClassVar[tuple[str, ...]] = ()
+    default_port: ClassVar[int] = 8000
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/opc"
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    #: How long a broker fetch may wait for data. Tansu does not answer early when data arrives,
+    #: so this bounds propagation latency in the dev stack; real Kafka answers as soon as data lands.
+    kafka_fetch_max_wait_ms: int = Field(default=5, ge=0)
+    kafka_client_id: str | None = None
+    host: str = "127.0.0.1"
+    port: int | None = None
+    run_relay: bool = True
+    run_consumers: bool = True
+    relay_batch_size: int = Field(default=500, ge=1)
+    #: Fallback poll when no NOTIFY arrives (e.g. a lost LISTEN connection).
+    relay_poll_interval_s: float = Field(default=5.0, gt=0)
+    relay_max_backoff_s: float = Field(default=10.0, gt=0)
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_retry_base_s: float = Field(default=0.05, ge=0)
+    jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> ServiceSettings:
+        if (
+            self.environment == "production"
+            and self.jwt_jwks_url is None
+            and self.jwt_secret.get_secret_value() == DEFAULT_JWT_SECRET
+        ):
+            raise ValueError(
+                "OPC_JWT_SECRET is the development default; set a real secret or OPC_JWT_JWKS_URL in production"
+            )
+        return self
+
+    @property
+    def http_port(self) -> int:
+        return self.port or self.default_port
+
+    @property
+    def kafka_servers(self) -> list[str]:
+        return [s.strip() for s in self.kafka_bootstrap_servers.split(",") if s.strip()]
+
+    @property
+    def outbox_channel(self) -> str:
+        return f"{self.db_schema}_outbox"
+
+    @property
+    def consumer_group(self) -> str:
+        return f"opc-{self.service_name}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        common = EnvSettingsSource(settings_cls, env_prefix="OPC_")
+        return (init_settings, env_settings, common, dotenv_settings, file_secret_settings)
+
+    def safe_dump(self) -> dict[str, Any]:
+        """Settings for logs: secrets masked, passwords cut from URLs."""
+        data = self.model_dump()
+        data["jwt_secret"] = "***"
+        data["database_url"] = mask_url(self.database_url)
+        return data
+
+
+def mask_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a malformed URL must still never leak
+        return "<unparseable url>"
