@@ -90,7 +90,7 @@ async def authenticate(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
-def require_roles(*roles: str):  # noqa: ANN201 - returns a FastAPI dependency
+def require_roles(*roles: str):
     """Dependency: the caller must hold at least one of ``roles``."""
 
     async def dependency(principal: CurrentPrincipal) -> Principal:

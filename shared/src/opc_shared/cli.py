@@ -56,7 +56,7 @@ def run_cli(spec: ServiceSpec, migrations: Path, argv: list[str] | None = None) 
         print(f"{spec.package}: {count} outbox events since {since.isoformat()} queued for re-publishing")
 
 
-async def _run_workers(spec: ServiceSpec, settings, *, relay: bool, consumers: bool) -> None:  # noqa: ANN001
+async def _run_workers(spec: ServiceSpec, settings, *, relay: bool, consumers: bool) -> None:
     db = Database(settings, spec.metadata)
     workers = Workers(spec, db, relay=relay, consumers=consumers)
     loop = asyncio.get_running_loop()
@@ -68,7 +68,7 @@ async def _run_workers(spec: ServiceSpec, settings, *, relay: bool, consumers: b
     await db.dispose()
 
 
-async def _dead_letters(spec: ServiceSpec, settings, args: argparse.Namespace) -> None:  # noqa: ANN001
+async def _dead_letters(spec: ServiceSpec, settings, args: argparse.Namespace) -> None:
     db = Database(settings, spec.metadata)
     try:
         if args.action == "list":

@@ -25,7 +25,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from opc_shared import metrics
-from opc_shared.contracts import contract_for
 from opc_shared.contracts.base import EventContract
 from opc_shared.db import Database, UnitOfWork
 from opc_shared.events import CloudEvent
@@ -61,10 +60,10 @@ def is_infrastructure_error(exc: BaseException) -> bool:
 class EventApplier:
     """Applies one raw event through the inbox; shared by the consumer loop and dead-letter replay."""
 
-    def __init__(self, db: Database, handlers: Mapping[str, Handler]) -> None:
+    def __init__(self, db: Database, handlers: Mapping[type[EventContract], Handler]) -> None:
         self.db = db
-        self.handlers = dict(handlers)
-        self.service = db.settings.service_name
+        self.contracts = {contract.event_type: contract for contract in handlers}
+        self.handlers = {contract.event_type: handler for contract, handler in handlers.items()}
 
     def decode(self, raw: bytes | None) -> tuple[CloudEvent, EventContract | None]:
         if raw is None:
@@ -73,11 +72,12 @@ class EventApplier:
             event = CloudEvent.from_bytes(raw)
         except ValidationError as exc:
             raise PermanentError(f"not a valid CloudEvent: {exc}") from exc
-        if event.type not in self.handlers:
+        contract = self.contracts.get(event.type)
+        if contract is None:
             return event, None
         try:
-            data = contract_for(event.type).model_validate(event.data)
-        except (KeyError, ValidationError) as exc:
+            data = contract.model_validate(event.data)
+        except ValidationError as exc:
             raise PermanentError(f"payload breaks contract {event.type}: {exc}") from exc
         return event, data
 
@@ -105,7 +105,7 @@ class ConsumerRunner:
     def __init__(
         self,
         db: Database,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[type[EventContract], Handler],
         topics: tuple[str, ...],
         *,
         group_id: str | None = None,
@@ -193,7 +193,7 @@ class ConsumerRunner:
                 outcome = await self.applier.apply(event, data, record.topic)
                 metrics.EVENTS_CONSUMED.labels(self.settings.service_name, event.type, outcome.status).inc()
                 return outcome
-            except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
+            except Exception as exc:
                 if is_infrastructure_error(exc):
                     raise InfrastructureDown(str(exc)) from exc
                 last_error = f"{type(exc).__name__}: {exc}"
@@ -221,7 +221,7 @@ class ConsumerRunner:
                         attempts=attempts,
                     )
                 )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if is_infrastructure_error(exc):
                 raise InfrastructureDown(str(exc)) from exc
             raise
@@ -253,7 +253,7 @@ async def list_dead_letters(db: Database, *, include_replayed: bool = False, lim
     return out
 
 
-async def replay_dead_letter(db: Database, handlers: Mapping[str, Handler], dead_letter_id: int) -> str:
+async def replay_dead_letter(db: Database, handlers: Mapping[type[EventContract], Handler], dead_letter_id: int) -> str:
     """Apply a dead-lettered event again (after a fix); the inbox keeps it single in effect."""
     dl = db.platform.dead_letters
     async with db.sessionmaker() as session:

@@ -63,7 +63,7 @@ class UnitOfWork:
     def __init__(self, db: Database) -> None:
         self._db = db
         self.session: AsyncSession = db.sessionmaker()
-        self._events: list[CloudEvent] = []
+        self._events: list[tuple[CloudEvent, str]] = []
         self._committed = False
 
     async def __aenter__(self) -> Self:
@@ -86,12 +86,12 @@ class UnitOfWork:
             data=contract.payload(),
             traceparent=child_traceparent(traceparent or current_traceparent.get()),
         )
-        self._events.append(event)
+        self._events.append((event, contract.topic))
         return event
 
     @property
     def pending_events(self) -> list[CloudEvent]:
-        return list(self._events)
+        return [event for event, _ in self._events]
 
     async def commit(self) -> None:
         if self._events:
@@ -102,12 +102,12 @@ class UnitOfWork:
                     {
                         "event_id": uuid.UUID(e.id),
                         "event_type": e.type,
-                        "topic": self._topic_for(e),
+                        "topic": topic,
                         "key": e.subject,
                         "payload": e.model_dump(mode="json", exclude_none=True),
                         "headers": {"traceparent": e.traceparent} if e.traceparent else {},
                     }
-                    for e in self._events
+                    for e, topic in self._events
                 ],
             )
             await self.session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": self._db.settings.outbox_channel})
@@ -118,8 +118,3 @@ class UnitOfWork:
     async def rollback(self) -> None:
         await self.session.rollback()
         self._events.clear()
-
-    def _topic_for(self, event: CloudEvent) -> str:
-        from opc_shared.contracts import contract_for
-
-        return contract_for(event.type).topic

@@ -42,7 +42,7 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 conn = await asyncpg.connect(asyncpg_dsn(self.settings.database_url), timeout=10)
-            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
                 log.warning("relay.db_unreachable", error=str(exc), retry_in_s=backoff)
                 await _sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, self.settings.relay_max_backoff_s)

@@ -17,6 +17,7 @@ from sqlalchemy import MetaData
 
 from opc_shared import problems
 from opc_shared.consumer import ConsumerRunner, Handler
+from opc_shared.contracts.base import EventContract
 from opc_shared.db import Database, UnitOfWork
 from opc_shared.observability import RequestContextMiddleware, configure_logging
 from opc_shared.relay import OutboxRelay
@@ -35,7 +36,7 @@ class ServiceSpec:
     settings_cls: type[ServiceSettings]
     metadata: MetaData
     routers: list[APIRouter] = field(default_factory=list)
-    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    handlers: Mapping[type[EventContract], Handler] = field(default_factory=dict)
     version: str = "0.1.0"
 
 

@@ -24,6 +24,7 @@ class PlatformTables:
     """The four platform tables bound to one service's metadata (and so its schema)."""
 
     def __init__(self, metadata: MetaData) -> None:
+        # keep_existing: several Database objects may share one service's metadata.
         self.outbox = Table(
             "outbox",
             metadata,
@@ -39,6 +40,7 @@ class PlatformTables:
             Column("publish_count", Integer, nullable=False, server_default=text("0")),
             Index(None, "id", postgresql_where=text("sent_at IS NULL")),
             Index(None, "created_at"),
+            keep_existing=True,
         )
         self.inbox = Table(
             "inbox",
@@ -47,6 +49,7 @@ class PlatformTables:
             Column("event_type", String(200), nullable=False),
             Column("source_topic", String(200), nullable=False),
             Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+            keep_existing=True,
         )
         self.dead_letters = Table(
             "dead_letters",
@@ -65,6 +68,7 @@ class PlatformTables:
             Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
             Column("replayed_at", DateTime(timezone=True)),
             Column("replay_error", Text),
+            keep_existing=True,
         )
         self.idempotency_keys = Table(
             "idempotency_keys",
@@ -76,4 +80,5 @@ class PlatformTables:
             Column("response_body", JSONB, nullable=False),
             Column("response_headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
             Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+            keep_existing=True,
         )

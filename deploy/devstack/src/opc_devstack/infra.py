@@ -12,10 +12,9 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-
-import warnings
 
 import asyncpg
 
@@ -267,7 +266,7 @@ class Infra:
     def bootstrap(self) -> str:
         return self.external_kafka or self.broker.bootstrap  # type: ignore[union-attr]
 
-    def start(self, *, progress=print) -> None:  # noqa: ANN001
+    def start(self, *, progress=print) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         try:
             if self.pg is not None:

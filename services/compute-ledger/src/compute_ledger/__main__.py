@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from opc_shared.cli import run_cli
 from compute_ledger.main import spec
+from opc_shared.cli import run_cli
 
 
 def main() -> None:

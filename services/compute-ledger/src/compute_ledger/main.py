@@ -2,11 +2,11 @@
 
 from fastapi import FastAPI
 
-from opc_shared.service import ServiceSpec, create_app
 from compute_ledger.adapters.tables import metadata
 from compute_ledger.api import routes
 from compute_ledger.consumers import HANDLERS
 from compute_ledger.settings import ComputeLedgerSettings
+from opc_shared.service import ServiceSpec, create_app
 
 spec = ServiceSpec(
     package="compute_ledger",

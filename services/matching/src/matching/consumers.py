@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from matching.service.supplier_profiles import open_for_registered_firm
 from opc_shared.contracts import FirmRegisteredV1
 from opc_shared.db import UnitOfWork
 from opc_shared.events import CloudEvent
-from matching.service.supplier_profiles import open_for_registered_firm
 
 
 async def on_firm_registered(uow: UnitOfWork, event: CloudEvent, data: FirmRegisteredV1) -> None:
     await open_for_registered_firm(uow, data)
 
 
-HANDLERS = {FirmRegisteredV1.event_type: on_firm_registered}
+HANDLERS = {FirmRegisteredV1: on_firm_registered}

@@ -2,11 +2,11 @@
 
 from fastapi import FastAPI
 
-from opc_shared.service import ServiceSpec, create_app
 from matching.adapters.tables import metadata
 from matching.api import routes
 from matching.consumers import HANDLERS
 from matching.settings import MatchingSettings
+from opc_shared.service import ServiceSpec, create_app
 
 spec = ServiceSpec(
     package="matching",

@@ -12,4 +12,4 @@ async def on_firm_registered(uow: UnitOfWork, event: CloudEvent, data: FirmRegis
     await open_for_registered_firm(uow, data)
 
 
-HANDLERS = {FirmRegisteredV1.event_type: on_firm_registered}
+HANDLERS = {FirmRegisteredV1: on_firm_registered}

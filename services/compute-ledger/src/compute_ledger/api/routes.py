@@ -7,10 +7,10 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from compute_ledger.service import firm_accounts as service
 from opc_shared.auth import CurrentPrincipal, require_roles
 from opc_shared.pagination import PageOut
 from opc_shared.service import UowDep
-from compute_ledger.service import firm_accounts as service
 
 router = APIRouter(prefix="/firm-accounts", tags=["firm-accounts"])
 STAFF = require_roles("caseworker", "reviewer", "finance", "admin")

@@ -7,13 +7,13 @@ import uuid
 from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
+from compute_ledger.adapters.tables import firm_accounts as table
+from compute_ledger.domain.firm_accounts import open_for
 from opc_shared.auth import Principal
 from opc_shared.contracts import FirmRegisteredV1
 from opc_shared.db import UnitOfWork
 from opc_shared.pagination import Page, decode_cursor, encode_cursor
 from opc_shared.problems import Problem
-from compute_ledger.adapters.tables import firm_accounts as table
-from compute_ledger.domain.firm_accounts import open_for
 
 
 async def open_for_registered_firm(uow: UnitOfWork, firm: FirmRegisteredV1) -> None:

@@ -7,10 +7,10 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from matching.service import supplier_profiles as service
 from opc_shared.auth import CurrentPrincipal, require_roles
 from opc_shared.pagination import PageOut
 from opc_shared.service import UowDep
-from matching.service import supplier_profiles as service
 
 router = APIRouter(prefix="/suppliers", tags=["suppliers"])
 STAFF = require_roles("caseworker", "reviewer", "finance", "admin")

@@ -18,8 +18,8 @@ clock = SystemClock()
 
 
 @router.post("", status_code=201, response_model=FirmOut, dependencies=[require_roles("caseworker", "admin")])
-async def register_firm(body: FirmRegistration, principal: CurrentPrincipal, idem: IdempotencyDep):  # noqa: ANN201
-    async def work(uow):  # noqa: ANN001, ANN202
+async def register_firm(body: FirmRegistration, principal: CurrentPrincipal, idem: IdempotencyDep):
+    async def work(uow):
         firm = await service.register_firm(uow, principal=principal, clock=clock, **body.model_dump())
         return 201, FirmOut.model_validate(firm)
 

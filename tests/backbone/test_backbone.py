@@ -1,0 +1,217 @@
+"""The event backbone against real PostgreSQL and a real Kafka-protocol broker:
+at-least-once on the wire, exactly-once in effect."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import Counter
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select
+
+from opc_shared.consumer import list_dead_letters, replay_dead_letter
+from opc_shared.contracts import FirmRegisteredV1
+from opc_shared.events import build_event
+from opc_shared.relay import OutboxRelay
+from subsidy.adapters.tables import accounts
+
+from .conftest import Backbone, Recorder, eventually
+
+pytestmark = pytest.mark.faults
+
+
+async def accounts_for(bb: Backbone, firm_ids: list[uuid.UUID]) -> int:
+    async with bb.subsidy.sessionmaker() as session:
+        return (await session.execute(select(func.count()).select_from(accounts).where(accounts.c.firm_id.in_(firm_ids)))).scalar_one()
+
+
+async def inbox_count(bb: Backbone, event_ids: list[str]) -> int:
+    inbox = bb.subsidy.platform.inbox
+    async with bb.subsidy.sessionmaker() as session:
+        query = select(func.count()).select_from(inbox).where(inbox.c.event_id.in_([uuid.UUID(i) for i in event_ids]))
+        return (await session.execute(query)).scalar_one()
+
+
+async def test_redelivered_event_has_one_effect(backbone: Backbone) -> None:
+    firm_id = uuid.uuid4()
+    event = build_event(
+        event_type=FirmRegisteredV1.event_type, source="/opc/registry", subject=str(firm_id),
+        data=FirmRegisteredV1(firm_id=firm_id, name="重复投递", district="wuhou", founder_name="甲",
+                              registered_at="2026-11-01T00:00:00Z").payload(),
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=backbone.broker.bootstrap)
+    await producer.start()
+    try:
+        for _ in range(3):  # the same record three times, as a retrying producer would
+            await producer.send_and_wait("opc.registry.v1", event.to_bytes(), key=str(firm_id).encode())
+    finally:
+        await producer.stop()
+    recorder = Recorder()
+    runner = backbone.start_consumer(recorder)
+    await eventually(lambda: _caught_up(runner), what="three deliveries consumed")
+    assert recorder.calls[event.id] == 1
+    assert await inbox_count(backbone, [event.id]) == 1
+    assert await accounts_for(backbone, [firm_id]) == 1
+
+
+async def _caught_up(runner) -> bool:  # noqa: ANN001
+    """The consumer has committed up to the end of every partition it has seen data on."""
+    consumer = runner.consumer
+    if consumer is None or not consumer.assignment():
+        return False
+    seen = 0
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp) or 0
+        if (await consumer.committed(tp) or 0) < high:
+            return False
+        seen += high
+    return seen > 0
+
+
+async def test_events_written_while_broker_down_are_all_delivered_once(backbone: Backbone) -> None:
+    recorder = Recorder()
+    backbone.start_consumer(recorder)
+    relay, _ = backbone.start_relay()
+    warmup = await backbone.publish_firms(["before-outage"])
+    await eventually(lambda: _async(recorder.calls[warmup[0]] == 1), what="warm-up event applied")
+
+    backbone.broker.stop()
+    during = await backbone.publish_firms([f"outage-{i}" for i in range(40)])
+    await asyncio.sleep(1.5)  # the relay keeps failing and backing off meanwhile
+    assert await backbone.unsent(during) == 40, "nothing may be marked sent while the broker is down"
+
+    backbone.broker.start()  # an empty broker, as after a real outage with data loss
+    from opc_devstack.infra import TOPICS
+    from opc_shared.kafka import ensure_topics
+
+    await ensure_topics(backbone.broker.bootstrap, TOPICS)
+    await eventually(lambda: _async(all(recorder.calls[e] >= 1 for e in during)), timeout=60, what="all outage events applied")
+    assert all(recorder.calls[e] == 1 for e in during)
+    assert await backbone.unsent(during) == 0
+    assert await inbox_count(backbone, during) == 40
+    assert relay.is_leader
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
+class CrashAfterPublish(OutboxRelay):
+    """Dies after the broker acknowledged the batch but before marking it sent, once."""
+
+    crashed = False
+
+    async def mark_sent(self, conn, ids) -> None:  # noqa: ANN001
+        if not CrashAfterPublish.crashed:
+            CrashAfterPublish.crashed = True
+            raise asyncpg.InterfaceError("simulated crash between publish and mark-sent")
+        await super().mark_sent(conn, ids)
+
+
+async def test_relay_crash_between_publish_and_mark_sent_duplicates_on_wire_but_not_in_effect(backbone: Backbone) -> None:
+    event_ids = await backbone.publish_firms([f"crash-{i}" for i in range(10)])
+    CrashAfterPublish.crashed = False
+    backbone.start_relay(CrashAfterPublish(backbone.registry_settings))
+    await eventually(lambda: _async(CrashAfterPublish.crashed), what="the crash")
+    await eventually(lambda: _unsent_is_zero(backbone, event_ids), what="rows marked sent after restart")
+
+    on_wire = Counter(json.loads(r.value)["id"] for r in await backbone.records_on_topic())
+    assert all(on_wire[e] == 2 for e in event_ids), "each event went out twice: once before the crash, once after"
+
+    recorder = Recorder()
+    backbone.start_consumer(recorder)
+    await eventually(lambda: _async(all(recorder.calls[e] == 1 for e in event_ids)), what="events applied")
+    await asyncio.sleep(0.5)
+    assert all(recorder.calls[e] == 1 for e in event_ids)
+    assert await inbox_count(backbone, event_ids) == 10
+
+
+async def _unsent_is_zero(bb: Backbone, ids: list[str]) -> bool:
+    return await bb.unsent(ids) == 0
+
+
+async def test_poison_event_goes_to_dead_letters_and_later_events_still_flow(backbone: Backbone) -> None:
+    firm_id = uuid.uuid4()  # one key, so all land on one partition behind the poison
+    producer = AIOKafkaProducer(bootstrap_servers=backbone.broker.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait("opc.registry.v1", b"{not json at all", key=str(firm_id).encode())
+    finally:
+        await producer.stop()
+    poison_ids = await backbone.publish_firms(["POISON"], firm_id=firm_id)
+    good_ids = await backbone.publish_firms([f"good-{i}" for i in range(5)], firm_id=firm_id)
+    recorder = Recorder(fail_when=lambda d: d.name == "POISON")
+    backbone.start_relay()
+    backbone.start_consumer(recorder)
+    await eventually(lambda: _async(all(recorder.calls[e] == 1 for e in good_ids)), what="events behind the poison applied")
+
+    letters = [d for d in await list_dead_letters(backbone.subsidy, limit=1000) if d["key"] == str(firm_id)]
+    by_kind = {("POISON" in (d["raw_value"] or "")): d for d in letters}
+    assert len(letters) == 2
+    assert "not a valid CloudEvent" in by_kind[False]["error"]
+    assert by_kind[True]["event_id"] == poison_ids[0]
+    assert "handler cannot process POISON" in by_kind[True]["error"]
+    assert by_kind[True]["attempts"] == 3
+    assert recorder.calls[poison_ids[0]] == 0
+
+    # After a fix, ops replay it: applied once, and a second replay changes nothing.
+    fixed = Recorder()
+    assert await replay_dead_letter(backbone.subsidy, fixed.handlers, by_kind[True]["id"]) == "applied"
+    assert await replay_dead_letter(backbone.subsidy, fixed.handlers, by_kind[True]["id"]) == "already_replayed"
+    assert fixed.calls[poison_ids[0]] == 1
+    assert await inbox_count(backbone, poison_ids) == 1
+
+
+async def test_one_firms_events_are_applied_in_order(backbone: Backbone) -> None:
+    firm_id = uuid.uuid4()
+    names = [f"seq-{i:03d}" for i in range(60)]
+    recorder = Recorder()
+    backbone.start_consumer(recorder)
+    backbone.start_relay()
+    # Interleave with other firms' events so ordering is tested across partitions too.
+    for chunk in range(0, 60, 10):
+        await backbone.publish_firms(names[chunk:chunk + 10], firm_id=firm_id)
+        await backbone.publish_firms([f"other-{chunk}-{i}" for i in range(5)])
+    await eventually(lambda: _async(sum(1 for n in recorder.names if n.startswith("seq-")) == 60), what="all sequenced events")
+    assert [n for n in recorder.names if n.startswith("seq-")] == names
+
+
+async def test_with_two_relays_only_one_publishes(backbone: Backbone) -> None:
+    relays = [backbone.start_relay(OutboxRelay(backbone.registry_settings)) for _ in range(2)]
+    await eventually(lambda: _async(any(r.is_leader for r, _ in relays)), what="a leader")
+    await asyncio.sleep(0.5)
+    assert sum(r.is_leader for r, _ in relays) == 1
+    event_ids = await backbone.publish_firms([f"two-relays-{i}" for i in range(30)])
+    await eventually(lambda: _unsent_is_zero(backbone, event_ids), what="all published")
+    on_wire = Counter(json.loads(r.value)["id"] for r in await backbone.records_on_topic())
+    assert all(on_wire[e] == 1 for e in event_ids)
+
+    # The standby takes over when the leader stops, and publishes what follows.
+    (_, leader_stop), (standby, _) = sorted(relays, key=lambda pair: not pair[0].is_leader)
+    standby.lock_retry_s = 0.1
+    leader_stop.set()
+    await eventually(lambda: _async(standby.is_leader), timeout=10, what="standby takes over")
+    more = await backbone.publish_firms(["after-takeover"])
+    await eventually(lambda: _unsent_is_zero(backbone, more), what="published by the new leader")
+
+
+async def test_a_service_role_cannot_read_another_services_schema(infra) -> None:  # noqa: ANN001
+    if infra.pg is None:
+        pytest.skip("role isolation is provisioned by the embedded stack; external databases are provisioned by ops")
+    from opc_shared.db import asyncpg_dsn
+
+    conn = await asyncpg.connect(asyncpg_dsn(infra.urls["registry"]))
+    try:
+        assert await conn.fetchval("SELECT count(*) >= 0 FROM registry.outbox")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.fetch("SELECT * FROM subsidy.accounts LIMIT 1")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE public.sneaky (id int)")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE SCHEMA sneaky")
+    finally:
+        await conn.close()

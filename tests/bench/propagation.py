@@ -1,0 +1,780 @@
+#!/usr/bin/env python
+"""Event propagation benchmark: registry commit → outbox → relay → Kafka → subsidy inbox → effect committed.
+
+Run with ``make bench`` (``.venv/bin/python tests/bench/propagation.py``); ``--help`` lists the options.
+
+It starts its own embedded PostgreSQL and Tansu broker (``opc_devstack.infra.Infra``, non-durable) in a
+temporary directory and measures, ``--runs`` times:
+
+1. **Propagation latency** at a sustained offered rate (default 1,000 events/s for 30 s). This process is
+   the registry's write side: it runs the real ``register_firm`` use case in a ``UnitOfWork`` (firm row +
+   one ``FirmRegisteredV1`` outbox row + NOTIFY per transaction), launched on an absolute schedule. The
+   real relay (``python -m registry relay``) and the real subsidy consumer (``python -m subsidy consume``,
+   which opens a row in ``subsidy.accounts``) run as separate processes, as in production.
+
+   Latency = commit time of the consumer's transaction − commit time of the producer's transaction, both
+   read after the run from PostgreSQL's own commit timestamps (``track_commit_timestamp``, enabled by the
+   benchmark) via ``pg_xact_commit_timestamp(xmin)`` of ``registry.firms`` and ``subsidy.accounts`` rows.
+   One clock, true commit to true commit. The figures are compared with DESIGN.md's targets
+   (p50 ≤ 20 ms, p99 ≤ 100 ms).
+
+2. **Relay throughput vs the raw producer**: N outbox rows are written through ``UnitOfWork`` with no relay
+   running, then drained by the real ``OutboxRelay.publish_batch`` (read batch, send, await acks, mark sent)
+   into a fresh topic; the same N records (same keys, values, headers) are then sent by a bare aiokafka
+   producer built by the same ``make_producer`` into another fresh topic of the same partition count.
+   The ratio relay/raw is the figure (informational target ≥ 0.5).
+
+The final table shows medians over the runs; a JSON file with every figure goes to
+``tests/bench/results/`` (and a PNG histogram if matplotlib happens to be installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from opc_devstack import procs
+from opc_devstack.infra import DATABASE, Infra
+from opc_shared.auth import CITY_WIDE, Principal
+from opc_shared.clock import SystemClock
+from opc_shared.contracts import FirmRegisteredV1, topics
+from opc_shared.db import Database, asyncpg_dsn
+from opc_shared.kafka import ensure_topics, make_producer
+from opc_shared.relay import OutboxRelay
+from registry.adapters.tables import metadata as registry_metadata
+from registry.service.firms import register_firm
+from registry.settings import RegistrySettings
+
+HERE = Path(__file__).resolve().parent
+RESULTS_DIR = HERE / "results"
+
+P50_TARGET_MS = 20.0  # DESIGN.md "Performance targets"
+P99_TARGET_MS = 100.0
+RELAY_RATIO_TARGET = 0.5  # not in DESIGN.md: informational
+BENCH_PARTITIONS = 6  # same as the service topics (opc_devstack.infra.TOPICS)
+DISTRICT = "wuhou"
+
+
+# --------------------------------------------------------------------------------------------- options
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description="Event propagation latency (registry → subsidy) and relay throughput on an embedded stack.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--quick", action="store_true", help="smoke run: 5 s, 1 run, 5,000 relay events (explicit options still win)")
+    p.add_argument("--duration", type=float, default=None, help="measured seconds of sustained load per run [30; quick 5]")
+    p.add_argument("--rate", type=float, default=1000.0, help="offered events per second")
+    p.add_argument("--warmup", type=float, default=None, help="seconds at full rate before the measured window [3; quick 1]")
+    p.add_argument("--runs", type=int, default=None, help="repetitions of both measurements [3; quick 1]")
+    p.add_argument("--relay-events", type=int, default=None, help="outbox rows for the relay throughput test [20000; quick 5000]")
+    p.add_argument("--concurrency", type=int, default=16, help="producer transactions in flight at most (= its pool size)")
+    p.add_argument("--progress-every", type=float, default=3.0, help="seconds between progress lines")
+    p.add_argument("--drain-timeout", type=float, default=120.0, help="seconds to wait for the consumer to catch up after producing")
+    p.add_argument("--skip-latency", action="store_true", help="only the relay throughput test")
+    p.add_argument("--skip-throughput", action="store_true", help="only the propagation latency test")
+    p.add_argument(
+        "--worker-env", action="append", default=[], metavar="KEY=VALUE",
+        help="extra environment for the relay/consumer processes, e.g. OPC_KAFKA_FETCH_MAX_WAIT_MS=1 (repeatable)",
+    )
+    p.add_argument("--keep-temp", action="store_true", help="keep the temporary directory (database, broker and worker logs)")
+    p.add_argument("--no-json", action="store_true", help="do not write the results JSON / PNG")
+    args = p.parse_args(argv)
+    quick_defaults = {"duration": (30.0, 5.0), "warmup": (3.0, 1.0), "runs": (3, 1), "relay_events": (20_000, 5_000)}
+    for name, (full, quick) in quick_defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
+    if args.runs < 1 or args.duration <= 0 or args.rate <= 0 or args.relay_events < 1:
+        p.error("--runs, --duration, --rate and --relay-events must be positive")
+    for item in args.worker_env:
+        if "=" not in item:
+            p.error(f"--worker-env needs KEY=VALUE, got {item!r}")
+    return args
+
+
+# ----------------------------------------------------------------------------------------------- stats
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default); ``sorted_values`` must be sorted."""
+    if not sorted_values:
+        return float("nan")
+    pos = (len(sorted_values) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def describe(values_ms: list[float]) -> dict[str, float]:
+    v = sorted(values_ms)
+    return {
+        "n": len(v), "min": v[0] if v else float("nan"), "p50": percentile(v, 50), "p95": percentile(v, 95),
+        "p99": percentile(v, 99), "max": v[-1] if v else float("nan"), "mean": statistics.fmean(v) if v else float("nan"),
+    }
+
+
+def median_of(runs: list[dict[str, Any]], *path: str) -> float:
+    values = []
+    for run in runs:
+        value: Any = run
+        for key in path:
+            value = value[key]
+        values.append(value)
+    return statistics.median(values)
+
+
+HIST_EDGES_MS = [0, 5, 10, 15, 20, 30, 50, 100, 200, 500, 1000, float("inf")]
+
+
+def histogram(values_ms: list[float]) -> list[tuple[str, int]]:
+    counts = [0] * (len(HIST_EDGES_MS) - 1)
+    for v in values_ms:
+        for i in range(len(counts)):
+            if v < HIST_EDGES_MS[i + 1]:
+                counts[i] += 1
+                break
+    labels = [f"{lo:g}–{hi:g}" if hi != float("inf") else f"≥ {lo:g}" for lo, hi in zip(HIST_EDGES_MS, HIST_EDGES_MS[1:], strict=False)]
+    return list(zip(labels, counts, strict=True))
+
+
+# ------------------------------------------------------------------------------------------- the stack
+
+
+class Stack:
+    """One embedded PostgreSQL + Tansu broker for the whole benchmark, with commit timestamps on."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.infra = Infra(root / "infra", durable=False)
+
+    def start(self) -> None:
+        self.infra.start(progress=lambda msg: print(f"  {msg}", flush=True))
+        # Commit timestamps let us read true commit times of both sides from one clock after the run.
+        # The setting needs a server restart; the data directory (and its migrations) survives it.
+        asyncio.run(_admin_execute(self.infra.admin_dsn, "ALTER SYSTEM SET track_commit_timestamp = on"))
+        assert self.infra.pg is not None
+        self.infra.pg.stop()
+        self.infra.pg.start()
+
+    def stop(self) -> None:
+        self.infra.stop()
+
+    @property
+    def db_dsn(self) -> str:
+        """Superuser DSN on the services' database (reaches every schema)."""
+        assert self.infra.admin_dsn is not None
+        return self.infra.admin_dsn.rsplit("/", 1)[0] + f"/{DATABASE}"
+
+    @property
+    def bootstrap(self) -> str:
+        return self.infra.bootstrap
+
+    def registry_settings(self, **overrides: Any) -> RegistrySettings:
+        return RegistrySettings(database_url=self.infra.urls["registry"], kafka_bootstrap_servers=self.bootstrap, **overrides)
+
+    def worker_env(self, extra: list[str]) -> dict[str, str]:
+        env = self.infra.env()
+        env["OPC_LOG_LEVEL"] = env.get("OPC_LOG_LEVEL", "WARNING")
+        env.update(item.split("=", 1) for item in extra)
+        return env
+
+
+async def _admin_execute(dsn: str, sql: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+class WorkerProcesses:
+    """The registry relay and the subsidy consumer as their own processes (``python -m <svc> relay|consume``)."""
+
+    COMMANDS = {"registry-relay": ["registry", "relay"], "subsidy-consumer": ["subsidy", "consume"]}
+
+    def __init__(self, env: dict[str, str], log_dir: Path, tag: str) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.tag = tag
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name, argv in self.COMMANDS.items():
+            with open(self.log_path(name), "ab") as log:
+                # procs.spawn: own session (a terminal's Ctrl-C reaches only us) and death with this process.
+                self.procs[name] = procs.spawn([sys.executable, "-m", *argv], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}-{self.tag}.log"
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {proc.returncode}:\n{self.tail(name)}")
+
+    def tail(self, name: str, lines: int = 20) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path(name).read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            with contextlib.suppress(ProcessLookupError):
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)  # graceful: the CLI sets its stop event
+        for proc in self.procs.values():
+            procs.stop(proc, signal.SIGTERM, timeout=20)  # waits, SIGKILL if it hangs
+        self.procs.clear()
+
+
+# ------------------------------------------------------------------------------------ 1. propagation
+
+
+@dataclass
+class ProducerStats:
+    committed: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+    #: firm id → (sequence number, wall-clock time.time() right after commit returned)
+    commits: dict[str, tuple[int, float]] = field(default_factory=dict)
+    start_lag_s: list[float] = field(default_factory=list)  # launch time − scheduled time
+    first_scheduled_wall: float = 0.0
+    last_commit_wall: float = 0.0
+
+
+async def produce(db: Database, *, tag: str, rate: float, seconds: float, concurrency: int, stats: ProducerStats) -> None:
+    """Commit one registry transaction (firm + FirmRegisteredV1 in the outbox) per event at ``rate``/s.
+
+    Paced by an absolute schedule (event i is due at t0 + i/rate), so a slow transaction delays
+    launches only while ``concurrency`` transactions are already in flight, and the schedule catches up."""
+    principal = Principal(sub="bench", district=CITY_WIDE, roles=frozenset({"admin"}))
+    clock = SystemClock()
+    slots = asyncio.Semaphore(concurrency)
+    in_flight: set[asyncio.Task[None]] = set()
+    loop = asyncio.get_running_loop()
+
+    async def one(seq: int) -> None:
+        try:
+            async with db.uow() as uow:
+                firm = await register_firm(
+                    uow, principal=principal, clock=clock, name=f"bench {tag} {seq}", district=DISTRICT,
+                    community=None, founder_name="Bench Founder",
+                )
+                await uow.commit()
+            now = time.time()
+            stats.commits[str(firm["id"])] = (seq, now)
+            stats.committed += 1
+            stats.last_commit_wall = max(stats.last_commit_wall, now)
+        except Exception as exc:  # noqa: BLE001 - counted and reported, the run goes on
+            stats.failed += 1
+            if len(stats.errors) < 5:
+                stats.errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            slots.release()
+
+    total = round(rate * seconds)
+    t0 = loop.time() + 0.05
+    stats.first_scheduled_wall = time.time() + 0.05
+    for seq in range(total):
+        due = t0 + seq / rate
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await slots.acquire()
+        stats.start_lag_s.append(loop.time() - due)
+        task = asyncio.create_task(one(seq))
+        in_flight.add(task)
+        task.add_done_callback(in_flight.discard)
+    if in_flight:
+        await asyncio.gather(*in_flight)
+
+
+async def count_progress(conn: asyncpg.Connection, like: str) -> tuple[int, int]:
+    """(unsent outbox rows of the registry, subsidy accounts opened for this run)."""
+    backlog = await conn.fetchval("SELECT count(*) FROM registry.outbox WHERE sent_at IS NULL")
+    consumed = await conn.fetchval("SELECT count(*) FROM subsidy.accounts WHERE firm_name LIKE $1", like)
+    return backlog, consumed
+
+
+async def report_progress(conn: asyncpg.Connection, like: str, stats: ProducerStats, workers: WorkerProcesses,
+                          every: float, label: str, started: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        workers.check_alive()
+        backlog, consumed = await count_progress(conn, like)
+        elapsed = time.monotonic() - started
+        print(f"  [{label}] {elapsed:6.1f}s  committed {stats.committed:>7,}  outbox backlog {backlog:>6,}  "
+              f"consumed {consumed:>7,}  behind {stats.committed - consumed:>6,}", flush=True)
+
+
+async def wait_for_pipeline(stack: Stack, conn: asyncpg.Connection, db: Database, workers: WorkerProcesses,
+                            tag: str, timeout: float = 90.0) -> float:
+    """Commit one event and wait until the consumer has applied it (relay leader + consumer group ready)."""
+    stats = ProducerStats()
+    started = time.monotonic()
+    await produce(db, tag=f"{tag}-handshake", rate=1, seconds=1, concurrency=1, stats=stats)
+    if stats.failed:
+        raise RuntimeError(f"handshake event not committed: {stats.errors}")
+    while time.monotonic() - started < timeout:
+        workers.check_alive()
+        _, consumed = await count_progress(conn, f"bench {tag}-handshake %")
+        if consumed:
+            return time.monotonic() - started
+        await asyncio.sleep(0.1)
+    raise TimeoutError(
+        f"the handshake event did not reach subsidy.accounts within {timeout}s\n"
+        f"relay log:\n{workers.tail('registry-relay')}\nconsumer log:\n{workers.tail('subsidy-consumer')}"
+    )
+
+
+LATENCY_SQL = """
+SELECT f.id::text                                                    AS firm_id,
+       EXTRACT(EPOCH FROM pg_xact_commit_timestamp(f.xmin))::float8  AS producer_commit,
+       EXTRACT(EPOCH FROM o.sent_at)::float8                         AS relay_marked_sent,
+       EXTRACT(EPOCH FROM a.opened_at)::float8                       AS consumer_tx_start,
+       EXTRACT(EPOCH FROM pg_xact_commit_timestamp(a.xmin))::float8  AS consumer_commit
+FROM registry.firms f
+JOIN registry.outbox o ON o.key = f.id::text
+LEFT JOIN subsidy.accounts a ON a.firm_id = f.id
+WHERE f.name LIKE $1
+"""
+
+
+def latency_figures(rows: list[asyncpg.Record], stats: ProducerStats, measure_from_seq: int) -> dict[str, Any]:
+    """Per-event stage times (ms) for events in the measured window (after the warm-up)."""
+    total_ms, relay_ms, transit_ms, apply_ms, wall_ms = [], [], [], [], []
+    missing = 0
+    for r in rows:
+        seq, commit_wall = stats.commits.get(r["firm_id"], (-1, 0.0))
+        if seq < measure_from_seq:
+            continue
+        if r["consumer_commit"] is None:
+            missing += 1
+            continue
+        total_ms.append((r["consumer_commit"] - r["producer_commit"]) * 1000)
+        relay_ms.append((r["relay_marked_sent"] - r["producer_commit"]) * 1000)
+        transit_ms.append((r["consumer_tx_start"] - r["relay_marked_sent"]) * 1000)
+        apply_ms.append((r["consumer_commit"] - r["consumer_tx_start"]) * 1000)
+        wall_ms.append((r["consumer_commit"] - commit_wall) * 1000)
+    return {
+        "latency_ms": describe(total_ms),
+        "stages_ms": {
+            "relay": describe(relay_ms),  # producer commit → relay's mark-sent tx (after broker acks)
+            "transit": describe(transit_ms),  # mark-sent → consumer tx start (fetch wait, poll, decode)
+            "apply": describe(apply_ms),  # consumer tx start → its commit
+        },
+        "latency_from_commit_return_ms": describe(wall_ms),
+        "missing": missing,
+        "samples": total_ms,
+    }
+
+
+async def propagation_run(stack: Stack, args: argparse.Namespace, run_no: int, log_dir: Path) -> dict[str, Any]:
+    tag = f"r{run_no}-{uuid.uuid4().hex[:6]}"
+    label = f"latency run {run_no}"
+    db = Database(stack.registry_settings(db_pool_size=args.concurrency, db_max_overflow=0), registry_metadata)
+    conn = await asyncpg.connect(stack.db_dsn)
+    workers = WorkerProcesses(stack.worker_env(args.worker_env), log_dir, tag)
+    progress: asyncio.Task[None] | None = None
+    try:
+        workers.start()
+        ready_s = await wait_for_pipeline(stack, conn, db, workers, tag)
+        print(f"  [{label}] pipeline ready after {ready_s:.1f}s; producing {args.rate:,.0f}/s for "
+              f"{args.warmup:g}s warm-up + {args.duration:g}s measured", flush=True)
+        stats = ProducerStats()
+        started = time.monotonic()
+        progress = asyncio.create_task(
+            report_progress(conn, f"bench {tag} %", stats, workers, args.progress_every, label, started)
+        )
+        await produce(db, tag=tag, rate=args.rate, seconds=args.warmup + args.duration, concurrency=args.concurrency, stats=stats)
+        produce_s = time.monotonic() - started
+        deadline = time.monotonic() + args.drain_timeout
+        while True:
+            if progress.done():
+                progress.result()  # a worker died: raise its error
+            _, consumed = await count_progress(conn, f"bench {tag} %")
+            if consumed >= stats.committed or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        drain_s = time.monotonic() - started - produce_s
+    finally:
+        if progress is not None:
+            progress.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await progress
+        workers.stop()
+        await db.dispose()
+    try:
+        rows = await conn.fetch(LATENCY_SQL, f"bench {tag} %")
+        dead_letters = await conn.fetchval("SELECT count(*) FROM subsidy.dead_letters")
+    finally:
+        await conn.close()
+
+    measure_from = round(args.rate * args.warmup)
+    figures = latency_figures(rows, stats, measure_from)
+    window_s = stats.last_commit_wall - stats.first_scheduled_wall
+    lag = sorted(stats.start_lag_s)
+    result = {
+        "run": run_no,
+        "offered_rate": args.rate,
+        "achieved_rate": stats.committed / window_s if window_s > 0 else 0.0,
+        "committed": stats.committed,
+        "failed": stats.failed,
+        "producer_errors": stats.errors,
+        "measured_events": figures["latency_ms"]["n"],
+        "not_consumed": figures["missing"] + (stats.committed - len(rows)),
+        "dead_letters_total": dead_letters,
+        "produce_s": produce_s,
+        "drain_after_produce_s": drain_s,
+        "producer_start_lag_ms": {"p50": percentile(lag, 50) * 1000, "p99": percentile(lag, 99) * 1000, "max": lag[-1] * 1000 if lag else 0.0},
+        **figures,
+    }
+    lat = result["latency_ms"]
+    print(f"  [{label}] done: {result['measured_events']:,} events measured, achieved {result['achieved_rate']:,.0f}/s, "
+          f"p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms, not consumed {result['not_consumed']}", flush=True)
+    return result
+
+
+# ------------------------------------------------------------------------------------- 2. throughput
+
+
+async def prefill_outbox(stack: Stack, n: int, topic: str, tag: str) -> int:
+    """Write ``n`` FirmRegisteredV1 events through UnitOfWork (as a service does), then point them at ``topic``.
+
+    Returns the outbox id they start after. Must run with no relay active."""
+    db = Database(stack.registry_settings(), registry_metadata)
+    conn = await asyncpg.connect(stack.db_dsn)
+    try:
+        start_after = await conn.fetchval("SELECT coalesce(max(id), 0) FROM registry.outbox")
+        now = datetime.now(UTC)
+        chunk = 1000
+        for first in range(0, n, chunk):
+            async with db.uow() as uow:
+                for i in range(first, min(first + chunk, n)):
+                    uow.publish(FirmRegisteredV1(
+                        firm_id=uuid.uuid4(), name=f"bench {tag} {i}", district=DISTRICT, community="Bench Community",
+                        founder_name="Bench Founder", registered_at=now,
+                    ))
+                await uow.commit()
+        status = await conn.execute(
+            "UPDATE registry.outbox SET topic = $1 WHERE id > $2 AND sent_at IS NULL", topic, start_after
+        )
+        if int(status.split()[-1]) != n:
+            raise RuntimeError(f"expected {n} fresh outbox rows, found {status}")
+        return start_after
+    finally:
+        await conn.close()
+        await db.dispose()
+
+
+async def _started_producer(settings: RegistrySettings, topic: str):  # noqa: ANN202
+    producer = make_producer(settings)
+    await producer.start()
+    await producer.partitions_for(topic)  # metadata fetched before the clock starts
+    return producer
+
+
+async def time_relay(stack: Stack, topic: str) -> tuple[int, float]:
+    """Drain the outbox with the real relay batch step (read ≤ batch size, send, await acks, mark sent)."""
+    settings = stack.registry_settings()
+    relay = OutboxRelay(settings)
+    conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
+    producer = await _started_producer(settings, topic)
+    try:
+        sent = 0
+        started = time.perf_counter()
+        while published := await relay.publish_batch(conn, producer):
+            sent += published
+        return sent, time.perf_counter() - started
+    finally:
+        await producer.stop()
+        await conn.close()
+
+
+async def time_raw(stack: Stack, source_topic: str, topic: str, start_after: int) -> tuple[int, float]:
+    """Send the same records (key, value and headers as the relay sends them) with a bare producer."""
+    settings = stack.registry_settings()
+    conn = await asyncpg.connect(stack.db_dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT key, payload::text AS payload, headers::text AS headers FROM registry.outbox "
+            "WHERE id > $1 AND topic = $2 ORDER BY id", start_after, source_topic,
+        )
+    finally:
+        await conn.close()
+    records = []
+    for row in rows:
+        headers = [(k, str(v).encode()) for k, v in json.loads(row["headers"]).items()]
+        headers.append(("content-type", b"application/cloudevents+json; charset=utf-8"))
+        records.append((row["key"].encode(), row["payload"].encode(), headers))
+    producer = await _started_producer(settings, topic)
+    try:
+        started = time.perf_counter()
+        futures = [await producer.send(topic, value=value, key=key, headers=headers) for key, value, headers in records]
+        await asyncio.gather(*futures)
+        return len(records), time.perf_counter() - started
+    finally:
+        await producer.stop()
+
+
+async def throughput_run(stack: Stack, args: argparse.Namespace, run_no: int) -> dict[str, Any]:
+    label = f"throughput run {run_no}"
+    tag = f"t{run_no}-{uuid.uuid4().hex[:6]}"
+    relay_topic, raw_topic = f"bench.relay.{tag}", f"bench.raw.{tag}"
+    await ensure_topics(stack.bootstrap, {relay_topic: BENCH_PARTITIONS, raw_topic: BENCH_PARTITIONS})
+    print(f"  [{label}] writing {args.relay_events:,} outbox rows (no relay running) …", flush=True)
+    start_after = await prefill_outbox(stack, args.relay_events, relay_topic, tag)
+
+    async def relay() -> tuple[int, float]:
+        n, s = await time_relay(stack, relay_topic)
+        print(f"  [{label}] relay drained {n:,} in {s:.2f}s = {n / s:,.0f}/s", flush=True)
+        return n, s
+
+    async def raw() -> tuple[int, float]:
+        n, s = await time_raw(stack, relay_topic, raw_topic, start_after)
+        print(f"  [{label}] raw producer sent {n:,} in {s:.2f}s = {n / s:,.0f}/s", flush=True)
+        return n, s
+
+    # Alternate which half goes first so warm-up effects (broker, page cache) do not favour one side.
+    if run_no % 2:
+        (relay_n, relay_s), _, (raw_n, raw_s) = await relay(), await asyncio.sleep(1.0), await raw()
+    else:
+        (raw_n, raw_s), _, (relay_n, relay_s) = await raw(), await asyncio.sleep(1.0), await relay()
+    if relay_n != args.relay_events or raw_n != args.relay_events:
+        raise RuntimeError(f"expected {args.relay_events} records each, relay sent {relay_n}, raw sent {raw_n}")
+    relay_rate, raw_rate = relay_n / relay_s, raw_n / raw_s
+    return {"run": run_no, "events": relay_n, "relay_s": relay_s, "raw_s": raw_s, "relay_rate": relay_rate,
+            "raw_rate": raw_rate, "ratio": relay_rate / raw_rate}
+
+
+# ------------------------------------------------------------------------------------------- reporting
+
+
+def _ok(value: float, limit: float, *, upper: bool) -> str:
+    return "yes" if (value <= limit if upper else value >= limit) else "NO"
+
+
+def print_latency_runs(runs: list[dict[str, Any]]) -> None:
+    print("\nPropagation latency per run — consumer commit − producer commit (PostgreSQL commit timestamps), ms")
+    print(f"{'run':>4} {'offered/s':>9} {'achieved/s':>10} {'events':>8} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>8} "
+          f"{'p50/20':>7} {'p99/100':>8} {'lost':>5}")
+    for r in runs:
+        lat = r["latency_ms"]
+        print(f"{r['run']:>4} {r['offered_rate']:>9,.0f} {r['achieved_rate']:>10,.0f} {lat['n']:>8,} {lat['p50']:>7.1f} "
+              f"{lat['p95']:>7.1f} {lat['p99']:>7.1f} {lat['max']:>8.1f} {lat['p50'] / P50_TARGET_MS:>7.2f} "
+              f"{lat['p99'] / P99_TARGET_MS:>8.2f} {r['not_consumed']:>5}")
+    print("\nWhere the time goes (per-event stage times, median of runs, ms)")
+    print(f"{'stage':<58} {'p50':>7} {'p95':>7} {'p99':>7}")
+    stages = [
+        ("relay: producer commit → relay marked it sent (acks in)", ("stages_ms", "relay")),
+        ("transit: marked sent → consumer tx start (fetch/poll)", ("stages_ms", "transit")),
+        ("apply: consumer tx start → consumer commit", ("stages_ms", "apply")),
+        ("total: producer commit → consumer commit", ("latency_ms",)),
+        ("cross-check: producer commit returned (wall) → consumer commit", ("latency_from_commit_return_ms",)),
+    ]
+    for name, path in stages:
+        print(f"{name:<58} " + " ".join(f"{median_of(runs, *path, q):>7.1f}" for q in ("p50", "p95", "p99")))
+    print(f"\nproducer launch lag behind schedule (median of runs): p50 {median_of(runs, 'producer_start_lag_ms', 'p50'):.2f} ms, "
+          f"p99 {median_of(runs, 'producer_start_lag_ms', 'p99'):.2f} ms")
+    pooled = [v for r in runs for v in r["samples"]]
+    counts = histogram(pooled)
+    peak = max(c for _, c in counts) or 1
+    print(f"latency histogram, all runs pooled ({len(pooled):,} events), ms:")
+    for label, count in counts:
+        print(f"  {label:>10} {count:>8,} {'█' * round(40 * count / peak)}")
+
+
+def print_throughput_runs(runs: list[dict[str, Any]]) -> None:
+    print("\nRelay throughput vs raw producer per run (same records, same make_producer settings, fresh 6-partition topics)")
+    print(f"{'run':>4} {'events':>8} {'relay/s':>10} {'raw/s':>10} {'relay/raw':>10}")
+    for r in runs:
+        print(f"{r['run']:>4} {r['events']:>8,} {r['relay_rate']:>10,.0f} {r['raw_rate']:>10,.0f} {r['ratio']:>10.2f}")
+
+
+def summary_rows(latency: list[dict[str, Any]], throughput: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    if latency:
+        offered = latency[0]["offered_rate"]
+        achieved = median_of(latency, "achieved_rate")
+        rows.append({"metric": "achieved producer rate", "value": f"{achieved:,.0f}/s", "limit": f"offered {offered:,.0f}/s",
+                     "ratio": achieved / offered, "target": "≥ 0.99", "ok": _ok(achieved / offered, 0.99, upper=False)})
+        for q, target in (("p50", P50_TARGET_MS), ("p95", None), ("p99", P99_TARGET_MS)):
+            value = median_of(latency, "latency_ms", q)
+            rows.append({
+                "metric": f"propagation latency {q}", "value": f"{value:.1f} ms",
+                "limit": f"{target:g} ms (DESIGN)" if target else "— (no target)",
+                "ratio": value / target if target else None, "target": "≤ 1.00" if target else "",
+                "ok": _ok(value, target, upper=True) if target else "",
+            })
+    if throughput:
+        relay = median_of(throughput, "relay_rate")
+        raw = median_of(throughput, "raw_rate")
+        ratio = median_of(throughput, "ratio")
+        rows.append({"metric": "relay throughput", "value": f"{relay:,.0f}/s", "limit": f"raw producer {raw:,.0f}/s",
+                     "ratio": ratio, "target": f"≥ {RELAY_RATIO_TARGET:.2f} (info)", "ok": _ok(ratio, RELAY_RATIO_TARGET, upper=False)})
+    return rows
+
+
+def print_summary(rows: list[dict[str, Any]], runs: int) -> None:
+    print(f"\nSummary (medians of {runs} run{'s' if runs > 1 else ''}; each figure as a ratio to its limit)")
+    print(f"{'metric':<28} {'value':>12}  {'limit':<26} {'ratio':>6}  {'target':<14} {'ok':<3}")
+    print("-" * 96)
+    for r in rows:
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "—"
+        print(f"{r['metric']:<28} {r['value']:>12}  {r['limit']:<26} {ratio:>6}  {r['target']:<14} {r['ok']:<3}")
+
+
+def environment_info(args: argparse.Namespace) -> dict[str, Any]:
+    settings = RegistrySettings()
+    return {
+        "python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
+        "loadavg_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "kafka_fetch_max_wait_ms_default": settings.kafka_fetch_max_wait_ms,
+        "relay_batch_size_default": settings.relay_batch_size, "worker_env": args.worker_env,
+    }
+
+
+def write_results(args: argparse.Namespace, env: dict[str, Any], latency: list[dict[str, Any]],
+                  throughput: list[dict[str, Any]], summary: list[dict[str, Any]]) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = RESULTS_DIR / f"propagation-{stamp}.json"
+    doc = {
+        "benchmark": "propagation",
+        "started": env.pop("started"),
+        "args": {k: v for k, v in vars(args).items()},
+        "environment": env,
+        "method": {
+            "latency": "pg_xact_commit_timestamp(subsidy.accounts.xmin) − pg_xact_commit_timestamp(registry.firms.xmin), "
+                       "events after the warm-up only",
+            "throughput": "OutboxRelay.publish_batch loop vs bare make_producer() send+gather of the same records",
+        },
+        "targets": {"p50_ms": P50_TARGET_MS, "p99_ms": P99_TARGET_MS, "relay_ratio_info": RELAY_RATIO_TARGET},
+        "summary": summary,
+        "latency_runs": [{k: v for k, v in r.items() if k != "samples"} | {"histogram_ms": histogram(r["samples"])} for r in latency],
+        "throughput_runs": throughput,
+    }
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
+    if latency:
+        plot_histogram(latency, path.with_suffix(".png"))
+    return path
+
+
+def plot_histogram(latency: list[dict[str, Any]], path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("(matplotlib not installed: no PNG histogram)")
+        return
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for r in latency:
+        ax.hist(r["samples"], bins=100, histtype="step", label=f"run {r['run']}")
+    ax.axvline(P50_TARGET_MS, linestyle="--", color="grey", label="p50 target")
+    ax.axvline(P99_TARGET_MS, linestyle=":", color="grey", label="p99 target")
+    ax.set_xlabel("producer commit → consumer commit (ms)")
+    ax.set_ylabel("events")
+    ax.set_title(f"Event propagation at {latency[0]['offered_rate']:,.0f} events/s")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"histogram: {path}")
+
+
+# ------------------------------------------------------------------------------------------------ main
+
+
+async def run_benchmarks(stack: Stack, args: argparse.Namespace, log_dir: Path) -> tuple[list[dict], list[dict]]:
+    latency: list[dict[str, Any]] = []
+    throughput: list[dict[str, Any]] = []
+    for run_no in range(1, args.runs + 1):
+        print(f"\n== run {run_no}/{args.runs} ==", flush=True)
+        if not args.skip_latency:
+            latency.append(await propagation_run(stack, args, run_no, log_dir))
+        if not args.skip_throughput:
+            throughput.append(await throughput_run(stack, args, run_no))
+    return latency, throughput
+
+
+@contextlib.contextmanager
+def terminate_on_sigterm() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C so the same clean-up runs."""
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous: Callable | int | None = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    for name in ("OPC_DATABASE_URL", "OPC_KAFKA_BOOTSTRAP_SERVERS"):
+        if os.environ.pop(name, None):
+            print(f"note: ignoring {name}; this benchmark runs its own embedded stack")
+    env = environment_info(args)
+    env["started"] = datetime.now(UTC).isoformat()
+    print(f"propagation benchmark: rate {args.rate:,.0f}/s, {args.duration:g}s measured (+{args.warmup:g}s warm-up), "
+          f"{args.runs} run(s), relay test {args.relay_events:,} events; {env['cpus']} CPUs, load {env['loadavg_at_start']}")
+    root = Path(tempfile.mkdtemp(prefix="opc-bench-"))
+    stack = Stack(root)
+    latency: list[dict[str, Any]] = []
+    throughput: list[dict[str, Any]] = []
+    try:
+        with terminate_on_sigterm():
+            print("starting embedded stack …", flush=True)
+            t = time.monotonic()
+            stack.start()
+            print(f"  stack ready in {time.monotonic() - t:.1f}s (temp dir {root})", flush=True)
+            latency, throughput = asyncio.run(run_benchmarks(stack, args, root / "logs"))
+    except KeyboardInterrupt:
+        print("\ninterrupted: stopping everything", file=sys.stderr)
+        return 130
+    finally:
+        with contextlib.suppress(KeyboardInterrupt):
+            stack.stop()
+        if args.keep_temp:
+            print(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+    if latency:
+        print_latency_runs(latency)
+    if throughput:
+        print_throughput_runs(throughput)
+    summary = summary_rows(latency, throughput)
+    print_summary(summary, args.runs)
+    if not args.no_json:
+        path = write_results(args, env, latency, throughput, summary)
+        print(f"\nresults: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
