@@ -141,6 +141,8 @@ def pick_language(accept_language: str | None) -> str:
             weight = float(q) if q else 1.0
         except ValueError:
             weight = 0.0
+        if weight <= 0:  # q=0 means "not acceptable"
+            continue
         ranked.append((-weight, i, tag.strip().lower()))
     for _, _, tag in sorted(ranked):
         if tag.startswith("zh"):

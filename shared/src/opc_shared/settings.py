@@ -56,14 +56,12 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> ServiceSettings:
-        if (
-            self.environment == "production"
-            and self.jwt_jwks_url is None
-            and self.jwt_secret.get_secret_value() == DEFAULT_JWT_SECRET
-        ):
-            raise ValueError(
-                "OPC_JWT_SECRET is the development default; set a real secret or OPC_JWT_JWKS_URL in production"
-            )
+        if self.environment == "production" and self.jwt_jwks_url is None:
+            secret = self.jwt_secret.get_secret_value()
+            if secret == DEFAULT_JWT_SECRET:
+                raise ValueError("OPC_JWT_SECRET is the development default; set a real secret or OPC_JWT_JWKS_URL in production")
+            if len(secret.encode()) < 32:
+                raise ValueError("OPC_JWT_SECRET must be at least 32 bytes in production")
         return self
 
     @property

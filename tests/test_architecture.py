@@ -1,0 +1,51 @@
+"""Every service stays deployable alone: no service imports another service's package,
+and shared/ imports no service at all."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = {"registry": "registry", "subsidy": "subsidy", "matching": "matching", "compute-ledger": "compute_ledger"}
+
+
+def imported_top_levels(folder: Path) -> dict[str, set[Path]]:
+    found: dict[str, set[Path]] = {}
+    for path in folder.rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                found.setdefault(name.split(".")[0], set()).add(path.relative_to(ROOT))
+    return found
+
+
+@pytest.mark.parametrize("folder", sorted(SERVICES))
+def test_service_imports_no_other_service(folder: str) -> None:
+    imports = imported_top_levels(ROOT / "services" / folder)
+    own = SERVICES[folder]
+    offenders = {pkg: sorted(map(str, files)) for pkg, files in imports.items() if pkg in SERVICES.values() and pkg != own}
+    assert not offenders, f"{folder} imports other services: {offenders}"
+    assert own in imports, "sanity: the scan must see the service's own imports"
+
+
+def test_shared_imports_no_service() -> None:
+    imports = imported_top_levels(ROOT / "shared")
+    assert not set(imports) & set(SERVICES.values())
+
+
+def test_the_check_would_catch_an_offender(tmp_path: Path) -> None:
+    (tmp_path / "bad.py").write_text("from subsidy.adapters import tables\nimport matching.main\n")
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        assert {"subsidy", "matching"} <= set(imported_top_levels(tmp_path))
+    finally:
+        ROOT = saved
