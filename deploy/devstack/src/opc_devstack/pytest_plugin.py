@@ -102,3 +102,33 @@ def private_broker(infra: Infra, tmp_path: Path) -> Iterator[EmbeddedBroker]:
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture
+def service_client(infra: Infra):  # noqa: ANN201
+    """Factory: an in-process app of one service (its lifespan run, relay and consumers off) and an httpx client."""
+    import contextlib
+
+    import httpx
+
+    from opc_shared.service import ServiceSpec, create_app
+
+    @contextlib.asynccontextmanager
+    async def make(spec: ServiceSpec, **overrides: object):  # noqa: ANN202
+        settings = spec.settings_cls(**{"run_relay": False, "run_consumers": False, **overrides})
+        app = create_app(spec, settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                client.app = app  # type: ignore[attr-defined]
+                yield client
+
+    return make
+
+
+def bearer(district: str = "wuhou", roles: tuple[str, ...] = ("caseworker",), firm_id: str | None = None, sub: str | None = None) -> dict:
+    from opc_shared.auth import mint_token
+    from opc_shared.settings import DEFAULT_JWT_SECRET
+
+    secret = os.environ.get("OPC_JWT_SECRET", DEFAULT_JWT_SECRET)
+    return {"Authorization": "Bearer " + mint_token(secret, sub=sub or f"user-{district}", district=district, roles=list(roles), firm_id=firm_id)}
