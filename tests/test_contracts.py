@@ -38,7 +38,9 @@ def test_consumers_handle_catalogued_types_on_topics_they_subscribe_to(module: s
     assert spec.handlers, f"{module} consumes nothing"
     for contract in spec.handlers:
         assert CATALOGUE.get(contract.event_type) is contract, f"{contract.event_type} is not the catalogued contract"
-        assert contract.topic in settings.consumes, f"{module} handles {contract.event_type} but does not subscribe to {contract.topic}"
+        assert contract.topic in settings.consumes, (
+            f"{module} handles {contract.event_type} but does not subscribe to {contract.topic}"
+        )
 
 
 def test_type_names_follow_the_convention() -> None:

@@ -44,7 +44,7 @@ class Recorder:
         self.names: list[str] = []
         self.fail_when = fail_when
 
-    async def handle(self, uow, event, data: FirmRegisteredV1) -> None:  # noqa: ANN001
+    async def handle(self, uow, event, data: FirmRegisteredV1) -> None:
         if self.fail_when and self.fail_when(data):
             raise ValueError(f"handler cannot process {data.name}")
         await open_for_registered_firm(uow, data)
@@ -75,8 +75,12 @@ class Backbone:
             async with self.registry.uow() as uow:
                 event = uow.publish(
                     FirmRegisteredV1(
-                        firm_id=firm_id or uuid.uuid4(), name=name, district="wuhou", community=None,
-                        founder_name="测试", registered_at=datetime.now(UTC),
+                        firm_id=firm_id or uuid.uuid4(),
+                        name=name,
+                        district="wuhou",
+                        community=None,
+                        founder_name="测试",
+                        registered_at=datetime.now(UTC),
                     )
                 )
                 await uow.commit()
@@ -91,7 +95,9 @@ class Backbone:
         return relay, stop
 
     def start_consumer(self, recorder: Recorder, group: str | None = None) -> ConsumerRunner:
-        runner = ConsumerRunner(self.subsidy, recorder.handlers, ("opc.registry.v1",), group_id=group or f"test-{uuid.uuid4().hex[:8]}")
+        runner = ConsumerRunner(
+            self.subsidy, recorder.handlers, ("opc.registry.v1",), group_id=group or f"test-{uuid.uuid4().hex[:8]}"
+        )
         stop = asyncio.Event()
         self._stops.append(stop)
         self._tasks.append(asyncio.create_task(runner.run(stop)))
@@ -135,7 +141,7 @@ class Backbone:
 
 
 @pytest.fixture
-async def backbone(infra, private_broker: EmbeddedBroker) -> AsyncIterator[Backbone]:  # noqa: ANN001
+async def backbone(infra, private_broker: EmbeddedBroker) -> AsyncIterator[Backbone]:
     await ensure_topics(private_broker.bootstrap, TOPICS)
     bb = Backbone(private_broker)
     try:

@@ -26,7 +26,9 @@ pytestmark = pytest.mark.faults
 
 async def accounts_for(bb: Backbone, firm_ids: list[uuid.UUID]) -> int:
     async with bb.subsidy.sessionmaker() as session:
-        return (await session.execute(select(func.count()).select_from(accounts).where(accounts.c.firm_id.in_(firm_ids)))).scalar_one()
+        return (
+            await session.execute(select(func.count()).select_from(accounts).where(accounts.c.firm_id.in_(firm_ids)))
+        ).scalar_one()
 
 
 async def inbox_count(bb: Backbone, event_ids: list[str]) -> int:
@@ -39,9 +41,12 @@ async def inbox_count(bb: Backbone, event_ids: list[str]) -> int:
 async def test_redelivered_event_has_one_effect(backbone: Backbone) -> None:
     firm_id = uuid.uuid4()
     event = build_event(
-        event_type=FirmRegisteredV1.event_type, source="/opc/registry", subject=str(firm_id),
-        data=FirmRegisteredV1(firm_id=firm_id, name="重复投递", district="wuhou", founder_name="甲",
-                              registered_at="2026-11-01T00:00:00Z").payload(),
+        event_type=FirmRegisteredV1.event_type,
+        source="/opc/registry",
+        subject=str(firm_id),
+        data=FirmRegisteredV1(
+            firm_id=firm_id, name="重复投递", district="wuhou", founder_name="甲", registered_at="2026-11-01T00:00:00Z"
+        ).payload(),
     )
     producer = AIOKafkaProducer(bootstrap_servers=backbone.broker.bootstrap)
     await producer.start()
@@ -58,7 +63,7 @@ async def test_redelivered_event_has_one_effect(backbone: Backbone) -> None:
     assert await accounts_for(backbone, [firm_id]) == 1
 
 
-async def _caught_up(runner) -> bool:  # noqa: ANN001
+async def _caught_up(runner) -> bool:
     """The consumer has committed up to the end of every partition it has seen data on."""
     consumer = runner.consumer
     if consumer is None or not consumer.assignment():
@@ -105,7 +110,7 @@ class CrashAfterPublish(OutboxRelay):
 
     crashed = False
 
-    async def mark_sent(self, conn, ids) -> None:  # noqa: ANN001
+    async def mark_sent(self, conn, ids) -> None:
         if not CrashAfterPublish.crashed:
             CrashAfterPublish.crashed = True
             raise asyncpg.InterfaceError("simulated crash between publish and mark-sent")
@@ -174,7 +179,7 @@ async def test_one_firms_events_are_applied_in_order(backbone: Backbone) -> None
     backbone.start_relay()
     # Interleave with other firms' events so ordering is tested across partitions too.
     for chunk in range(0, 60, 10):
-        await backbone.publish_firms(names[chunk:chunk + 10], firm_id=firm_id)
+        await backbone.publish_firms(names[chunk : chunk + 10], firm_id=firm_id)
         await backbone.publish_firms([f"other-{chunk}-{i}" for i in range(5)])
     await eventually(lambda: _async(sum(1 for n in recorder.names if n.startswith("seq-")) == 60), what="all sequenced events")
     assert [n for n in recorder.names if n.startswith("seq-")] == names
@@ -199,7 +204,7 @@ async def test_with_two_relays_only_one_publishes(backbone: Backbone) -> None:
     await eventually(lambda: _unsent_is_zero(backbone, more), what="published by the new leader")
 
 
-async def test_a_service_role_cannot_read_another_services_schema(infra) -> None:  # noqa: ANN001
+async def test_a_service_role_cannot_read_another_services_schema(infra) -> None:
     if infra.pg is None:
         pytest.skip("role isolation is provisioned by the embedded stack; external databases are provisioned by ops")
     from opc_shared.db import asyncpg_dsn

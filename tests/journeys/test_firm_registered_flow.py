@@ -24,7 +24,7 @@ READ_PATHS = {"subsidy": "/v1/accounts", "matching": "/v1/suppliers", "compute_l
 
 
 @pytest.fixture(scope="module")
-def stack(infra) -> Iterator[ServiceProcesses]:  # noqa: ANN001
+def stack(infra) -> Iterator[ServiceProcesses]:
     procs = ServiceProcesses(infra.env(), ports={svc.package: free_port() for svc in SERVICES})
     procs.start(timeout=90)
     try:
@@ -33,13 +33,15 @@ def stack(infra) -> Iterator[ServiceProcesses]:  # noqa: ANN001
         procs.stop()
 
 
-def token(district: str = "wuhou", roles: tuple[str, ...] = ("caseworker",), sub: str | None = None, firm_id: str | None = None) -> dict:
+def token(
+    district: str = "wuhou", roles: tuple[str, ...] = ("caseworker",), sub: str | None = None, firm_id: str | None = None
+) -> dict:
     secret = os.environ.get("OPC_JWT_SECRET", DEFAULT_JWT_SECRET)
     jwt = mint_token(secret, sub=sub or f"user-{district}", district=district, roles=list(roles), firm_id=firm_id)
     return {"Authorization": f"Bearer {jwt}"}
 
 
-def register(stack: ServiceProcesses, name: str, district: str = "wuhou", headers: dict | None = None, **extra) -> httpx.Response:  # noqa: ANN003
+def register(stack: ServiceProcesses, name: str, district: str = "wuhou", headers: dict | None = None, **extra) -> httpx.Response:
     body = {"name": name, "district": district, "community": "1906 Creative Factory", "founder_name": "李雷", **extra}
     return httpx.post(f"{stack.url('registry')}/v1/firms", json=body, headers={**token(district), **(headers or {})}, timeout=10)
 
@@ -79,26 +81,32 @@ def test_other_districts_and_other_firms_see_nothing(stack: ServiceProcesses) ->
         assert httpx.get(url, timeout=5).status_code == 401
     gaoxin_list = httpx.get(f"{stack.url('matching')}/v1/suppliers", headers=token("gaoxin"), timeout=5).json()
     assert firm["id"] not in {i["firm_id"] for i in gaoxin_list["items"]}
-    assert httpx.get(f"{stack.url('matching')}/v1/suppliers?district=wuhou", headers=token("gaoxin"), timeout=5).status_code == 403
+    assert (
+        httpx.get(f"{stack.url('matching')}/v1/suppliers?district=wuhou", headers=token("gaoxin"), timeout=5).status_code == 403
+    )
     assert httpx.get(f"{stack.url('registry')}/v1/firms/{firm['id']}", headers=token("gaoxin"), timeout=5).status_code == 404
 
 
-def test_registering_in_another_district_is_refused_and_writes_nothing(stack: ServiceProcesses, infra) -> None:  # noqa: ANN001
+def test_registering_in_another_district_is_refused_and_writes_nothing(stack: ServiceProcesses, infra) -> None:
     before = asyncio.run(_count(infra, "registry", "SELECT count(*) FROM registry.firms"))
     outbox_before = asyncio.run(_count(infra, "registry", "SELECT count(*) FROM registry.outbox"))
     body = {"name": "越权企业", "district": "gaoxin", "founder_name": "某"}
     refused = httpx.post(f"{stack.url('registry')}/v1/firms", json=body, headers=token("wuhou"), timeout=5)
     assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
-    bad = httpx.post(f"{stack.url('registry')}/v1/firms", json={"name": "x" * 500, "district": "wuhou"}, headers=token(), timeout=5)
+    bad = httpx.post(
+        f"{stack.url('registry')}/v1/firms", json={"name": "x" * 500, "district": "wuhou"}, headers=token(), timeout=5
+    )
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["errors"]} == {"name", "founder_name"}
-    wrong_role = httpx.post(f"{stack.url('registry')}/v1/firms", json=body | {"district": "wuhou"}, headers=token(roles=("finance",)), timeout=5)
+    wrong_role = httpx.post(
+        f"{stack.url('registry')}/v1/firms", json=body | {"district": "wuhou"}, headers=token(roles=("finance",)), timeout=5
+    )
     assert wrong_role.status_code == 403
     assert asyncio.run(_count(infra, "registry", "SELECT count(*) FROM registry.firms")) == before
     assert asyncio.run(_count(infra, "registry", "SELECT count(*) FROM registry.outbox")) == outbox_before
 
 
-def test_idempotency_key_returns_the_first_response(stack: ServiceProcesses, infra) -> None:  # noqa: ANN001
+def test_idempotency_key_returns_the_first_response(stack: ServiceProcesses, infra) -> None:
     key = {"Idempotency-Key": f"journey-{uuid.uuid4()}"}
     first = register(stack, "幂等企业", headers=key)
     again = register(stack, "幂等企业", headers=key)
@@ -111,7 +119,7 @@ def test_idempotency_key_returns_the_first_response(stack: ServiceProcesses, inf
     assert n == 1
 
 
-def test_concurrent_requests_with_one_key_create_one_firm(stack: ServiceProcesses, infra) -> None:  # noqa: ANN001
+def test_concurrent_requests_with_one_key_create_one_firm(stack: ServiceProcesses, infra) -> None:
     key = f"race-{uuid.uuid4()}"
     name = f"并发企业-{key[-6:]}"
 
@@ -119,7 +127,9 @@ def test_concurrent_requests_with_one_key_create_one_firm(stack: ServiceProcesse
         async with httpx.AsyncClient(timeout=10) as client:
             body = {"name": name, "district": "wuhou", "founder_name": "李雷"}
             headers = {**token(), "Idempotency-Key": key}
-            return await asyncio.gather(*[client.post(f"{stack.url('registry')}/v1/firms", json=body, headers=headers) for _ in range(8)])
+            return await asyncio.gather(
+                *[client.post(f"{stack.url('registry')}/v1/firms", json=body, headers=headers) for _ in range(8)]
+            )
 
     responses = asyncio.run(fire())
     assert {r.status_code for r in responses} == {201}
@@ -127,7 +137,7 @@ def test_concurrent_requests_with_one_key_create_one_firm(stack: ServiceProcesse
     assert asyncio.run(_count(infra, "registry", f"SELECT count(*) FROM registry.firms WHERE name = '{name}'")) == 1
 
 
-def test_trace_context_travels_from_request_into_the_event(stack: ServiceProcesses, infra) -> None:  # noqa: ANN001
+def test_trace_context_travels_from_request_into_the_event(stack: ServiceProcesses, infra) -> None:
     trace_id = uuid.uuid4().hex
     firm = register(stack, "追踪企业", headers={"traceparent": f"00-{trace_id}-{'1' * 16}-01"}).json()
     query = f"SELECT headers->>'traceparent' FROM registry.outbox WHERE key = '{firm['id']}'"
@@ -146,7 +156,7 @@ def test_ops_endpoints(stack: ServiceProcesses) -> None:
         assert "opc_http_requests_total" in metrics and "opc_outbox_relay_active" in metrics
 
 
-async def _scalar(infra, package: str, sql: str):  # noqa: ANN001, ANN202
+async def _scalar(infra, package: str, sql: str):
     conn = await asyncpg.connect(asyncpg_dsn(infra.urls[package]))
     try:
         return await conn.fetchval(sql)
@@ -154,5 +164,5 @@ async def _scalar(infra, package: str, sql: str):  # noqa: ANN001, ANN202
         await conn.close()
 
 
-async def _count(infra, package: str, sql: str) -> int:  # noqa: ANN001
+async def _count(infra, package: str, sql: str) -> int:
     return int(await _scalar(infra, package, sql))

@@ -58,19 +58,32 @@ def decode_token(token: str, settings: ServiceSettings) -> Principal:
             key = settings.jwt_secret.get_secret_value()
             algorithms = ["HS256"]
         claims = jwt.decode(
-            token, key, algorithms=algorithms, audience=settings.jwt_audience, issuer=settings.jwt_issuer,
+            token,
+            key,
+            algorithms=algorithms,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
             options=options | ({"verify_aud": False} if settings.jwt_audience is None else {}),
         )
     except jwt.ExpiredSignatureError:
         raise Problem("unauthenticated", 401, params={"reason": "token expired"}, headers=_challenge("invalid_token")) from None
     except jwt.PyJWTError as exc:
-        raise Problem("unauthenticated", 401, params={"reason": f"token rejected ({type(exc).__name__})"}, headers=_challenge("invalid_token")) from None
+        raise Problem(
+            "unauthenticated",
+            401,
+            params={"reason": f"token rejected ({type(exc).__name__})"},
+            headers=_challenge("invalid_token"),
+        ) from None
     roles = claims.get("roles") or []
     district = claims.get("district")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles) or not isinstance(district, str) or not district:
-        raise Problem("unauthenticated", 401, params={"reason": "token lacks district or roles"}, headers=_challenge("invalid_token"))
+        raise Problem(
+            "unauthenticated", 401, params={"reason": "token lacks district or roles"}, headers=_challenge("invalid_token")
+        )
     firm_id = claims.get("firm_id")
-    return Principal(sub=str(claims["sub"]), district=district, roles=frozenset(roles) & ROLES, firm_id=str(firm_id) if firm_id else None)
+    return Principal(
+        sub=str(claims["sub"]), district=district, roles=frozenset(roles) & ROLES, firm_id=str(firm_id) if firm_id else None
+    )
 
 
 def _challenge(error: str | None = None) -> dict[str, str]:
@@ -126,4 +139,13 @@ def mint_token_cli(argv: list[str] | None = None) -> None:
     unknown = set(roles) - ROLES
     if unknown:
         raise SystemExit(f"unknown roles: {sorted(unknown)}")
-    print(mint_token(settings.jwt_secret.get_secret_value(), sub=args.sub, district=args.district, roles=roles, firm_id=args.firm_id, ttl_s=args.ttl))
+    print(
+        mint_token(
+            settings.jwt_secret.get_secret_value(),
+            sub=args.sub,
+            district=args.district,
+            roles=roles,
+            firm_id=args.firm_id,
+            ttl_s=args.ttl,
+        )
+    )

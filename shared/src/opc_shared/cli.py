@@ -42,7 +42,11 @@ def run_cli(spec: ServiceSpec, migrations: Path, argv: list[str] | None = None) 
         uvicorn.run(create_app(spec, settings), host=settings.host, port=settings.http_port, log_config=None, access_log=False)
     elif args.command in ("worker", "relay", "consume"):
         configure_logging(settings)
-        asyncio.run(_run_workers(spec, settings, relay=args.command in ("worker", "relay"), consumers=args.command in ("worker", "consume")))
+        asyncio.run(
+            _run_workers(
+                spec, settings, relay=args.command in ("worker", "relay"), consumers=args.command in ("worker", "consume")
+            )
+        )
     elif args.command == "migrate":
         from opc_shared.migrations import upgrade
 

@@ -52,9 +52,7 @@ class Outcome:
 def is_infrastructure_error(exc: BaseException) -> bool:
     if isinstance(exc, (OSError, ConnectionError, asyncio.TimeoutError, InterfaceError, OperationalError)):
         return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return False
+    return bool(isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 class EventApplier:
@@ -227,8 +225,14 @@ class ConsumerRunner:
             raise
         metrics.DEAD_LETTERS.labels(self.settings.service_name, event_type or "unknown").inc()
         metrics.EVENTS_CONSUMED.labels(self.settings.service_name, event_type or "unknown", "dead_lettered").inc()
-        log.error("consumer.dead_lettered", event_type=event_type, topic=record.topic, partition=record.partition,
-                  offset=record.offset, error=error[:500])
+        log.error(
+            "consumer.dead_lettered",
+            event_type=event_type,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error=error[:500],
+        )
         return Outcome("dead_lettered")
 
     def _record_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, next_offset: int | None) -> None:

@@ -44,8 +44,14 @@ class CloudEvent(BaseModel):
 
 
 def build_event(
-    *, event_type: str, source: str, subject: str, data: dict[str, Any], traceparent: str | None = None,
-    time: datetime | None = None, event_id: str | None = None,
+    *,
+    event_type: str,
+    source: str,
+    subject: str,
+    data: dict[str, Any],
+    traceparent: str | None = None,
+    time: datetime | None = None,
+    event_id: str | None = None,
 ) -> CloudEvent:
     return CloudEvent(
         id=event_id or str(uuid.uuid4()),

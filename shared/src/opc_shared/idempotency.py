@@ -59,7 +59,9 @@ class Idempotency:
                 status, model = await work(uow)
                 payload = model.model_dump(mode="json")
                 await uow.session.execute(
-                    table.insert().values(scope=self.scope, key=self.key, request_hash=request_hash, status_code=status, response_body=payload)
+                    table.insert().values(
+                        scope=self.scope, key=self.key, request_hash=request_hash, status_code=status, response_body=payload
+                    )
                 )
                 await uow.commit()
         except IntegrityError:
@@ -74,8 +76,10 @@ class Idempotency:
         table = self.db.platform.idempotency_keys
         async with self.db.sessionmaker() as session:
             row = (
-                await session.execute(select(table).where(table.c.scope == self.scope, table.c.key == self.key))
-            ).mappings().first()
+                (await session.execute(select(table).where(table.c.scope == self.scope, table.c.key == self.key)))
+                .mappings()
+                .first()
+            )
         if row is None:
             return None
         if row["request_hash"] != request_hash:

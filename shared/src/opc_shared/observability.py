@@ -42,7 +42,9 @@ def configure_logging(settings: ServiceSettings) -> None:
     # Route stdlib loggers (uvicorn, aiokafka, sqlalchemy) through the same JSON renderer.
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer], foreign_pre_chain=shared)
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer], foreign_pre_chain=shared
+        )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -78,7 +80,11 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode()), (b"traceparent", traceparent.encode())]
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode()),
+                    (b"traceparent", traceparent.encode()),
+                ]
             await send(message)
 
         try:
@@ -91,6 +97,8 @@ class RequestContextMiddleware:
             metrics.HTTP_REQUESTS.labels(self.service, method, path, str(status)).inc()
             metrics.HTTP_LATENCY.labels(self.service, method, path).observe(elapsed)
             if path not in ("/metrics", "/healthz", "/readyz"):
-                self.log.info("http.request", method=method, path=scope["path"], route=path, status=status, ms=round(elapsed * 1000, 2))
+                self.log.info(
+                    "http.request", method=method, path=scope["path"], route=path, status=status, ms=round(elapsed * 1000, 2)
+                )
             structlog.contextvars.unbind_contextvars("request_id", "trace_id")
             current_traceparent.reset(token)

@@ -6,6 +6,7 @@ their own codes with :func:`register_messages`. No stack trace ever reaches a cl
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,10 +158,8 @@ def render(problem: Problem, request: Request) -> JSONResponse:
     title, detail = _MESSAGES[problem.code][lang]
     # A param may carry its own translations: {"en": "firm", "zh-CN": "企业"}.
     params = {k: (v.get(lang, next(iter(v.values()))) if isinstance(v, dict) else v) for k, v in problem.params.items()}
-    try:
+    with contextlib.suppress(KeyError, IndexError):
         detail = detail.format(**params)
-    except (KeyError, IndexError):
-        pass
     body: dict[str, Any] = {
         "type": f"urn:opc:problem:{problem.code}",
         "title": title,
@@ -198,7 +197,14 @@ def _field_errors(exc: RequestValidationError) -> list[FieldError]:
         loc = list(err.get("loc", ()))
         where = str(loc[0]) if loc else "body"
         path = [str(p) for p in loc[1:]] if where in ("body", "query", "path", "header") else [str(p) for p in loc]
-        out.append(FieldError(field=".".join(path) or where, message=err.get("msg", "invalid"), type=err.get("type", "value_error"), location=where))
+        out.append(
+            FieldError(
+                field=".".join(path) or where,
+                message=err.get("msg", "invalid"),
+                type=err.get("type", "value_error"),
+                location=where,
+            )
+        )
     return out
 
 

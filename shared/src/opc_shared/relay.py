@@ -133,8 +133,7 @@ class OutboxRelay:
 
     async def mark_sent(self, conn: asyncpg.Connection, ids: list[int]) -> None:
         await conn.execute(
-            f"UPDATE {self.schema}.outbox SET sent_at = now(), publish_count = publish_count + 1 "
-            f"WHERE id = ANY($1::bigint[])",
+            f"UPDATE {self.schema}.outbox SET sent_at = now(), publish_count = publish_count + 1 WHERE id = ANY($1::bigint[])",
             ids,
         )
 
@@ -159,9 +158,7 @@ async def republish_since(settings: ServiceSettings, since: datetime) -> int:
     conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
     try:
         async with conn.transaction():
-            status = await conn.execute(
-                f"UPDATE {settings.db_schema}.outbox SET sent_at = NULL WHERE created_at >= $1", since
-            )
+            status = await conn.execute(f"UPDATE {settings.db_schema}.outbox SET sent_at = NULL WHERE created_at >= $1", since)
             await conn.execute("SELECT pg_notify($1, '')", settings.outbox_channel)
         return int(status.split()[-1])
     finally:

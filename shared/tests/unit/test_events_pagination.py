@@ -13,8 +13,13 @@ from opc_shared.tracing import child_traceparent, parse_trace_id
 
 def test_envelope_round_trips_and_carries_trace_headers() -> None:
     tp = child_traceparent(None)
-    event = build_event(event_type="opc.registry.firm.registered.v1", source="/opc/registry", subject="f1",
-                        data={"amount_fen": 100}, traceparent=tp)
+    event = build_event(
+        event_type="opc.registry.firm.registered.v1",
+        source="/opc/registry",
+        subject="f1",
+        data={"amount_fen": 100},
+        traceparent=tp,
+    )
     again = CloudEvent.from_bytes(event.to_bytes())
     assert again == event
     headers = dict(again.kafka_headers())
@@ -36,7 +41,7 @@ def test_child_traceparent_keeps_the_trace() -> None:
 
 
 @given(st.datetimes(timezones=st.just(UTC)), st.uuids())
-def test_cursor_round_trip(at: datetime, ident) -> None:  # noqa: ANN001
+def test_cursor_round_trip(at: datetime, ident) -> None:
     assert decode_cursor(encode_cursor(at, ident)) == (at, str(ident))
 
 

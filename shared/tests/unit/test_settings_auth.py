@@ -9,7 +9,6 @@ from opc_shared.auth import Principal, decode_token, mint_token
 from opc_shared.problems import Problem
 from opc_shared.settings import DEFAULT_JWT_SECRET, ServiceSettings
 
-
 SECRET = "test-secret-that-is-at-least-32-bytes-long"
 
 
@@ -59,12 +58,14 @@ def test_token_round_trip_and_claims() -> None:
         lambda: mint_token("another-secret-that-is-long-enough-123", sub="u", district="wuhou", roles=["admin"]),
         lambda: mint_token(SECRET, sub="u", district="wuhou", roles=["admin"], ttl_s=-10),
         lambda: jwt.encode({"sub": "u", "exp": int(time.time()) + 60, "roles": ["admin"]}, SECRET, algorithm="HS256"),
-        lambda: jwt.encode({"sub": "u", "exp": int(time.time()) + 60, "district": "w", "roles": ["admin"]}, SECRET, algorithm="HS512"),
+        lambda: jwt.encode(
+            {"sub": "u", "exp": int(time.time()) + 60, "district": "w", "roles": ["admin"]}, SECRET, algorithm="HS512"
+        ),
         lambda: "not.a.jwt",
     ],
     ids=["wrong-secret", "expired", "no-district", "wrong-alg", "garbage"],
 )
-def test_bad_tokens_are_refused(token_factory) -> None:  # noqa: ANN001
+def test_bad_tokens_are_refused(token_factory) -> None:
     with pytest.raises(Problem) as info:
         decode_token(token_factory(), DemoSettings(jwt_secret=SECRET))
     assert info.value.status == 401

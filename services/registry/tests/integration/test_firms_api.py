@@ -6,13 +6,14 @@ from opc_devstack.pytest_plugin import bearer
 from registry.main import spec
 
 
-async def test_register_read_and_page_through_firms(service_client) -> None:  # noqa: ANN001
+async def test_register_read_and_page_through_firms(service_client) -> None:
     district = f"d{uuid.uuid4().hex[:8]}"
     async with service_client(spec) as client:
         ids = []
         for i in range(5):
-            response = await client.post("/v1/firms", json={"name": f"firm {i}", "district": district, "founder_name": "f"},
-                                         headers=bearer(district))
+            response = await client.post(
+                "/v1/firms", json={"name": f"firm {i}", "district": district, "founder_name": "f"}, headers=bearer(district)
+            )
             assert response.status_code == 201, response.text
             ids.append(response.json()["id"])
         seen, cursor = [], None
@@ -31,11 +32,13 @@ async def test_register_read_and_page_through_firms(service_client) -> None:  # 
         assert bad_cursor.status_code == 422 and bad_cursor.json()["errors"][0]["field"] == "cursor"
 
 
-async def test_registration_writes_the_event_to_the_outbox_in_the_same_transaction(service_client) -> None:  # noqa: ANN001
+async def test_registration_writes_the_event_to_the_outbox_in_the_same_transaction(service_client) -> None:
     from sqlalchemy import select
 
     async with service_client(spec) as client:
-        response = await client.post("/v1/firms", json={"name": "outboxed", "district": "wuhou", "founder_name": "f"}, headers=bearer())
+        response = await client.post(
+            "/v1/firms", json={"name": "outboxed", "district": "wuhou", "founder_name": "f"}, headers=bearer()
+        )
         firm_id = response.json()["id"]
         db = client.app.state.db
         outbox = db.platform.outbox
@@ -47,7 +50,7 @@ async def test_registration_writes_the_event_to_the_outbox_in_the_same_transacti
         assert row["sent_at"] is None  # relay is off in this test
 
 
-async def test_readiness_names_what_is_unreachable(service_client) -> None:  # noqa: ANN001
+async def test_readiness_names_what_is_unreachable(service_client) -> None:
     async with service_client(spec, kafka_bootstrap_servers="127.0.0.1:9") as client:
         response = await client.get("/readyz")
         assert response.status_code == 503

@@ -10,8 +10,10 @@ from opc_shared.events import build_event
 from subsidy.main import spec
 
 
-async def test_firm_registered_opens_one_record_readable_in_its_district(service_client) -> None:  # noqa: ANN001
-    firm = FirmRegisteredV1(firm_id=uuid4(), name="成都测试企业", district="wenjiang", founder_name="f", registered_at=datetime.now(UTC))
+async def test_firm_registered_opens_one_record_readable_in_its_district(service_client) -> None:
+    firm = FirmRegisteredV1(
+        firm_id=uuid4(), name="成都测试企业", district="wenjiang", founder_name="f", registered_at=datetime.now(UTC)
+    )
     event = build_event(event_type=firm.event_type, source="/opc/registry", subject=firm.subject, data=firm.payload())
     async with service_client(spec) as client:
         applier = EventApplier(client.app.state.db, spec.handlers)

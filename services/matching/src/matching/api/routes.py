@@ -40,4 +40,6 @@ async def list_all(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PageOut[SupplierProfileOut]:
     page = await service.list_for(uow, principal=principal, district=district, cursor=cursor, limit=limit)
-    return PageOut[SupplierProfileOut](items=[SupplierProfileOut.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+    return PageOut[SupplierProfileOut](
+        items=[SupplierProfileOut.model_validate(i) for i in page.items], next_cursor=page.next_cursor
+    )

@@ -23,7 +23,9 @@ async def open_for_registered_firm(uow: UnitOfWork, firm: FirmRegisteredV1) -> N
 async def get(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID) -> dict:
     row = (await uow.session.execute(select(table).where(table.c.firm_id == firm_id))).mappings().first()
     if row is None or not principal.may_see_firm(firm_id, row["district"]):
-        raise Problem("not_found", 404, params={"resource": {"en": "supplier profile", "zh-CN": "供给方档案"}, "id": str(firm_id)})
+        raise Problem(
+            "not_found", 404, params={"resource": {"en": "supplier profile", "zh-CN": "供给方档案"}, "id": str(firm_id)}
+        )
     return dict(row)
 
 

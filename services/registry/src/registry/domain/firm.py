@@ -23,13 +23,21 @@ class Firm:
     @classmethod
     def register(cls, *, name: str, district: str, community: str | None, founder_name: str, now: datetime) -> Firm:
         firm = cls(
-            id=uuid.uuid4(), name=name.strip(), district=district, community=(community or None) and community.strip(),
-            founder_name=founder_name.strip(), registered_at=now,
+            id=uuid.uuid4(),
+            name=name.strip(),
+            district=district,
+            community=(community or None) and community.strip(),
+            founder_name=founder_name.strip(),
+            registered_at=now,
         )
         firm.events.append(
             FirmRegisteredV1(
-                firm_id=firm.id, name=firm.name, district=firm.district, community=firm.community,
-                founder_name=firm.founder_name, registered_at=now,
+                firm_id=firm.id,
+                name=firm.name,
+                district=firm.district,
+                community=firm.community,
+                founder_name=firm.founder_name,
+                registered_at=now,
             )
         )
         return firm

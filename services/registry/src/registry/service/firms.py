@@ -22,8 +22,13 @@ async def register_firm(
         raise Problem("forbidden", 403, params={"reason": f"district {district} is not yours"})
     firm = Firm.register(name=name, district=district, community=community, founder_name=founder_name, now=clock.now())
     row = {
-        "id": firm.id, "name": firm.name, "district": firm.district, "community": firm.community,
-        "founder_name": firm.founder_name, "registered_at": firm.registered_at, "created_by": principal.sub,
+        "id": firm.id,
+        "name": firm.name,
+        "district": firm.district,
+        "community": firm.community,
+        "founder_name": firm.founder_name,
+        "registered_at": firm.registered_at,
+        "created_by": principal.sub,
     }
     await uow.session.execute(insert(firms).values(**row))
     for event in firm.events:
