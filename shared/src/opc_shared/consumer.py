@@ -136,6 +136,9 @@ class ConsumerRunner:
             self.started.set()
             try:
                 await self._loop(consumer, stop)
+            except Exception:  # uncommitted offsets are re-read after the restart; the inbox absorbs repeats
+                log.exception("consumer.unexpected_error")
+                await _sleep_or_stop(stop, self.settings.relay_max_backoff_s)
             finally:
                 self.consumer = None
                 with contextlib.suppress(Exception):

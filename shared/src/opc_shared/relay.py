@@ -55,6 +55,10 @@ class OutboxRelay:
                 metrics.RELAY_ERRORS.labels(self.settings.service_name).inc()
                 log.warning("relay.db_error", error=str(exc))
                 await _sleep_or_stop(stop, 1.0)
+            except Exception:  # a bug must not silently end publishing: log it, back off, start over
+                metrics.RELAY_ERRORS.labels(self.settings.service_name).inc()
+                log.exception("relay.unexpected_error")
+                await _sleep_or_stop(stop, self.settings.relay_max_backoff_s)
             finally:
                 self._set_leader(False)
                 with contextlib.suppress(Exception):

@@ -82,6 +82,12 @@ class Workers:
         if self.consumer:
             self._tasks.append(asyncio.create_task(self.consumer.run(self.stop), name="inbox-consumer"))
 
+    def stopped_unexpectedly(self) -> list[str]:
+        """Names of worker tasks that ended although nobody asked them to stop."""
+        if self.stop.is_set():
+            return []
+        return [task.get_name() for task in self._tasks if task.done()]
+
     async def wait(self) -> None:
         await asyncio.gather(*self._tasks)
 
@@ -144,6 +150,8 @@ def _ops_router() -> APIRouter:
             await request.app.state.broker.check()
         except Exception as exc:  # noqa: BLE001
             reasons["broker"] = f"unreachable: {type(exc).__name__}"
+        for name in request.app.state.workers.stopped_unexpectedly():
+            reasons[name] = "stopped"
         if reasons:
             return JSONResponse({"status": "unavailable", "reasons": reasons}, status_code=503)
         return JSONResponse({"status": "ready"})

@@ -59,3 +59,17 @@ async def test_readiness_names_what_is_unreachable(service_client) -> None:
         response = await client.get("/readyz")
         assert response.status_code == 503
         assert "database" in response.json()["reasons"]
+
+
+async def test_readiness_fails_when_a_worker_died(service_client) -> None:  # noqa: ANN001
+    import asyncio
+
+    async with service_client(spec, run_relay=True) as client:
+        assert (await client.get("/readyz")).status_code == 200
+        workers = client.app.state.workers
+        [relay_task] = workers._tasks
+        relay_task.cancel()
+        await asyncio.gather(relay_task, return_exceptions=True)
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["reasons"] == {"outbox-relay": "stopped"}
