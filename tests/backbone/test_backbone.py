@@ -220,3 +220,55 @@ async def test_a_service_role_cannot_read_another_services_schema(infra) -> None
             await conn.execute("CREATE SCHEMA sneaky")
     finally:
         await conn.close()
+
+
+async def test_outbox_replay_republishes_and_consumers_ignore_the_repeats(backbone: Backbone) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from opc_shared.relay import republish_since
+
+    recorder = Recorder()
+    backbone.start_consumer(recorder)
+    backbone.start_relay()
+    since = datetime.now(UTC) - timedelta(milliseconds=1)
+    event_ids = await backbone.publish_firms([f"replayed-{i}" for i in range(5)])
+    await eventually(lambda: _async(all(recorder.calls[e] == 1 for e in event_ids)), what="first delivery")
+    assert await republish_since(backbone.registry_settings, since) >= 5
+    await eventually(lambda: _unsent_is_zero(backbone, event_ids), what="re-published")
+    on_wire = Counter(json.loads(r.value)["id"] for r in await backbone.records_on_topic())
+    assert all(on_wire[e] == 2 for e in event_ids)
+    await asyncio.sleep(0.5)
+    assert all(recorder.calls[e] == 1 for e in event_ids)
+
+
+def test_ops_commands_run_against_the_real_database(infra) -> None:
+    import subprocess
+    import sys
+
+    env = infra.env()
+    listed = subprocess.run(
+        [sys.executable, "-m", "subsidy", "dead-letters", "list", "--all"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert isinstance(json.loads(listed.stdout), list)
+    replay = subprocess.run(
+        [sys.executable, "-m", "registry", "outbox-replay", "--since", "2999-01-01T00:00:00+00:00"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "0 outbox events" in replay.stdout
+    missing = subprocess.run(
+        [sys.executable, "-m", "subsidy", "dead-letters", "replay", "999999999"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode != 0 and "no dead letter 999999999" in missing.stderr

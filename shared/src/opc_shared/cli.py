@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import signal
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -79,7 +80,14 @@ async def _dead_letters(spec: ServiceSpec, settings, args: argparse.Namespace) -
             rows = await list_dead_letters(db, include_replayed=args.all)
             print(json.dumps(rows, default=str, ensure_ascii=False, indent=2))
         else:
+            failed = False
             for dl_id in args.ids:
-                print(f"{dl_id}: {await replay_dead_letter(db, spec.handlers, dl_id)}")
+                try:
+                    print(f"{dl_id}: {await replay_dead_letter(db, spec.handlers, dl_id)}")
+                except LookupError as exc:
+                    print(f"{dl_id}: {exc.args[0]}", file=sys.stderr)
+                    failed = True
+            if failed:
+                raise SystemExit(1)
     finally:
         await db.dispose()

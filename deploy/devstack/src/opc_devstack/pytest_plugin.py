@@ -36,8 +36,8 @@ class _ContainerInfra(Infra):
     """Real Apache Kafka and PostgreSQL containers, provisioned like the embedded stack."""
 
     def __init__(self, root: Path) -> None:
-        from testcontainers.kafka import KafkaContainer
-        from testcontainers.postgres import PostgresContainer
+        from testcontainers.community.kafka import KafkaContainer
+        from testcontainers.community.postgres import PostgresContainer
 
         self._pg = PostgresContainer("postgres:16-alpine", username="postgres", password="postgres", dbname="postgres")
         self._kafka = KafkaContainer("confluentinc/cp-kafka:7.6.1").with_kraft()
