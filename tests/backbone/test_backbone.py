@@ -94,7 +94,7 @@ async def test_events_written_while_broker_down_are_all_delivered_once(backbone:
     from opc_shared.kafka import ensure_topics
 
     await ensure_topics(backbone.broker.bootstrap, TOPICS)
-    await eventually(lambda: _async(all(recorder.calls[e] >= 1 for e in during)), timeout=60, what="all outage events applied")
+    await eventually(lambda: _async(all(recorder.calls[e] >= 1 for e in during)), timeout=120, what="all outage events applied")
     assert all(recorder.calls[e] == 1 for e in during)
     assert await backbone.unsent(during) == 0
     assert await inbox_count(backbone, during) == 40
