@@ -7,7 +7,7 @@ It starts its own embedded PostgreSQL and Tansu broker (``opc_devstack.infra.Inf
 temporary directory and measures, ``--runs`` times:
 
 1. **Propagation latency** at a sustained offered rate (default 1,000 events/s for 30 s). This process is
-   the registry's write side: it runs the real ``register_firm`` use case in a ``UnitOfWork`` (firm row +
+   the registry's write side: it writes what licence issuance writes in a ``UnitOfWork`` (firm row +
    one ``FirmRegisteredV1`` outbox row + NOTIFY per transaction), launched on an absolute schedule. The
    real relay (``python -m registry relay``) and the real subsidy consumer (``python -m subsidy consume``,
    which opens a row in ``subsidy.accounts``) run as separate processes, as in production.
@@ -16,7 +16,10 @@ temporary directory and measures, ``--runs`` times:
    read after the run from PostgreSQL's own commit timestamps (``track_commit_timestamp``, enabled by the
    benchmark) via ``pg_xact_commit_timestamp(xmin)`` of ``registry.firms`` and ``subsidy.accounts`` rows.
    One clock, true commit to true commit. The figures are compared with DESIGN.md's targets
-   (p50 ≤ 20 ms, p99 ≤ 100 ms).
+   (p50 ≤ 20 ms, p99 ≤ 100 ms). Events of the first ``--warmup`` seconds are not counted. The run also
+   splits the latency into stages (relay / broker+consumer queue / consumer transaction), records the
+   CPU each process spent per event, and flags runs where the producer could not keep the offered
+   rate or the consumer fell behind (then the figures are mostly queueing).
 
 2. **Relay throughput vs the raw producer**: N outbox rows are written through ``UnitOfWork`` with no relay
    running, then drained by the real ``OutboxRelay.publish_batch`` (read batch, send, await acks, mark sent)
@@ -24,8 +27,11 @@ temporary directory and measures, ``--runs`` times:
    producer built by the same ``make_producer`` into another fresh topic of the same partition count.
    The ratio relay/raw is the figure (informational target ≥ 0.5).
 
-The final table shows medians over the runs; a JSON file with every figure goes to
-``tests/bench/results/`` (and a PNG histogram if matplotlib happens to be installed).
+The broker is restarted empty before each measurement (``--keep-broker`` to skip): Tansu's memory
+storage slows down as topics fill, which would make later runs pay for earlier ones. The final table
+shows medians over the runs; a JSON file with every figure goes to ``tests/bench/results/`` (and a PNG
+histogram if matplotlib happens to be installed). Everything started is stopped on exit, on Ctrl-C and
+on SIGTERM.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -48,20 +55,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
+import psutil
+from sqlalchemy import insert
 
 from opc_devstack import procs
-from opc_devstack.infra import DATABASE, Infra
-from opc_shared.auth import CITY_WIDE, Principal
+from opc_devstack.infra import DATABASE, TOPICS, Infra
 from opc_shared.clock import SystemClock
-from opc_shared.contracts import FirmRegisteredV1, topics
-from opc_shared.db import Database, asyncpg_dsn
+from opc_shared.contracts import FirmRegisteredV1
+from opc_shared.db import Database, UnitOfWork, asyncpg_dsn
 from opc_shared.kafka import ensure_topics, make_producer
 from opc_shared.relay import OutboxRelay
+from registry.adapters.tables import firms
 from registry.adapters.tables import metadata as registry_metadata
-from registry.service.firms import register_firm
 from registry.settings import RegistrySettings
 
 HERE = Path(__file__).resolve().parent
@@ -79,22 +87,29 @@ DISTRICT = "wuhou"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description="Event propagation latency (registry → subsidy) and relay throughput on an embedded stack.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Event propagation latency (registry → subsidy) and relay throughput on an embedded stack."
     )
     p.add_argument("--quick", action="store_true", help="smoke run: 5 s, 1 run, 5,000 relay events (explicit options still win)")
     p.add_argument("--duration", type=float, default=None, help="measured seconds of sustained load per run [30; quick 5]")
-    p.add_argument("--rate", type=float, default=1000.0, help="offered events per second")
+    p.add_argument("--rate", type=float, default=1000.0, help="offered events per second [1000]")
     p.add_argument("--warmup", type=float, default=None, help="seconds at full rate before the measured window [3; quick 1]")
     p.add_argument("--runs", type=int, default=None, help="repetitions of both measurements [3; quick 1]")
     p.add_argument("--relay-events", type=int, default=None, help="outbox rows for the relay throughput test [20000; quick 5000]")
-    p.add_argument("--concurrency", type=int, default=16, help="producer transactions in flight at most (= its pool size)")
-    p.add_argument("--progress-every", type=float, default=3.0, help="seconds between progress lines")
-    p.add_argument("--drain-timeout", type=float, default=120.0, help="seconds to wait for the consumer to catch up after producing")
+    p.add_argument("--concurrency", type=int, default=16, help="producer transactions in flight at most (= its pool size) [16]")
+    p.add_argument("--progress-every", type=float, default=3.0, help="seconds between progress lines [3]")
+    p.add_argument("--drain-timeout", type=float, default=120.0, help="seconds to wait for the consumer to catch up [120]")
+    p.add_argument(
+        "--keep-broker",
+        action="store_true",
+        help="do not restart the broker empty before each measurement (shows Tansu slowing as topics fill)",
+    )
     p.add_argument("--skip-latency", action="store_true", help="only the relay throughput test")
     p.add_argument("--skip-throughput", action="store_true", help="only the propagation latency test")
     p.add_argument(
-        "--worker-env", action="append", default=[], metavar="KEY=VALUE",
+        "--worker-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="extra environment for the relay/consumer processes, e.g. OPC_KAFKA_FETCH_MAX_WAIT_MS=1 (repeatable)",
     )
     p.add_argument("--keep-temp", action="store_true", help="keep the temporary directory (database, broker and worker logs)")
@@ -128,8 +143,13 @@ def percentile(sorted_values: list[float], q: float) -> float:
 def describe(values_ms: list[float]) -> dict[str, float]:
     v = sorted(values_ms)
     return {
-        "n": len(v), "min": v[0] if v else float("nan"), "p50": percentile(v, 50), "p95": percentile(v, 95),
-        "p99": percentile(v, 99), "max": v[-1] if v else float("nan"), "mean": statistics.fmean(v) if v else float("nan"),
+        "n": len(v),
+        "min": v[0] if v else float("nan"),
+        "p50": percentile(v, 50),
+        "p95": percentile(v, 95),
+        "p99": percentile(v, 99),
+        "max": v[-1] if v else float("nan"),
+        "mean": statistics.fmean(v) if v else float("nan"),
     }
 
 
@@ -153,7 +173,7 @@ def histogram(values_ms: list[float]) -> list[tuple[str, int]]:
             if v < HIST_EDGES_MS[i + 1]:
                 counts[i] += 1
                 break
-    labels = [f"{lo:g}–{hi:g}" if hi != float("inf") else f"≥ {lo:g}" for lo, hi in zip(HIST_EDGES_MS, HIST_EDGES_MS[1:], strict=False)]
+    labels = [f"{lo:g}–{hi:g}" if hi != float("inf") else f"≥ {lo:g}" for lo, hi in itertools.pairwise(HIST_EDGES_MS)]
     return list(zip(labels, counts, strict=True))
 
 
@@ -178,6 +198,16 @@ class Stack:
 
     def stop(self) -> None:
         self.infra.stop()
+
+    async def fresh_broker(self) -> None:
+        """Restart the embedded broker empty, topics recreated. Tansu's memory storage gets slower as a topic
+        fills (measured: ×4 CPU per record after 200k records), so without this later runs would pay for
+        earlier ones. Spawned from this (main) thread on purpose: procs.spawn's die-with-parent is per thread."""
+        broker = self.infra.broker
+        assert broker is not None
+        broker.stop()
+        broker.start()
+        await ensure_topics(self.bootstrap, TOPICS)
 
     @property
     def db_dsn(self) -> str:
@@ -210,7 +240,10 @@ async def _admin_execute(dsn: str, sql: str) -> None:
 class WorkerProcesses:
     """The registry relay and the subsidy consumer as their own processes (``python -m <svc> relay|consume``)."""
 
-    COMMANDS = {"registry-relay": ["registry", "relay"], "subsidy-consumer": ["subsidy", "consume"]}
+    COMMANDS: ClassVar[dict[str, list[str]]] = {
+        "registry-relay": ["registry", "relay"],
+        "subsidy-consumer": ["subsidy", "consume"],
+    }
 
     def __init__(self, env: dict[str, str], log_dir: Path, tag: str) -> None:
         self.env = env
@@ -239,13 +272,95 @@ class WorkerProcesses:
         return ""
 
     def stop(self) -> None:
-        for proc in self.procs.values():
+        for proc in self.procs.values():  # graceful: the CLI sets its stop event; signal both, then wait
             with contextlib.suppress(ProcessLookupError):
                 if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)  # graceful: the CLI sets its stop event
+                    proc.send_signal(signal.SIGTERM)
         for proc in self.procs.values():
-            procs.stop(proc, signal.SIGTERM, timeout=20)  # waits, SIGKILL if it hangs
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
         self.procs.clear()
+
+
+class CpuMeter:
+    """CPU seconds used by each part of the pipeline between :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, stack: Stack, workers: WorkerProcesses) -> None:
+        self.parts: dict[str, psutil.Process] = {"producer (this process)": psutil.Process()}
+        for name, proc in workers.procs.items():
+            self.parts[name] = psutil.Process(proc.pid)
+        if stack.infra.broker is not None and stack.infra.broker.proc is not None:
+            self.parts["tansu broker"] = psutil.Process(stack.infra.broker.proc.pid)
+        if stack.infra.pg is not None and stack.infra.pg.proc is not None:
+            self.parts["postgres (all backends)"] = psutil.Process(stack.infra.pg.proc.pid)
+        self._start: dict[str, float] = {}
+        self._machine_start = 0.0
+        self._t0 = 0.0
+        self.seconds: dict[str, float] = {}
+        self.other_seconds = 0.0
+        self.wall_s = 0.0
+
+    @staticmethod
+    def _cpu(proc: psutil.Process, with_children: bool) -> float:
+        try:
+            t = proc.cpu_times()
+            total = t.user + t.system
+            if with_children:  # postgres: live backends, plus what exited backends left in children_*
+                total += t.children_user + t.children_system
+                for child in proc.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        ct = child.cpu_times()
+                        total += ct.user + ct.system
+            return total
+        except psutil.Error:
+            return 0.0
+
+    def _sample(self) -> dict[str, float]:
+        return {name: self._cpu(proc, name.startswith("postgres")) for name, proc in self.parts.items()}
+
+    @staticmethod
+    def _machine_busy() -> float:
+        t = psutil.cpu_times()
+        return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
+
+    def start(self) -> None:
+        self._start = self._sample()
+        self._machine_start = self._machine_busy()
+        self._t0 = time.monotonic()
+
+    def stop(self) -> None:
+        self.wall_s = time.monotonic() - self._t0
+        end = self._sample()
+        self.seconds = {name: max(0.0, end[name] - self._start[name]) for name in self.parts}
+        # Whatever else ran on the machine meanwhile (other test runs, …): noise the figures carry.
+        others = self._machine_busy() - self._machine_start - sum(self.seconds.values())
+        self.other_seconds = max(0.0, others)
+
+    def report(self, events: int) -> dict[str, Any]:
+        """Per part: CPU seconds, CPU ms per event, share of the machine; and the rate the machine could
+        sustain at this cost per event if every core did nothing else (``ceiling_events_per_s``)."""
+        cores = os.cpu_count() or 1
+
+        def figures(cpu_s: float) -> dict[str, float]:
+            return {
+                "cpu_s": cpu_s,
+                "ms_per_event": 1000 * cpu_s / max(events, 1),
+                "pct_of_machine": 100 * cpu_s / max(self.wall_s * cores, 1e-9),
+            }
+
+        parts = {name: figures(cpu_s) for name, cpu_s in self.seconds.items()}
+        total = sum(self.seconds.values())
+        parts["total (this pipeline)"] = figures(total)
+        parts["other processes (noise)"] = figures(self.other_seconds)
+        return {
+            "wall_s": self.wall_s,
+            "cores": cores,
+            "parts": parts,
+            "ceiling_events_per_s": cores * events / total if total else 0.0,
+        }
 
 
 # ------------------------------------------------------------------------------------ 1. propagation
@@ -259,30 +374,43 @@ class ProducerStats:
     #: firm id → (sequence number, wall-clock time.time() right after commit returned)
     commits: dict[str, tuple[int, float]] = field(default_factory=dict)
     start_lag_s: list[float] = field(default_factory=list)  # launch time − scheduled time
+    tx_s: list[float] = field(default_factory=list)  # launch → commit returned
     first_scheduled_wall: float = 0.0
     last_commit_wall: float = 0.0
+
+
+async def register_firm(uow: UnitOfWork, *, now: datetime, name: str, founder_name: str) -> dict:
+    """What licence issuance writes that other services care about: the firm row and firm.registered."""
+    firm_id = uuid.uuid4()
+    await uow.session.execute(
+        insert(firms).values(
+            id=firm_id, name=name, district=DISTRICT, founder_name=founder_name, registered_at=now, created_by="bench"
+        )
+    )
+    uow.publish(FirmRegisteredV1(firm_id=firm_id, name=name, district=DISTRICT, founder_name=founder_name, registered_at=now))
+    return {"id": firm_id}
 
 
 async def produce(db: Database, *, tag: str, rate: float, seconds: float, concurrency: int, stats: ProducerStats) -> None:
     """Commit one registry transaction (firm + FirmRegisteredV1 in the outbox) per event at ``rate``/s.
 
-    Paced by an absolute schedule (event i is due at t0 + i/rate), so a slow transaction delays
-    launches only while ``concurrency`` transactions are already in flight, and the schedule catches up."""
-    principal = Principal(sub="bench", district=CITY_WIDE, roles=frozenset({"admin"}))
+    Paced by an absolute schedule (event i is due at t0 + i/rate, no sleep drift): a late launch is
+    followed by immediate ones until the schedule is caught up. At most ``concurrency`` transactions are
+    in flight; when that many are stuck the producer falls behind. Nothing is launched after
+    t0 + ``seconds``, so a saturated run offers fewer events than rate × seconds (see achieved rate)."""
     clock = SystemClock()
     slots = asyncio.Semaphore(concurrency)
     in_flight: set[asyncio.Task[None]] = set()
     loop = asyncio.get_running_loop()
 
     async def one(seq: int) -> None:
+        launched = loop.time()
         try:
             async with db.uow() as uow:
-                firm = await register_firm(
-                    uow, principal=principal, clock=clock, name=f"bench {tag} {seq}", district=DISTRICT,
-                    community=None, founder_name="Bench Founder",
-                )
+                firm = await register_firm(uow, now=clock.now(), name=f"bench {tag} {seq}", founder_name="Bench Founder")
                 await uow.commit()
             now = time.time()
+            stats.tx_s.append(loop.time() - launched)
             stats.commits[str(firm["id"])] = (seq, now)
             stats.committed += 1
             stats.last_commit_wall = max(stats.last_commit_wall, now)
@@ -293,15 +421,20 @@ async def produce(db: Database, *, tag: str, rate: float, seconds: float, concur
         finally:
             slots.release()
 
-    total = round(rate * seconds)
     t0 = loop.time() + 0.05
     stats.first_scheduled_wall = time.time() + 0.05
-    for seq in range(total):
+    deadline = t0 + seconds
+    for seq in itertools.count():
         due = t0 + seq / rate
+        if due >= deadline:
+            break
         delay = due - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
         await slots.acquire()
+        if loop.time() >= deadline:
+            slots.release()
+            break
         stats.start_lag_s.append(loop.time() - due)
         task = asyncio.create_task(one(seq))
         in_flight.add(task)
@@ -317,19 +450,28 @@ async def count_progress(conn: asyncpg.Connection, like: str) -> tuple[int, int]
     return backlog, consumed
 
 
-async def report_progress(conn: asyncpg.Connection, like: str, stats: ProducerStats, workers: WorkerProcesses,
-                          every: float, label: str, started: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        workers.check_alive()
-        backlog, consumed = await count_progress(conn, like)
-        elapsed = time.monotonic() - started
-        print(f"  [{label}] {elapsed:6.1f}s  committed {stats.committed:>7,}  outbox backlog {backlog:>6,}  "
-              f"consumed {consumed:>7,}  behind {stats.committed - consumed:>6,}", flush=True)
+async def report_progress(
+    dsn: str, like: str, stats: ProducerStats, workers: WorkerProcesses, every: float, label: str, started: float
+) -> None:
+    conn = await asyncpg.connect(dsn)  # its own: an asyncpg connection runs one query at a time
+    try:
+        while True:
+            await asyncio.sleep(every)
+            workers.check_alive()
+            backlog, consumed = await count_progress(conn, like)
+            elapsed = time.monotonic() - started
+            print(
+                f"  [{label}] {elapsed:6.1f}s  committed {stats.committed:>7,}  outbox backlog {backlog:>6,}  "
+                f"consumed {consumed:>7,}  behind {stats.committed - consumed:>6,}",
+                flush=True,
+            )
+    finally:
+        await conn.close()
 
 
-async def wait_for_pipeline(stack: Stack, conn: asyncpg.Connection, db: Database, workers: WorkerProcesses,
-                            tag: str, timeout: float = 90.0) -> float:
+async def wait_for_pipeline(
+    stack: Stack, conn: asyncpg.Connection, db: Database, workers: WorkerProcesses, tag: str, timeout: float = 90.0
+) -> float:
     """Commit one event and wait until the consumer has applied it (relay leader + consumer group ready)."""
     stats = ProducerStats()
     started = time.monotonic()
@@ -381,7 +523,7 @@ def latency_figures(rows: list[asyncpg.Record], stats: ProducerStats, measure_fr
         "latency_ms": describe(total_ms),
         "stages_ms": {
             "relay": describe(relay_ms),  # producer commit → relay's mark-sent tx (after broker acks)
-            "transit": describe(transit_ms),  # mark-sent → consumer tx start (fetch wait, poll, decode)
+            "transit": describe(transit_ms),  # mark-sent → consumer tx start (fetch wait, queue behind earlier records)
             "apply": describe(apply_ms),  # consumer tx start → its commit
         },
         "latency_from_commit_return_ms": describe(wall_ms),
@@ -400,12 +542,17 @@ async def propagation_run(stack: Stack, args: argparse.Namespace, run_no: int, l
     try:
         workers.start()
         ready_s = await wait_for_pipeline(stack, conn, db, workers, tag)
-        print(f"  [{label}] pipeline ready after {ready_s:.1f}s; producing {args.rate:,.0f}/s for "
-              f"{args.warmup:g}s warm-up + {args.duration:g}s measured", flush=True)
+        print(
+            f"  [{label}] pipeline ready after {ready_s:.1f}s; producing {args.rate:,.0f}/s for "
+            f"{args.warmup:g}s warm-up + {args.duration:g}s measured",
+            flush=True,
+        )
         stats = ProducerStats()
+        cpu = CpuMeter(stack, workers)
+        cpu.start()
         started = time.monotonic()
         progress = asyncio.create_task(
-            report_progress(conn, f"bench {tag} %", stats, workers, args.progress_every, label, started)
+            report_progress(stack.db_dsn, f"bench {tag} %", stats, workers, args.progress_every, label, started)
         )
         await produce(db, tag=tag, rate=args.rate, seconds=args.warmup + args.duration, concurrency=args.concurrency, stats=stats)
         produce_s = time.monotonic() - started
@@ -418,6 +565,10 @@ async def propagation_run(stack: Stack, args: argparse.Namespace, run_no: int, l
                 break
             await asyncio.sleep(0.2)
         drain_s = time.monotonic() - started - produce_s
+        cpu.stop()
+        workers.stop()  # before reading: every effect that will ever land has landed
+        rows = await conn.fetch(LATENCY_SQL, f"bench {tag} %")
+        dead_letters = await conn.fetchval("SELECT count(*) FROM subsidy.dead_letters")
     finally:
         if progress is not None:
             progress.cancel()
@@ -425,16 +576,13 @@ async def propagation_run(stack: Stack, args: argparse.Namespace, run_no: int, l
                 await progress
         workers.stop()
         await db.dispose()
-    try:
-        rows = await conn.fetch(LATENCY_SQL, f"bench {tag} %")
-        dead_letters = await conn.fetchval("SELECT count(*) FROM subsidy.dead_letters")
-    finally:
         await conn.close()
 
     measure_from = round(args.rate * args.warmup)
     figures = latency_figures(rows, stats, measure_from)
     window_s = stats.last_commit_wall - stats.first_scheduled_wall
     lag = sorted(stats.start_lag_s)
+    tx = sorted(stats.tx_s)
     result = {
         "run": run_no,
         "offered_rate": args.rate,
@@ -447,12 +595,23 @@ async def propagation_run(stack: Stack, args: argparse.Namespace, run_no: int, l
         "dead_letters_total": dead_letters,
         "produce_s": produce_s,
         "drain_after_produce_s": drain_s,
-        "producer_start_lag_ms": {"p50": percentile(lag, 50) * 1000, "p99": percentile(lag, 99) * 1000, "max": lag[-1] * 1000 if lag else 0.0},
+        "cpu": cpu.report(stats.committed),
+        "producer_tx_ms": {"p50": percentile(tx, 50) * 1000, "p99": percentile(tx, 99) * 1000},
+        "producer_start_lag_ms": {
+            "p50": percentile(lag, 50) * 1000,
+            "p99": percentile(lag, 99) * 1000,
+            "max": lag[-1] * 1000 if lag else 0.0,
+        },
         **figures,
     }
+    # Saturated: the producer could not keep the schedule, or the consumer fell more than a second behind.
+    result["saturated"] = result["achieved_rate"] < 0.99 * args.rate or drain_s > 1.0
     lat = result["latency_ms"]
-    print(f"  [{label}] done: {result['measured_events']:,} events measured, achieved {result['achieved_rate']:,.0f}/s, "
-          f"p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms, not consumed {result['not_consumed']}", flush=True)
+    print(
+        f"  [{label}] done: {result['measured_events']:,} events measured, achieved {result['achieved_rate']:,.0f}/s, "
+        f"p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms, not consumed {result['not_consumed']}",
+        flush=True,
+    )
     return result
 
 
@@ -472,14 +631,18 @@ async def prefill_outbox(stack: Stack, n: int, topic: str, tag: str) -> int:
         for first in range(0, n, chunk):
             async with db.uow() as uow:
                 for i in range(first, min(first + chunk, n)):
-                    uow.publish(FirmRegisteredV1(
-                        firm_id=uuid.uuid4(), name=f"bench {tag} {i}", district=DISTRICT, community="Bench Community",
-                        founder_name="Bench Founder", registered_at=now,
-                    ))
+                    uow.publish(
+                        FirmRegisteredV1(
+                            firm_id=uuid.uuid4(),
+                            name=f"bench {tag} {i}",
+                            district=DISTRICT,
+                            community="Bench Community",
+                            founder_name="Bench Founder",
+                            registered_at=now,
+                        )
+                    )
                 await uow.commit()
-        status = await conn.execute(
-            "UPDATE registry.outbox SET topic = $1 WHERE id > $2 AND sent_at IS NULL", topic, start_after
-        )
+        status = await conn.execute("UPDATE registry.outbox SET topic = $1 WHERE id > $2 AND sent_at IS NULL", topic, start_after)
         if int(status.split()[-1]) != n:
             raise RuntimeError(f"expected {n} fresh outbox rows, found {status}")
         return start_after
@@ -488,7 +651,7 @@ async def prefill_outbox(stack: Stack, n: int, topic: str, tag: str) -> int:
         await db.dispose()
 
 
-async def _started_producer(settings: RegistrySettings, topic: str):  # noqa: ANN202
+async def _started_producer(settings: RegistrySettings, topic: str):
     producer = make_producer(settings)
     await producer.start()
     await producer.partitions_for(topic)  # metadata fetched before the clock starts
@@ -519,7 +682,9 @@ async def time_raw(stack: Stack, source_topic: str, topic: str, start_after: int
     try:
         rows = await conn.fetch(
             "SELECT key, payload::text AS payload, headers::text AS headers FROM registry.outbox "
-            "WHERE id > $1 AND topic = $2 ORDER BY id", start_after, source_topic,
+            "WHERE id > $1 AND topic = $2 ORDER BY id",
+            start_after,
+            source_topic,
         )
     finally:
         await conn.close()
@@ -564,8 +729,15 @@ async def throughput_run(stack: Stack, args: argparse.Namespace, run_no: int) ->
     if relay_n != args.relay_events or raw_n != args.relay_events:
         raise RuntimeError(f"expected {args.relay_events} records each, relay sent {relay_n}, raw sent {raw_n}")
     relay_rate, raw_rate = relay_n / relay_s, raw_n / raw_s
-    return {"run": run_no, "events": relay_n, "relay_s": relay_s, "raw_s": raw_s, "relay_rate": relay_rate,
-            "raw_rate": raw_rate, "ratio": relay_rate / raw_rate}
+    return {
+        "run": run_no,
+        "events": relay_n,
+        "relay_s": relay_s,
+        "raw_s": raw_s,
+        "relay_rate": relay_rate,
+        "raw_rate": raw_rate,
+        "ratio": relay_rate / raw_rate,
+    }
 
 
 # ------------------------------------------------------------------------------------------- reporting
@@ -577,26 +749,48 @@ def _ok(value: float, limit: float, *, upper: bool) -> str:
 
 def print_latency_runs(runs: list[dict[str, Any]]) -> None:
     print("\nPropagation latency per run — consumer commit − producer commit (PostgreSQL commit timestamps), ms")
-    print(f"{'run':>4} {'offered/s':>9} {'achieved/s':>10} {'events':>8} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>8} "
-          f"{'p50/20':>7} {'p99/100':>8} {'lost':>5}")
+    print(
+        f"{'run':>4} {'offered/s':>9} {'achieved/s':>10} {'events':>8} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>8} "
+        f"{'p50/20':>7} {'p99/100':>8} {'lost':>5}"
+    )
     for r in runs:
         lat = r["latency_ms"]
-        print(f"{r['run']:>4} {r['offered_rate']:>9,.0f} {r['achieved_rate']:>10,.0f} {lat['n']:>8,} {lat['p50']:>7.1f} "
-              f"{lat['p95']:>7.1f} {lat['p99']:>7.1f} {lat['max']:>8.1f} {lat['p50'] / P50_TARGET_MS:>7.2f} "
-              f"{lat['p99'] / P99_TARGET_MS:>8.2f} {r['not_consumed']:>5}")
+        print(
+            f"{r['run']:>4} {r['offered_rate']:>9,.0f} {r['achieved_rate']:>10,.0f} {lat['n']:>8,} {lat['p50']:>7.1f} "
+            f"{lat['p95']:>7.1f} {lat['p99']:>7.1f} {lat['max']:>8.1f} {lat['p50'] / P50_TARGET_MS:>7.2f} "
+            f"{lat['p99'] / P99_TARGET_MS:>8.2f} {r['not_consumed']:>5}"
+        )
     print("\nWhere the time goes (per-event stage times, median of runs, ms)")
     print(f"{'stage':<58} {'p50':>7} {'p95':>7} {'p99':>7}")
     stages = [
         ("relay: producer commit → relay marked it sent (acks in)", ("stages_ms", "relay")),
-        ("transit: marked sent → consumer tx start (fetch/poll)", ("stages_ms", "transit")),
+        ("transit: marked sent → consumer tx start (fetch, queue)", ("stages_ms", "transit")),
         ("apply: consumer tx start → consumer commit", ("stages_ms", "apply")),
         ("total: producer commit → consumer commit", ("latency_ms",)),
         ("cross-check: producer commit returned (wall) → consumer commit", ("latency_from_commit_return_ms",)),
     ]
     for name, path in stages:
         print(f"{name:<58} " + " ".join(f"{median_of(runs, *path, q):>7.1f}" for q in ("p50", "p95", "p99")))
-    print(f"\nproducer launch lag behind schedule (median of runs): p50 {median_of(runs, 'producer_start_lag_ms', 'p50'):.2f} ms, "
-          f"p99 {median_of(runs, 'producer_start_lag_ms', 'p99'):.2f} ms")
+    lag50, lag99 = (median_of(runs, "producer_start_lag_ms", q) for q in ("p50", "p99"))
+    tx50, tx99 = (median_of(runs, "producer_tx_ms", q) for q in ("p50", "p99"))
+    print(
+        f"\nproducer (median of runs): transaction p50 {tx50:.1f} ms, p99 {tx99:.1f} ms; "
+        f"launch lag behind schedule p50 {lag50:.1f} ms, p99 {lag99:.1f} ms"
+    )
+    print(f"\nCPU while producing and draining (median of runs; {runs[0]['cpu']['cores']} cores)")
+    print(f"{'process':<28} {'ms CPU/event':>12} {'% of machine':>13}")
+    for name in runs[0]["cpu"]["parts"]:
+        per_event = median_of(runs, "cpu", "parts", name, "ms_per_event")
+        share = median_of(runs, "cpu", "parts", name, "pct_of_machine")
+        print(f"{name:<28} {per_event:>12.2f} {share:>12.0f}%")
+    ceiling = median_of(runs, "cpu", "ceiling_events_per_s")
+    print(f"→ at this CPU cost per event, all cores doing nothing else would carry about {ceiling:,.0f} events/s")
+    saturated = [r["run"] for r in runs if r["saturated"]]
+    if saturated:
+        print(
+            f"WARNING: run(s) {saturated} saturated (producer behind schedule or consumer backlog): "
+            "latency there is mostly queueing, not the pipeline's own delay"
+        )
     pooled = [v for r in runs for v in r["samples"]]
     counts = histogram(pooled)
     peak = max(c for _, c in counts) or 1
@@ -617,22 +811,42 @@ def summary_rows(latency: list[dict[str, Any]], throughput: list[dict[str, Any]]
     if latency:
         offered = latency[0]["offered_rate"]
         achieved = median_of(latency, "achieved_rate")
-        rows.append({"metric": "achieved producer rate", "value": f"{achieved:,.0f}/s", "limit": f"offered {offered:,.0f}/s",
-                     "ratio": achieved / offered, "target": "≥ 0.99", "ok": _ok(achieved / offered, 0.99, upper=False)})
+        rows.append(
+            {
+                "metric": "achieved producer rate",
+                "value": f"{achieved:,.0f}/s",
+                "limit": f"offered {offered:,.0f}/s",
+                "ratio": achieved / offered,
+                "target": "≥ 0.99",
+                "ok": _ok(achieved / offered, 0.99, upper=False),
+            }
+        )
         for q, target in (("p50", P50_TARGET_MS), ("p95", None), ("p99", P99_TARGET_MS)):
             value = median_of(latency, "latency_ms", q)
-            rows.append({
-                "metric": f"propagation latency {q}", "value": f"{value:.1f} ms",
-                "limit": f"{target:g} ms (DESIGN)" if target else "— (no target)",
-                "ratio": value / target if target else None, "target": "≤ 1.00" if target else "",
-                "ok": _ok(value, target, upper=True) if target else "",
-            })
+            rows.append(
+                {
+                    "metric": f"propagation latency {q}",
+                    "value": f"{value:.1f} ms",
+                    "limit": f"{target:g} ms (DESIGN)" if target else "— (no target)",
+                    "ratio": value / target if target else None,
+                    "target": "≤ 1.00" if target else "",
+                    "ok": _ok(value, target, upper=True) if target else "",
+                }
+            )
     if throughput:
         relay = median_of(throughput, "relay_rate")
         raw = median_of(throughput, "raw_rate")
         ratio = median_of(throughput, "ratio")
-        rows.append({"metric": "relay throughput", "value": f"{relay:,.0f}/s", "limit": f"raw producer {raw:,.0f}/s",
-                     "ratio": ratio, "target": f"≥ {RELAY_RATIO_TARGET:.2f} (info)", "ok": _ok(ratio, RELAY_RATIO_TARGET, upper=False)})
+        rows.append(
+            {
+                "metric": "relay throughput",
+                "value": f"{relay:,.0f}/s",
+                "limit": f"raw producer {raw:,.0f}/s",
+                "ratio": ratio,
+                "target": f"≥ {RELAY_RATIO_TARGET:.2f} (info)",
+                "ok": _ok(ratio, RELAY_RATIO_TARGET, upper=False),
+            }
+        )
     return rows
 
 
@@ -648,15 +862,23 @@ def print_summary(rows: list[dict[str, Any]], runs: int) -> None:
 def environment_info(args: argparse.Namespace) -> dict[str, Any]:
     settings = RegistrySettings()
     return {
-        "python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
         "loadavg_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "kafka_fetch_max_wait_ms_default": settings.kafka_fetch_max_wait_ms,
-        "relay_batch_size_default": settings.relay_batch_size, "worker_env": args.worker_env,
+        "relay_batch_size_default": settings.relay_batch_size,
+        "worker_env": args.worker_env,
     }
 
 
-def write_results(args: argparse.Namespace, env: dict[str, Any], latency: list[dict[str, Any]],
-                  throughput: list[dict[str, Any]], summary: list[dict[str, Any]]) -> Path:
+def write_results(
+    args: argparse.Namespace,
+    env: dict[str, Any],
+    latency: list[dict[str, Any]],
+    throughput: list[dict[str, Any]],
+    summary: list[dict[str, Any]],
+) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path = RESULTS_DIR / f"propagation-{stamp}.json"
@@ -666,13 +888,17 @@ def write_results(args: argparse.Namespace, env: dict[str, Any], latency: list[d
         "args": {k: v for k, v in vars(args).items()},
         "environment": env,
         "method": {
-            "latency": "pg_xact_commit_timestamp(subsidy.accounts.xmin) − pg_xact_commit_timestamp(registry.firms.xmin), "
-                       "events after the warm-up only",
+            "latency": (
+                "pg_xact_commit_timestamp(subsidy.accounts.xmin) − pg_xact_commit_timestamp(registry.firms.xmin), "
+                "events after the warm-up only"
+            ),
             "throughput": "OutboxRelay.publish_batch loop vs bare make_producer() send+gather of the same records",
         },
         "targets": {"p50_ms": P50_TARGET_MS, "p99_ms": P99_TARGET_MS, "relay_ratio_info": RELAY_RATIO_TARGET},
         "summary": summary,
-        "latency_runs": [{k: v for k, v in r.items() if k != "samples"} | {"histogram_ms": histogram(r["samples"])} for r in latency],
+        "latency_runs": [
+            {k: v for k, v in r.items() if k != "samples"} | {"histogram_ms": histogram(r["samples"])} for r in latency
+        ],
         "throughput_runs": throughput,
     }
     path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
@@ -709,24 +935,37 @@ def plot_histogram(latency: list[dict[str, Any]], path: Path) -> None:
 
 
 async def run_benchmarks(stack: Stack, args: argparse.Namespace, log_dir: Path) -> tuple[list[dict], list[dict]]:
+    # Inside the event loop a signal must not raise at an arbitrary point (library code in between may
+    # swallow it): cancel the main task instead, as asyncio.run does for Ctrl-C, so every finally runs.
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)  # type: ignore[union-attr]
     latency: list[dict[str, Any]] = []
     throughput: list[dict[str, Any]] = []
-    for run_no in range(1, args.runs + 1):
-        print(f"\n== run {run_no}/{args.runs} ==", flush=True)
-        if not args.skip_latency:
-            latency.append(await propagation_run(stack, args, run_no, log_dir))
-        if not args.skip_throughput:
-            throughput.append(await throughput_run(stack, args, run_no))
+    try:
+        for run_no in range(1, args.runs + 1):
+            print(f"\n== run {run_no}/{args.runs} ==", flush=True)
+            if not args.skip_latency:
+                if not args.keep_broker:
+                    await stack.fresh_broker()
+                latency.append(await propagation_run(stack, args, run_no, log_dir))
+            if not args.skip_throughput:
+                if not args.keep_broker:
+                    await stack.fresh_broker()
+                throughput.append(await throughput_run(stack, args, run_no))
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, _interrupt)
     return latency, throughput
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
 def terminate_on_sigterm() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C so the same clean-up runs."""
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous: Callable | int | None = signal.signal(signal.SIGTERM, handler)
+    """Treat SIGTERM like Ctrl-C outside the event loop (e.g. while the stack starts) so the same clean-up runs."""
+    previous: Callable | int | None = signal.signal(signal.SIGTERM, _interrupt)
     try:
         yield
     finally:
@@ -740,8 +979,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"note: ignoring {name}; this benchmark runs its own embedded stack")
     env = environment_info(args)
     env["started"] = datetime.now(UTC).isoformat()
-    print(f"propagation benchmark: rate {args.rate:,.0f}/s, {args.duration:g}s measured (+{args.warmup:g}s warm-up), "
-          f"{args.runs} run(s), relay test {args.relay_events:,} events; {env['cpus']} CPUs, load {env['loadavg_at_start']}")
+    print(
+        f"propagation benchmark: rate {args.rate:,.0f}/s, {args.duration:g}s measured (+{args.warmup:g}s warm-up), "
+        f"{args.runs} run(s), relay test {args.relay_events:,} events; {env['cpus']} CPUs, load {env['loadavg_at_start']}"
+    )
     root = Path(tempfile.mkdtemp(prefix="opc-bench-"))
     stack = Stack(root)
     latency: list[dict[str, Any]] = []
@@ -753,7 +994,7 @@ def main(argv: list[str] | None = None) -> int:
             stack.start()
             print(f"  stack ready in {time.monotonic() - t:.1f}s (temp dir {root})", flush=True)
             latency, throughput = asyncio.run(run_benchmarks(stack, args, root / "logs"))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         print("\ninterrupted: stopping everything", file=sys.stderr)
         return 130
     finally:

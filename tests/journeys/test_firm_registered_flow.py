@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
+from opc_devstack.flows import RegistryClient, document, id_number
 from opc_devstack.infra import SERVICES, free_port
 from opc_devstack.services import ServiceProcesses
 from opc_shared.auth import mint_token
@@ -41,9 +42,12 @@ def token(
     return {"Authorization": f"Bearer {jwt}"}
 
 
-def register(stack: ServiceProcesses, name: str, district: str = "wuhou", headers: dict | None = None, **extra) -> httpx.Response:
-    body = {"name": name, "district": district, "community": "1906 Creative Factory", "founder_name": "李雷", **extra}
-    return httpx.post(f"{stack.url('registry')}/v1/firms", json=body, headers={**token(district), **(headers or {})}, timeout=10)
+def register(stack: ServiceProcesses, name: str, district: str = "wuhou") -> dict:
+    """The real flow: community, case, submit, accept, name check, licence."""
+    client = RegistryClient(stack.url("registry"), district)
+    community_id, _ = client.community(f"{district} 旅程社区")
+    registered = client.register_firm(name=name, founder_name="李雷", community_id=community_id)
+    return {"id": registered.firm_id, "case_id": registered.case_id, "uscc": registered.uscc}
 
 
 def wait_for(url: str, headers: dict, timeout: float = 15) -> httpx.Response:
@@ -56,9 +60,8 @@ def wait_for(url: str, headers: dict, timeout: float = 15) -> httpx.Response:
 
 
 def test_registered_firm_reaches_every_consuming_service(stack: ServiceProcesses) -> None:
-    created = register(stack, "成都光影短剧工作室")
-    assert created.status_code == 201, created.text
-    firm = created.json()
+    firm = register(stack, "成都光影短剧工作室")
+    assert len(firm["uscc"]) == 18
     started = time.monotonic()
     for package, path in READ_PATHS.items():
         got = wait_for(f"{stack.url(package)}{path}/{firm['id']}", token())
@@ -71,7 +74,7 @@ def test_registered_firm_reaches_every_consuming_service(stack: ServiceProcesses
 
 
 def test_other_districts_and_other_firms_see_nothing(stack: ServiceProcesses) -> None:
-    firm = register(stack, "武侯数字人直播").json()
+    firm = register(stack, "武侯数字人直播")
     wait_for(f"{stack.url('subsidy')}/v1/accounts/{firm['id']}", token())
     for package, path in READ_PATHS.items():
         url = f"{stack.url(package)}{path}/{firm['id']}"
@@ -87,60 +90,82 @@ def test_other_districts_and_other_firms_see_nothing(stack: ServiceProcesses) ->
     assert httpx.get(f"{stack.url('registry')}/v1/firms/{firm['id']}", headers=token("gaoxin"), timeout=5).status_code == 404
 
 
-def test_registering_in_another_district_is_refused_and_writes_nothing(stack: ServiceProcesses, infra) -> None:
-    before = asyncio.run(_count(infra, "registry", "SELECT count(*) FROM registry.firms"))
+def _case_body(community_id: str, workstation_id: str, name: str) -> dict:
+    return {
+        "founder": {"name": "李雷", "id_number": id_number(7), "phone": "13800138000", "is_graduate": False},
+        "proposed_name": name,
+        "business_lines": ["ai_music"],
+        "community_id": community_id,
+        "workstation_id": workstation_id,
+        "documents": [document(c) for c in ("founder_id_copy", "articles_of_association", "address_proof")],
+    }
+
+
+def test_refused_requests_write_nothing(stack: ServiceProcesses, infra) -> None:
+    client = RegistryClient(stack.url("registry"), "wuhou")
+    community_id, ws = client.community("武侯 拒绝测试社区")
+    before = asyncio.run(_count(infra, "registry", "SELECT count(*) FROM registry.cases"))
     outbox_before = asyncio.run(_count(infra, "registry", "SELECT count(*) FROM registry.outbox"))
-    body = {"name": "越权企业", "district": "gaoxin", "founder_name": "某"}
-    refused = httpx.post(f"{stack.url('registry')}/v1/firms", json=body, headers=token("wuhou"), timeout=5)
-    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
-    bad = httpx.post(
-        f"{stack.url('registry')}/v1/firms", json={"name": "x" * 500, "district": "wuhou"}, headers=token(), timeout=5
-    )
+    url = f"{stack.url('registry')}/v1/cases"
+    body = _case_body(community_id, ws[0], "越权企业")
+    assert httpx.post(url, json=body, headers=token("*", ("caseworker",)), timeout=5).status_code == 403
+    assert httpx.post(url, json=body, headers=token("wuhou", ("finance",)), timeout=5).status_code == 403
+    bad = httpx.post(url, json={**body, "proposed_name": "x" * 500, "founder": {"id_number": "123"}}, headers=token(), timeout=5)
     assert bad.status_code == 422
-    assert {e["field"] for e in bad.json()["errors"]} == {"name", "founder_name"}
-    wrong_role = httpx.post(
-        f"{stack.url('registry')}/v1/firms", json=body | {"district": "wuhou"}, headers=token(roles=("finance",)), timeout=5
-    )
-    assert wrong_role.status_code == 403
-    assert asyncio.run(_count(infra, "registry", "SELECT count(*) FROM registry.firms")) == before
+    assert {e["field"] for e in bad.json()["errors"]} == {"proposed_name", "founder.id_number"}
+    assert asyncio.run(_count(infra, "registry", "SELECT count(*) FROM registry.cases")) == before
     assert asyncio.run(_count(infra, "registry", "SELECT count(*) FROM registry.outbox")) == outbox_before
 
 
 def test_idempotency_key_returns_the_first_response(stack: ServiceProcesses, infra) -> None:
+    client = RegistryClient(stack.url("registry"), "wuhou")
+    community_id, ws = client.community("武侯 幂等社区")
+    url = f"{stack.url('registry')}/v1/cases"
     key = {"Idempotency-Key": f"journey-{uuid.uuid4()}"}
-    first = register(stack, "幂等企业", headers=key)
-    again = register(stack, "幂等企业", headers=key)
+    body = _case_body(community_id, ws[0], "幂等企业")
+    first = httpx.post(url, json=body, headers={**token(), **key}, timeout=10)
+    again = httpx.post(url, json=body, headers={**token(), **key}, timeout=10)
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert again.headers.get("idempotent-replayed") == "true"
-    other_body = register(stack, "另一个企业", headers=key)
+    other_body = httpx.post(url, json={**body, "proposed_name": "另一个企业"}, headers={**token(), **key}, timeout=10)
     assert other_body.status_code == 422 and other_body.json()["code"] == "idempotency_key_reused"
-    n = asyncio.run(_count(infra, "registry", "SELECT count(*) FROM registry.firms WHERE name = '幂等企业'"))
+    n = asyncio.run(_count(infra, "registry", "SELECT count(*) FROM registry.cases WHERE form->>'proposed_name' = '幂等企业'"))
     assert n == 1
 
 
-def test_concurrent_requests_with_one_key_create_one_firm(stack: ServiceProcesses, infra) -> None:
+def test_concurrent_requests_with_one_key_create_one_case(stack: ServiceProcesses, infra) -> None:
+    client = RegistryClient(stack.url("registry"), "wuhou")
+    community_id, ws = client.community("武侯 并发社区")
     key = f"race-{uuid.uuid4()}"
-    name = f"并发企业-{key[-6:]}"
+    name = f"并发企业{key[-6:]}"
 
     async def fire() -> list[httpx.Response]:
-        async with httpx.AsyncClient(timeout=10) as client:
-            body = {"name": name, "district": "wuhou", "founder_name": "李雷"}
+        async with httpx.AsyncClient(timeout=10) as http:
             headers = {**token(), "Idempotency-Key": key}
+            body = _case_body(community_id, ws[0], name)
             return await asyncio.gather(
-                *[client.post(f"{stack.url('registry')}/v1/firms", json=body, headers=headers) for _ in range(8)]
+                *[http.post(f"{stack.url('registry')}/v1/cases", json=body, headers=headers) for _ in range(8)]
             )
 
     responses = asyncio.run(fire())
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
-    assert asyncio.run(_count(infra, "registry", f"SELECT count(*) FROM registry.firms WHERE name = '{name}'")) == 1
+    assert (
+        asyncio.run(_count(infra, "registry", f"SELECT count(*) FROM registry.cases WHERE form->>'proposed_name' = '{name}'"))
+        == 1
+    )
 
 
 def test_trace_context_travels_from_request_into_the_event(stack: ServiceProcesses, infra) -> None:
+    client = RegistryClient(stack.url("registry"), "wuhou")
+    community_id, ws = client.community("武侯 追踪社区")
     trace_id = uuid.uuid4().hex
-    firm = register(stack, "追踪企业", headers={"traceparent": f"00-{trace_id}-{'1' * 16}-01"}).json()
-    query = f"SELECT headers->>'traceparent' FROM registry.outbox WHERE key = '{firm['id']}'"
+    body = _case_body(community_id, ws[0], "追踪企业")
+    case = httpx.post(f"{stack.url('registry')}/v1/cases", json=body, headers=token(), timeout=10).json()
+    headers = {**token(), "If-Match": f'"{case["version"]}"', "traceparent": f"00-{trace_id}-{'1' * 16}-01"}
+    httpx.post(f"{stack.url('registry')}/v1/cases/{case['id']}/submit", headers=headers, timeout=10).raise_for_status()
+    query = f"SELECT headers->>'traceparent' FROM registry.outbox WHERE key = '{case['id']}'"
     traceparent = asyncio.run(_scalar(infra, "registry", query))
     assert traceparent.split("-")[1] == trace_id
 

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from opc_shared.settings import ServiceSettings
+from opc_shared.tables import PlatformTables
 
 
 def alembic_config(script_location: Path, settings: ServiceSettings) -> Config:
@@ -32,6 +33,7 @@ def run_env(metadata: MetaData, settings_cls: type[ServiceSettings]) -> None:
     """Body of a service's migrations/env.py."""
     settings: ServiceSettings = context.config.attributes.get("settings") or settings_cls()
     schema = settings.db_schema
+    PlatformTables(metadata)  # so autogenerate knows the platform tables are ours
 
     def do_run(connection: sa.Connection) -> None:
         # Only create when missing: a service role may own its schema yet lack CREATE on the database.
@@ -83,6 +85,10 @@ def create_platform_tables(schema: str) -> None:
         schema=schema,
     )
     op.create_index("ix_outbox_unsent", "outbox", ["id"], schema=schema, postgresql_where=sa.text("sent_at IS NULL"))
+    # A hot queue table: keep its statistics fresh so the relay's index plan survives bursts.
+    op.execute(
+        f'ALTER TABLE "{schema}".outbox SET (autovacuum_analyze_scale_factor = 0.01, autovacuum_vacuum_scale_factor = 0.02)'
+    )
     op.create_index("ix_outbox_created_at", "outbox", ["created_at"], schema=schema)
     op.create_table(
         "inbox",

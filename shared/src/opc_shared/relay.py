@@ -115,9 +115,12 @@ class OutboxRelay:
                 await conn.remove_listener(self.settings.outbox_channel, on_notify)
 
     async def publish_batch(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
+        # Pick the ids first: with stale statistics after a burst, the planner would otherwise
+        # render and sort every unsent row to return a batch of them.
         rows = await conn.fetch(
-            f"SELECT id, topic, key, payload::text AS payload, headers::text AS headers "
-            f"FROM {self.schema}.outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+            f"SELECT o.id, o.topic, o.key, o.payload::text AS payload, o.headers::text AS headers "
+            f"FROM {self.schema}.outbox o WHERE o.id IN "
+            f"(SELECT id FROM {self.schema}.outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1) ORDER BY o.id",
             self.settings.relay_batch_size,
         )
         if not rows:

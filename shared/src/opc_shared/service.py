@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData
 
 from opc_shared import problems
+from opc_shared.clock import Clock, SystemClock
 from opc_shared.consumer import ConsumerRunner, Handler
 from opc_shared.contracts.base import EventContract
 from opc_shared.db import Database, UnitOfWork
@@ -37,6 +38,8 @@ class ServiceSpec:
     metadata: MetaData
     routers: list[APIRouter] = field(default_factory=list)
     handlers: Mapping[type[EventContract], Handler] = field(default_factory=dict)
+    #: Periodic jobs of the service (e.g. SLA escalation), run beside the relay: ``job(db, stop)``.
+    jobs: Mapping[str, Callable[[Database, asyncio.Event], Awaitable[None]]] = field(default_factory=dict)
     version: str = "0.1.0"
 
 
@@ -74,6 +77,8 @@ class Workers:
         self.relay = OutboxRelay(db.settings) if relay else None
         topics = tuple(db.settings.consumes)
         self.consumer = ConsumerRunner(db, spec.handlers, topics) if consumers and spec.handlers and topics else None
+        self.jobs = {name: job for name, job in spec.jobs.items()} if relay and db.settings.run_jobs else {}
+        self.db = db
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -81,6 +86,8 @@ class Workers:
             self._tasks.append(asyncio.create_task(self.relay.run(self.stop), name="outbox-relay"))
         if self.consumer:
             self._tasks.append(asyncio.create_task(self.consumer.run(self.stop), name="inbox-consumer"))
+        for name, job in self.jobs.items():
+            self._tasks.append(asyncio.create_task(job(self.db, self.stop), name=name))
 
     def stopped_unexpectedly(self) -> list[str]:
         """Names of worker tasks that ended although nobody asked them to stop."""
@@ -124,6 +131,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     app = FastAPI(title=spec.title, description=spec.description, version=spec.version, lifespan=lifespan)
     app.state.settings = settings
     app.state.spec = spec
+    app.state.clock = SystemClock()  # tests swap in a FixedClock
     problems.install(app)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     app.include_router(_ops_router())
@@ -172,5 +180,10 @@ async def _db(request: Request) -> Database:
     return request.app.state.db
 
 
+async def _clock(request: Request) -> Clock:
+    return request.app.state.clock
+
+
 UowDep = Annotated[UnitOfWork, Depends(_uow)]
+ClockDep = Annotated[Clock, Depends(_clock)]
 DatabaseDep = Annotated[Database, Depends(_db)]

@@ -41,6 +41,9 @@ class ServiceSettings(BaseSettings):
     port: int | None = None
     run_relay: bool = True
     run_consumers: bool = True
+    #: Periodic jobs (SLA escalation …) run where the relay runs; several replicas are safe.
+    run_jobs: bool = True
+    job_interval_s: float = Field(default=30.0, gt=0)
     relay_batch_size: int = Field(default=500, ge=1)
     #: Fallback poll when no NOTIFY arrives (e.g. a lost LISTEN connection).
     relay_poll_interval_s: float = Field(default=5.0, gt=0)

@@ -38,8 +38,8 @@ class PlatformTables:
             Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
             Column("sent_at", DateTime(timezone=True)),
             Column("publish_count", Integer, nullable=False, server_default=text("0")),
-            Index(None, "id", postgresql_where=text("sent_at IS NULL")),
-            Index(None, "created_at"),
+            Index("ix_outbox_unsent", "id", postgresql_where=text("sent_at IS NULL")),
+            Index("ix_outbox_created_at", "created_at"),
             keep_existing=True,
         )
         self.inbox = Table(

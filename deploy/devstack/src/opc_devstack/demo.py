@@ -2,44 +2,51 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import httpx
 
-from opc_shared.auth import mint_token
-from opc_shared.settings import DEFAULT_JWT_SECRET
+from opc_devstack.flows import RegistryClient, token
 
-DEMO_FIRMS = [
-    ("wuhou", "1906 Creative Factory", "成都光影短剧工作室", "李雷"),
-    ("wuhou", "1906 Creative Factory", "成都数字人直播科技", "韩梅梅"),
-    ("gaoxin", "Tianfu AI Origin Community", "成都智能体开发有限公司", "王芳"),
-    ("wenjiang", "Wenjiang University OPC Hub", "温江跨境电商AI工作室", "赵强"),
+DEMO = [
+    ("wuhou", "1906 创意工厂 OPC 生态社区", "office", "成都光影短剧工作室有限公司", "李雷", ["ai_short_drama"]),
+    ("wuhou", "1906 创意工厂 OPC 生态社区", "office", "成都数字人直播科技有限公司", "韩梅梅", ["digital_human_livestream"]),
+    ("gaoxin", "天府 AI 原点社区", "office", "成都智能体开发有限公司", "王芳", ["agent_development"]),
+    ("wenjiang", "温江青年社创实验室", "office", "温江跨境电商 AI 工作室", "赵强", ["ai_cross_border_ecommerce"]),
 ]
 
 
 def load(registry_url: str, subsidy_url: str) -> list[str]:
-    secret = os.environ.get("OPC_JWT_SECRET", DEFAULT_JWT_SECRET)
+    """Idempotent: a second run finds the demo founders' cases and adds nothing."""
     firm_ids = []
-    for i, (district, community, name, founder) in enumerate(DEMO_FIRMS):
-        token = mint_token(secret, sub=f"demo-caseworker-{district}", district=district, roles=["caseworker"])
-        response = httpx.post(
-            f"{registry_url}/v1/firms",
-            json={"name": name, "district": district, "community": community, "founder_name": founder},
-            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"demo-firm-{i}"},
-            timeout=10,
-        )
-        response.raise_for_status()
-        firm_ids.append(response.json()["id"])
-    # Wait until the events have reached subsidy, so the demo shows the whole backbone working.
-    token = mint_token(secret, sub="demo-city", district="*", roles=["finance"])
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        seen = [
-            httpx.get(f"{subsidy_url}/v1/accounts/{fid}", headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code
-            for fid in firm_ids
-        ]
-        if all(code == 200 for code in seen):
-            break
-        time.sleep(0.2)
+    with httpx.Client(timeout=15) as http:
+        for i, (district, community, land_use, name, founder, lines) in enumerate(DEMO):
+            client = RegistryClient(registry_url, district, http)
+            founder_sub = f"demo-founder-{i}"
+            existing = http.get(f"{registry_url}/v1/cases", params={"limit": 200}, headers=client.caseworker).json()["items"]
+            mine = [c for c in existing if c["proposed_name"] == name]
+            if mine:
+                case = http.get(f"{registry_url}/v1/cases/{mine[0]['id']}", headers=client.caseworker).json()
+                if case["firm_id"]:
+                    firm_ids.append(case["firm_id"])
+                    continue
+            community_id, _ = client.community(community, land_use)
+            firm_ids.append(
+                client.register_firm(
+                    name=name,
+                    founder_name=founder,
+                    community_id=community_id,
+                    lines=lines,
+                    founder_sub=founder_sub,
+                    seed=i,
+                    key=f"demo-case-{i}",
+                ).firm_id
+            )
+        # Wait until the events have reached subsidy, so the demo shows the whole backbone working.
+        city = token("*", "finance")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if all(http.get(f"{subsidy_url}/v1/accounts/{fid}", headers=city).status_code == 200 for fid in firm_ids):
+                break
+            time.sleep(0.2)
     return firm_ids

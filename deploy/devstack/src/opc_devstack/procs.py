@@ -21,7 +21,7 @@ def _die_with_parent(sig: int) -> Callable[[], None]:
     return preexec
 
 
-def spawn(
+def spawn(  # call from the main thread: the kernel ties PDEATHSIG to the spawning *thread*
     args: list[str],
     *,
     env: dict[str, str] | None = None,

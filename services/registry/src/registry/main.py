@@ -3,8 +3,9 @@
 from fastapi import FastAPI
 
 from opc_shared.service import ServiceSpec, create_app
+from registry import scheduler
 from registry.adapters.tables import metadata
-from registry.api import firms
+from registry.api import cases, firms, places
 from registry.settings import RegistrySettings
 
 spec = ServiceSpec(
@@ -13,7 +14,8 @@ spec = ServiceSpec(
     description="Communities, registration cases (the 3-day licence workflow) and the firm register.",
     settings_cls=RegistrySettings,
     metadata=metadata,
-    routers=[firms.router],
+    routers=[cases.router, cases.figures_router, places.router, firms.router],
+    jobs={"sla-escalation": scheduler.run},
 )
 
 

@@ -1,18 +1,29 @@
-from datetime import UTC, datetime
+from datetime import date
 
-from opc_shared.contracts import FirmRegisteredV1
-from registry.domain.firm import Firm
+import pytest
 
+from registry.domain.errors import DomainError
+from registry.domain.firm import check_status_change
 
-def test_registering_a_firm_raises_firm_registered() -> None:
-    now = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
-    firm = Firm.register(name="  成都某某科技  ", district="wuhou", community=" 1906 ", founder_name="李雷", now=now)
-    assert firm.name == "成都某某科技" and firm.community == "1906"
-    [event] = firm.events
-    assert isinstance(event, FirmRegisteredV1)
-    assert event.firm_id == firm.id and event.registered_at == now and event.subject == str(firm.id)
+TODAY = date(2026, 11, 20)
 
 
-def test_blank_community_is_none() -> None:
-    firm = Firm.register(name="n", district="wuhou", community="", founder_name="f", now=datetime.now(UTC))
-    assert firm.community is None
+def test_allowed_changes() -> None:
+    check_status_change("operating", date(2026, 5, 1), "suspended", date(2026, 10, 1), TODAY)
+    check_status_change("suspended", date(2026, 10, 1), "operating", date(2026, 11, 1), TODAY)
+    check_status_change("suspended", date(2026, 10, 1), "deregistered", date(2026, 11, 1), TODAY)
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "effective", "field"),
+    [
+        ("deregistered", "operating", date(2026, 11, 1), None),
+        ("operating", "operating", date(2026, 11, 1), None),
+        ("operating", "suspended", date(2026, 4, 1), "effective_date"),
+        ("operating", "suspended", date(2026, 12, 1), "effective_date"),
+    ],
+)
+def test_refused_changes(current: str, new: str, effective: date, field: str | None) -> None:
+    with pytest.raises(DomainError) as info:
+        check_status_change(current, date(2026, 5, 1), new, effective, TODAY)
+    assert [f[0] for f in info.value.fields] == ([field] if field else [])

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from opc_shared.contracts.base import EventContract
-from opc_shared.contracts.registry import FirmRegisteredV1
+from opc_shared.contracts.registry import REGISTRY_EVENTS, FirmRegisteredV1
 
-CATALOGUE: dict[str, type[EventContract]] = {c.event_type: c for c in (FirmRegisteredV1,)}
+CATALOGUE: dict[str, type[EventContract]] = {c.event_type: c for c in REGISTRY_EVENTS}
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
 

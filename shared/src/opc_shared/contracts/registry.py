@@ -1,9 +1,9 @@
-"""Events the registry publishes."""
+"""Events the registry publishes. Case events are keyed by case id; firm events by firm id."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import ClassVar
+from datetime import date, datetime
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -12,11 +12,21 @@ from opc_shared.contracts import topics
 from opc_shared.contracts.base import EventContract
 
 
-class FirmRegisteredV1(EventContract):
-    """A firm now exists in the registry; other services open what they keep per firm."""
+class _RegistryEvent(EventContract):
+    topic: ClassVar[str] = topics.REGISTRY
+
+
+class _CaseEvent(_RegistryEvent):
+    subject_field: ClassVar[str] = "case_id"
+
+    case_id: UUID
+    district: str
+
+
+class FirmRegisteredV1(_RegistryEvent):
+    """A firm now exists in the registry (its licence was issued); other services open what they keep per firm."""
 
     event_type: ClassVar[str] = "opc.registry.firm.registered.v1"
-    topic: ClassVar[str] = topics.REGISTRY
 
     firm_id: UUID
     name: str = Field(min_length=1, max_length=200)
@@ -24,3 +34,136 @@ class FirmRegisteredV1(EventContract):
     community: str | None = Field(default=None, max_length=200)
     founder_name: str = Field(min_length=1, max_length=100)
     registered_at: datetime
+    uscc: str | None = Field(default=None, min_length=18, max_length=18)
+    case_id: UUID | None = None
+    business_lines: list[str] = Field(default_factory=list)
+    founder_is_graduate: bool | None = None
+    graduation_date: date | None = None
+
+
+class CaseSubmittedV1(_CaseEvent):
+    event_type: ClassVar[str] = "opc.registry.case.submitted.v1"
+
+    proposed_name: str
+    business_lines: list[str]
+    permits: list[str]
+    sandbox: bool
+    community_id: UUID | None = None
+    submitted_at: datetime
+
+
+class MaterialsRequestedV1(_CaseEvent):
+    """The consolidated deficiency notice (一次性告知): everything missing, at once."""
+
+    event_type: ClassVar[str] = "opc.registry.materials.requested.v1"
+
+    items: list[str]
+    correction: bool = False
+    requested_at: datetime
+
+
+class MaterialsSuppliedV1(_CaseEvent):
+    event_type: ClassVar[str] = "opc.registry.materials.supplied.v1"
+
+    code: str
+    document_ref: str
+    checksum: str
+    supplied_at: datetime
+    all_supplied: bool
+
+
+class CaseAcceptedV1(_CaseEvent):
+    event_type: ClassVar[str] = "opc.registry.case.accepted.v1"
+
+    accepted_at: datetime
+    licence_due_at: datetime
+    account_due_at: datetime
+    owner: str
+
+
+class LicenceIssuedV1(_CaseEvent):
+    event_type: ClassVar[str] = "opc.registry.licence.issued.v1"
+
+    firm_id: UUID
+    uscc: str
+    issued_at: datetime
+    working_days_used: float
+    within_promise: bool
+
+
+class AccountOpenedV1(_RegistryEvent):
+    event_type: ClassVar[str] = "opc.registry.account.opened.v1"
+
+    firm_id: UUID
+    case_id: UUID
+    district: str
+    opened_at: datetime
+    within_promise: bool
+
+
+class PermitDecidedV1(_CaseEvent):
+    permit: str
+    firm_id: UUID | None = None
+    decided_at: datetime
+    reference: str | None = None
+    reason: str | None = None
+    simplified_review: bool = False
+
+
+class PermitGrantedV1(PermitDecidedV1):
+    event_type: ClassVar[str] = "opc.registry.permit.granted.v1"
+
+
+class PermitRefusedV1(PermitDecidedV1):
+    event_type: ClassVar[str] = "opc.registry.permit.refused.v1"
+
+
+class SlaEventV1(_CaseEvent):
+    clock: Literal["licence", "account"]
+    step: str
+    #: None when the step fired while the clock was paused (the due moment is then not fixed).
+    due_at: datetime | None
+    fired_at: datetime
+    owner: str | None = None
+
+
+class SlaWarningV1(SlaEventV1):
+    event_type: ClassVar[str] = "opc.registry.sla.warning.v1"
+
+
+class SlaBreachedV1(SlaEventV1):
+    event_type: ClassVar[str] = "opc.registry.sla.breached.v1"
+
+
+class SlaEscalatedV1(SlaEventV1):
+    event_type: ClassVar[str] = "opc.registry.sla.escalated.v1"
+
+
+class FirmStatusChangedV1(_RegistryEvent):
+    """Subsidies depend on months of normal operation, so every change carries its effective date."""
+
+    event_type: ClassVar[str] = "opc.registry.firm.status_changed.v1"
+
+    firm_id: UUID
+    district: str
+    status: Literal["operating", "suspended", "deregistered"]
+    previous_status: str
+    effective_date: date
+    reason: str | None = None
+
+
+REGISTRY_EVENTS: tuple[type[EventContract], ...] = (
+    FirmRegisteredV1,
+    CaseSubmittedV1,
+    MaterialsRequestedV1,
+    MaterialsSuppliedV1,
+    CaseAcceptedV1,
+    LicenceIssuedV1,
+    AccountOpenedV1,
+    PermitGrantedV1,
+    PermitRefusedV1,
+    SlaWarningV1,
+    SlaBreachedV1,
+    SlaEscalatedV1,
+    FirmStatusChangedV1,
+)

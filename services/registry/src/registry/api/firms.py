@@ -1,29 +1,43 @@
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel
 
-from opc_shared.auth import CurrentPrincipal, require_roles
-from opc_shared.clock import SystemClock
-from opc_shared.idempotency import IdempotencyDep
+from opc_shared.auth import CurrentPrincipal
 from opc_shared.pagination import PageOut
-from opc_shared.service import UowDep
-from registry.api.schemas import FirmOut, FirmRegistration
+from opc_shared.service import ClockDep, UowDep
+from registry.api.schemas import FirmStatusIn
 from registry.service import firms as service
 
 router = APIRouter(prefix="/firms", tags=["firms"])
-clock = SystemClock()
 
 
-@router.post("", status_code=201, response_model=FirmOut, dependencies=[require_roles("caseworker", "admin")])
-async def register_firm(body: FirmRegistration, principal: CurrentPrincipal, idem: IdempotencyDep):
-    async def work(uow):
-        firm = await service.register_firm(uow, principal=principal, clock=clock, **body.model_dump())
-        return 201, FirmOut.model_validate(firm)
+class FirmOut(BaseModel):
+    id: UUID
+    name: str
+    uscc: str | None
+    district: str
+    community: str | None
+    registered_address: str | None
+    founder_name: str
+    business_lines: list[str]
+    status: str
+    status_since: date | None
+    registered_at: datetime
+    case_id: UUID | None
+    version: int
 
-    return await idem.execute(body, work)
+
+class StatusEntryOut(BaseModel):
+    status: str
+    effective_date: date
+    reason: str | None
+    recorded_by: str
+    recorded_at: datetime
 
 
 @router.get("/{firm_id}", response_model=FirmOut)
@@ -41,3 +55,27 @@ async def list_firms(
 ) -> PageOut[FirmOut]:
     page = await service.list_firms(uow, principal=principal, district=district, cursor=cursor, limit=limit)
     return PageOut[FirmOut](items=[FirmOut.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+
+
+@router.post(
+    "/{firm_id}/status",
+    response_model=FirmOut,
+    summary="Record a status change (operating, suspended, deregistered) with its date",
+)
+async def change_status(firm_id: UUID, body: FirmStatusIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep) -> FirmOut:
+    firm = await service.change_status(
+        uow,
+        principal=principal,
+        clock=clock,
+        firm_id=firm_id,
+        status=body.status,
+        effective_date=body.effective_date,
+        reason=body.reason,
+    )
+    await uow.commit()
+    return FirmOut.model_validate(firm)
+
+
+@router.get("/{firm_id}/status-history", response_model=list[StatusEntryOut])
+async def history(firm_id: UUID, principal: CurrentPrincipal, uow: UowDep) -> list[StatusEntryOut]:
+    return [StatusEntryOut.model_validate(r) for r in await service.status_history(uow, principal=principal, firm_id=firm_id)]

@@ -1,25 +1,241 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from registry.domain.catalogue import CommunityKind, LandUse, Permit
 
-class FirmRegistration(BaseModel):
+
+class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200, examples=["成都某某智能科技有限公司"])
-    district: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_-]*$", examples=["wuhou"])
-    community: str | None = Field(default=None, max_length=200, examples=["1906 Creative Factory"])
-    founder_name: str = Field(min_length=1, max_length=100, examples=["张三"])
+
+class FounderIn(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=50, examples=["李雷"])
+    id_number: str | None = Field(default=None, min_length=18, max_length=18, examples=["11010519491231002X"])
+    phone: str | None = Field(default=None, max_length=20, examples=["13800138000"])
+    is_graduate: bool | None = None
+    graduation_date: date | None = None
 
 
-class FirmOut(BaseModel):
+class DocumentIn(_In):
+    code: str = Field(min_length=1, max_length=64)
+    document_ref: str = Field(min_length=1, max_length=300, examples=["dms://wuhou/2026/11/abc.pdf"])
+    checksum: str = Field(min_length=64, max_length=64, description="SHA-256 of the document, hex")
+
+
+class CaseForm(_In):
+    """The one form. Every field may be left out of a draft; submit checks completeness."""
+
+    founder: FounderIn | None = None
+    proposed_name: str | None = Field(default=None, min_length=2, max_length=60, examples=["成都光影短剧工作室有限公司"])
+    business_lines: list[str] | None = Field(default=None, max_length=10, examples=[["ai_short_drama"]])
+    community_id: UUID | None = None
+    workstation_id: UUID | None = None
+    requested_permits: list[Permit] | None = None
+    documents: list[DocumentIn] | None = Field(default=None, max_length=50)
+
+
+class CaseCreate(CaseForm):
+    founder_account: str | None = Field(
+        default=None, max_length=200, description="Caseworkers: the founder's login, who may then follow the case"
+    )
+
+
+class StepOut(BaseModel):
+    step: str
+    state: str
+    owner: str | None
+    due_at: datetime | None
+    completed_at: datetime | None
+    reference: str | None
+
+
+class MaterialOut(BaseModel):
+    code: str
+    status: str
+    document_ref: str | None
+    checksum: str | None
+    supplied_at: datetime | None
+    requested_at: datetime | None
+    next_reminder: date | None
+    note: str | None
+
+
+class SubCaseOut(BaseModel):
     id: UUID
-    name: str
+    kind: str
+    status: str
+    signoffs: dict[str, Any]
+    simplified_review: bool
+    referred_at: datetime | None
+    due_at: datetime | None
+    decided_at: datetime | None
+    reference: str | None
+    reason: str | None
+
+
+class ClockOut(BaseModel):
+    started_at: datetime
+    working_days: int
+    paused: bool
+    extension_days: int
+    extension_reason: str | None
+    due_at: datetime | None
+    overdue: bool
+
+
+class CaseOut(BaseModel):
+    id: UUID
     district: str
-    community: str | None
-    founder_name: str
-    registered_at: datetime
+    status: str
     version: int
+    founder_account: str
+    owner: str | None
+    form: dict[str, Any]
+    sandbox: bool
+    permits: list[str]
+    submitted_at: datetime | None
+    accepted_at: datetime | None
+    licence_issued_at: datetime | None
+    account_opened_at: datetime | None
+    completed_at: datetime | None
+    licence_clock: ClockOut | None
+    account_due_at: datetime | None
+    firm_id: UUID | None
+    steps: list[StepOut]
+    materials: list[MaterialOut]
+    sub_cases: list[SubCaseOut]
+
+
+class CaseSummary(BaseModel):
+    id: UUID
+    district: str
+    status: str
+    owner: str | None
+    community_id: UUID | None
+    proposed_name: str | None
+    sandbox: bool
+    submitted_at: datetime | None
+    accepted_at: datetime | None
+    licence_due_at: datetime | None
+    sla_risk: Literal["on_track", "at_risk", "overdue"] | None
+    version: int
+
+
+class SupplyIn(_In):
+    document_ref: str = Field(min_length=1, max_length=300)
+    checksum: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="SHA-256 of the document, hex")
+
+
+class CorrectionIn(_In):
+    items: dict[str, str] = Field(min_length=1, description="material code -> what is wrong with it")
+
+
+class ExtensionIn(_In):
+    days: int = Field(ge=1, le=10)
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class StepIn(_In):
+    reference: str | None = Field(default=None, max_length=200)
+
+
+class SignoffIn(_In):
+    office: Literal["talent_office", "development_bureau", "street_office"]
+    reference: str | None = Field(default=None, max_length=200)
+
+
+class DecisionIn(_In):
+    granted: bool
+    reference: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class WithdrawIn(_In):
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class TimelineOut(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any]
+    reference: str | None
+
+
+class ProgressOut(BaseModel):
+    status: str
+    headline: str
+    missing: list[str]
+    next_steps: list[str]
+    licence_due_at: datetime | None
+    account_due_at: datetime | None
+
+
+class CommunityIn(_In):
+    name: str = Field(min_length=2, max_length=200)
+    district: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_-]*$")
+    kind: CommunityKind
+    land_use: LandUse
+    address: str | None = Field(default=None, max_length=300)
+
+
+class CommunityOut(CommunityIn):
+    model_config = ConfigDict(extra="ignore")
+    id: UUID
+    created_at: datetime
+
+
+class WorkstationIn(_In):
+    code: str = Field(min_length=1, max_length=50)
+    registrable: bool = True
+
+
+class WorkstationOut(BaseModel):
+    id: UUID
+    community_id: UUID
+    code: str
+    registrable: bool
+    occupant_case_id: UUID | None = None
+    occupant_firm_id: UUID | None = None
+
+
+class BusinessLineIn(_In):
+    name_zh: str = Field(min_length=1, max_length=100)
+    name_en: str = Field(min_length=1, max_length=100)
+    sandbox: bool = False
+    permits: list[Permit] = Field(default_factory=list)
+    active: bool = True
+
+
+class BusinessLineOut(BusinessLineIn):
+    model_config = ConfigDict(extra="ignore")
+    code: str
+
+
+class CalendarDayIn(_In):
+    day: date
+    kind: Literal["holiday", "workday"]
+    name: str | None = Field(default=None, max_length=100)
+
+
+class CalendarYearIn(_In):
+    days: list[CalendarDayIn] = Field(max_length=366)
+    source: str = Field(min_length=2, max_length=200, examples=["国务院办公厅关于2027年部分节假日安排的通知"])
+
+
+class CalendarYearOut(BaseModel):
+    year: int
+    source: str
+    loaded_at: datetime
+    days: list[CalendarDayIn]
+
+
+class FirmStatusIn(_In):
+    status: Literal["operating", "suspended", "deregistered"]
+    effective_date: date
+    reason: str | None = Field(default=None, max_length=500)

@@ -1,43 +1,33 @@
-"""A registered firm (the foundation's minimal registration; the case workflow replaces it)."""
+"""Firm status over time. Subsidies count months of normal operation, so every change has an
+effective date and history is never rewritten."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date
 
-from opc_shared.contracts import FirmRegisteredV1
-from opc_shared.contracts.base import EventContract
+from registry.domain.errors import DomainError
+
+ALLOWED = {
+    "operating": {"suspended", "deregistered"},
+    "suspended": {"operating", "deregistered"},
+    "deregistered": set(),
+}
 
 
-@dataclass
-class Firm:
-    id: uuid.UUID
-    name: str
-    district: str
-    community: str | None
-    founder_name: str
-    registered_at: datetime
-    events: list[EventContract] = field(default_factory=list, repr=False)
-
-    @classmethod
-    def register(cls, *, name: str, district: str, community: str | None, founder_name: str, now: datetime) -> Firm:
-        firm = cls(
-            id=uuid.uuid4(),
-            name=name.strip(),
-            district=district,
-            community=(community or None) and community.strip(),
-            founder_name=founder_name.strip(),
-            registered_at=now,
+def check_status_change(current: str, since: date | None, new: str, effective: date, today: date) -> None:
+    if new not in ALLOWED.get(current, set()):
+        raise DomainError("invalid_status_change", 409, {"current": current, "new": new})
+    if since is not None and effective < since:
+        raise DomainError(
+            "invalid_status_change",
+            422,
+            {"current": current, "new": new},
+            [("effective_date", "before_current_status", f"the firm is {current} since {since.isoformat()}")],
         )
-        firm.events.append(
-            FirmRegisteredV1(
-                firm_id=firm.id,
-                name=firm.name,
-                district=firm.district,
-                community=firm.community,
-                founder_name=firm.founder_name,
-                registered_at=now,
-            )
+    if effective > today:
+        raise DomainError(
+            "invalid_status_change",
+            422,
+            {"current": current, "new": new},
+            [("effective_date", "in_future", "record a change once it has happened")],
         )
-        return firm

@@ -1,43 +1,31 @@
-"""Use cases on firms. They never commit: the caller's unit of work does."""
+"""Firms: created when the licence is issued (see cases); read and status-tracked here."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select, tuple_, update
 
 from opc_shared.auth import Principal
-from opc_shared.clock import Clock
+from opc_shared.clock import SHANGHAI, Clock
+from opc_shared.contracts.registry import FirmStatusChangedV1
 from opc_shared.db import UnitOfWork
 from opc_shared.pagination import Page, decode_cursor, encode_cursor
 from opc_shared.problems import Problem
-from registry.adapters.tables import firms
-from registry.domain.firm import Firm
+from registry.adapters.tables import firm_status_history, firms
+from registry.domain.errors import DomainError
+from registry.domain.firm import check_status_change
+from registry.service.problems import to_problem
+
+STAFF = ("caseworker", "reviewer", "finance", "admin")
 
 
-async def register_firm(
-    uow: UnitOfWork, *, principal: Principal, clock: Clock, name: str, district: str, community: str | None, founder_name: str
-) -> dict:
-    if not principal.may_see_district(district):
-        raise Problem("forbidden", 403, params={"reason": f"district {district} is not yours"})
-    firm = Firm.register(name=name, district=district, community=community, founder_name=founder_name, now=clock.now())
-    row = {
-        "id": firm.id,
-        "name": firm.name,
-        "district": firm.district,
-        "community": firm.community,
-        "founder_name": firm.founder_name,
-        "registered_at": firm.registered_at,
-        "created_by": principal.sub,
-    }
-    await uow.session.execute(insert(firms).values(**row))
-    for event in firm.events:
-        uow.publish(event)
-    return {**row, "version": 1}
-
-
-async def get_firm(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID) -> dict:
-    row = (await uow.session.execute(select(firms).where(firms.c.id == firm_id))).mappings().first()
+async def get_firm(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID, for_update: bool = False) -> dict:
+    query = select(firms).where(firms.c.id == firm_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await uow.session.execute(query)).mappings().first()
     if row is None or not principal.may_see_firm(firm_id, row["district"]):
         raise Problem("not_found", 404, params={"resource": {"en": "firm", "zh-CN": "企业"}, "id": str(firm_id)})
     return dict(row)
@@ -45,7 +33,7 @@ async def get_firm(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID)
 
 async def list_firms(uow: UnitOfWork, *, principal: Principal, district: str | None, cursor: str | None, limit: int) -> Page:
     query = select(firms).order_by(firms.c.created_at.desc(), firms.c.id.desc()).limit(limit + 1)
-    if principal.firm_id and not principal.has_any("caseworker", "reviewer", "finance", "admin"):
+    if principal.firm_id and not principal.has_any(*STAFF):
         query = query.where(firms.c.id == uuid.UUID(principal.firm_id))
     elif principal.district != "*":
         if district and district != principal.district:
@@ -59,3 +47,49 @@ async def list_firms(uow: UnitOfWork, *, principal: Principal, district: str | N
     rows = [dict(r) for r in (await uow.session.execute(query)).mappings().all()]
     next_cursor = encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
     return Page(items=rows[:limit], next_cursor=next_cursor)
+
+
+async def change_status(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    clock: Clock,
+    firm_id: uuid.UUID,
+    status: str,
+    effective_date: date,
+    reason: str | None,
+) -> dict:
+    if not principal.has_any("caseworker", "admin"):
+        raise Problem("forbidden", 403, params={"reason": "needs one of roles caseworker, admin"})
+    firm = await get_firm(uow, principal=principal, firm_id=firm_id, for_update=True)
+    try:
+        check_status_change(firm["status"], firm["status_since"], status, effective_date, clock.now().astimezone(SHANGHAI).date())
+    except DomainError as exc:
+        raise to_problem(exc) from None
+    await uow.session.execute(
+        update(firms).where(firms.c.id == firm_id).values(status=status, status_since=effective_date, version=firms.c.version + 1)
+    )
+    await uow.session.execute(
+        insert(firm_status_history).values(
+            firm_id=firm_id, status=status, effective_date=effective_date, reason=reason, recorded_by=principal.sub
+        )
+    )
+    uow.publish(
+        FirmStatusChangedV1(
+            firm_id=firm_id,
+            district=firm["district"],
+            status=status,
+            previous_status=firm["status"],
+            effective_date=effective_date,
+            reason=reason,
+        )
+    )
+    return {**firm, "status": status, "status_since": effective_date, "version": firm["version"] + 1}
+
+
+async def status_history(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID) -> list[dict]:
+    await get_firm(uow, principal=principal, firm_id=firm_id)
+    rows = await uow.session.execute(
+        select(firm_status_history).where(firm_status_history.c.firm_id == firm_id).order_by(firm_status_history.c.id)
+    )
+    return [dict(r) for r in rows.mappings()]

@@ -1,0 +1,247 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from opc_shared.auth import CurrentPrincipal
+from opc_shared.idempotency import IdempotencyDep
+from opc_shared.pagination import PageOut
+from opc_shared.problems import pick_language
+from opc_shared.service import ClockDep, UowDep
+from registry.api.deps import IfMatch
+from registry.api.render import case_out
+from registry.api.schemas import (
+    CaseCreate,
+    CaseForm,
+    CaseOut,
+    CaseSummary,
+    CorrectionIn,
+    DecisionIn,
+    ExtensionIn,
+    ProgressOut,
+    SignoffIn,
+    StepIn,
+    SupplyIn,
+    TimelineOut,
+    WithdrawIn,
+)
+from registry.domain.case import Case
+from registry.domain.progress import describe
+from registry.service import cases as service
+from registry.service import queries
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+
+async def _respond(uow, clock, case: Case, status: int = 200) -> JSONResponse:
+    await uow.commit()
+    body = case_out(case, await service.calendar_for(uow), clock.now())
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers={"ETag": f'"{case.version}"'})
+
+
+def _form(body: CaseForm) -> dict:
+    return body.model_dump(mode="json", exclude_unset=True, exclude={"founder_account"})
+
+
+@router.post("", status_code=201, response_model=CaseOut, summary="Open a case: save the one form as a draft")
+async def create(body: CaseCreate, principal: CurrentPrincipal, clock: ClockDep, idem: IdempotencyDep) -> JSONResponse:
+    async def work(uow):
+        case = await service.create_draft(
+            uow, principal=principal, clock=clock, form=_form(body), founder_sub=body.founder_account
+        )
+        return 201, case_out(case, await service.calendar_for(uow), clock.now())
+
+    return await idem.execute(body, work)
+
+
+@router.get("", response_model=PageOut[CaseSummary], summary="Queue: cases by status, owner, community and SLA risk")
+async def list_cases(
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    clock: ClockDep,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    owner: Annotated[str | None, Query(max_length=200)] = None,
+    community_id: UUID | None = None,
+    sla_risk: Annotated[str | None, Query(pattern="^(on_track|at_risk|overdue)$")] = None,
+    district: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> PageOut[CaseSummary]:
+    page = await queries.queue(
+        uow,
+        principal=principal,
+        now=clock.now(),
+        district=district,
+        status=status,
+        owner=owner,
+        community_id=community_id,
+        sla_risk=sla_risk,
+        cursor=cursor,
+        limit=limit,
+    )
+    items = [CaseSummary(**{**row, "proposed_name": row["form"].get("proposed_name")}) for row in page.items]
+    return PageOut[CaseSummary](items=items, next_cursor=page.next_cursor)
+
+
+@router.get("/{case_id}", response_model=CaseOut)
+async def get_case(case_id: UUID, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep) -> JSONResponse:
+    return await _respond(uow, clock, await service.get_visible(uow, principal, case_id))
+
+
+@router.patch("/{case_id}", response_model=CaseOut, summary="Edit a draft (If-Match required)")
+async def update(
+    case_id: UUID, body: CaseForm, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
+) -> JSONResponse:
+    case = await service.update_draft(uow, principal=principal, clock=clock, case_id=case_id, version=version, patch=_form(body))
+    return await _respond(uow, clock, case)
+
+
+@router.post("/{case_id}/submit", response_model=CaseOut, summary="Submit the form; missing materials come back in one notice")
+async def submit(case_id: UUID, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch) -> JSONResponse:
+    return await _respond(
+        uow, clock, await service.submit(uow, principal=principal, clock=clock, case_id=case_id, version=version)
+    )
+
+
+@router.post(
+    "/{case_id}/materials/{code}", response_model=CaseOut, summary="Supply one material (document reference and SHA-256)"
+)
+async def supply(
+    case_id: UUID, code: str, body: SupplyIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
+) -> JSONResponse:
+    case = await service.supply_material(
+        uow,
+        principal=principal,
+        clock=clock,
+        case_id=case_id,
+        version=version,
+        code=code,
+        document_ref=body.document_ref,
+        checksum=body.checksum,
+    )
+    return await _respond(uow, clock, case)
+
+
+@router.post("/{case_id}/accept", response_model=CaseOut, summary="受理: accept a complete case; the licence clock starts")
+async def accept(case_id: UUID, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch) -> JSONResponse:
+    return await _respond(
+        uow, clock, await service.accept(uow, principal=principal, clock=clock, case_id=case_id, version=version)
+    )
+
+
+@router.post("/{case_id}/corrections", response_model=CaseOut, summary="补正: ask for corrected materials; the clock pauses")
+async def corrections(
+    case_id: UUID, body: CorrectionIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
+) -> JSONResponse:
+    case = await service.request_correction(
+        uow, principal=principal, clock=clock, case_id=case_id, version=version, items=body.items
+    )
+    return await _respond(uow, clock, case)
+
+
+@router.post("/{case_id}/extension", response_model=CaseOut, summary="The one allowed extension, with a reason")
+async def extension(
+    case_id: UUID, body: ExtensionIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
+) -> JSONResponse:
+    case = await service.extend(
+        uow, principal=principal, clock=clock, case_id=case_id, version=version, days=body.days, reason=body.reason
+    )
+    return await _respond(uow, clock, case)
+
+
+@router.post("/{case_id}/steps/{step}/complete", response_model=CaseOut, summary="Complete a workflow step")
+async def complete_step(
+    case_id: UUID, step: str, body: StepIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
+) -> JSONResponse:
+    case = await service.complete_step(
+        uow, principal=principal, clock=clock, case_id=case_id, version=version, step=step, reference=body.reference
+    )
+    return await _respond(uow, clock, case)
+
+
+@router.post(
+    "/{case_id}/sub-cases/{sub_id}/signoffs", response_model=CaseOut, summary="Record an office's sign-off of the site statement"
+)
+async def signoff(
+    case_id: UUID, sub_id: UUID, body: SignoffIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
+) -> JSONResponse:
+    case = await service.sign_site_statement(
+        uow,
+        principal=principal,
+        clock=clock,
+        case_id=case_id,
+        version=version,
+        sub_id=sub_id,
+        office=body.office,
+        reference=body.reference,
+    )
+    return await _respond(uow, clock, case)
+
+
+@router.post("/{case_id}/sub-cases/{sub_id}/referral", response_model=CaseOut, summary="Refer a permit to the issuing authority")
+async def referral(
+    case_id: UUID, sub_id: UUID, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
+) -> JSONResponse:
+    case = await service.refer_permit(uow, principal=principal, clock=clock, case_id=case_id, version=version, sub_id=sub_id)
+    return await _respond(uow, clock, case)
+
+
+@router.post("/{case_id}/sub-cases/{sub_id}/decision", response_model=CaseOut, summary="Record the authority's permit decision")
+async def decision(
+    case_id: UUID, sub_id: UUID, body: DecisionIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
+) -> JSONResponse:
+    case = await service.decide_permit(
+        uow,
+        principal=principal,
+        clock=clock,
+        case_id=case_id,
+        version=version,
+        sub_id=sub_id,
+        granted=body.granted,
+        reference=body.reference,
+        reason=body.reason,
+    )
+    return await _respond(uow, clock, case)
+
+
+@router.post("/{case_id}/withdraw", response_model=CaseOut)
+async def withdraw(
+    case_id: UUID, body: WithdrawIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
+) -> JSONResponse:
+    case = await service.withdraw(uow, principal=principal, clock=clock, case_id=case_id, version=version, reason=body.reason)
+    return await _respond(uow, clock, case)
+
+
+@router.get("/{case_id}/timeline", response_model=list[TimelineOut], summary="Who did what, when, with what reference")
+async def get_timeline(case_id: UUID, principal: CurrentPrincipal, uow: UowDep) -> list[TimelineOut]:
+    return [TimelineOut.model_validate(row) for row in await service.timeline(uow, principal=principal, case_id=case_id)]
+
+
+@router.get("/{case_id}/progress", response_model=ProgressOut, summary="Plain-language progress for the founder (zh-CN / en)")
+async def get_progress(case_id: UUID, request: Request, principal: CurrentPrincipal, uow: UowDep) -> ProgressOut:
+    case = await service.get_visible(uow, principal, case_id)
+    calendar = await service.calendar_for(uow)
+    due = case.licence_clock.due(calendar) if case.licence_clock and not case.licence_issued_at else None
+    text = describe(case, pick_language(request.headers.get("accept-language")))
+    return ProgressOut(**text, licence_due_at=due, account_due_at=case.account_due_at)
+
+
+figures_router = APIRouter(prefix="/figures", tags=["figures"])
+
+
+@figures_router.get(
+    "", summary="District figures: cases opened, working days to licence and account, share within promise, breaches"
+)
+async def get_figures(
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    clock: ClockDep,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    district: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict:
+    return await queries.figures(uow, principal=principal, district=district, start=start, end=end, now=clock.now())

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Path, Query
+
+from opc_shared.auth import CurrentPrincipal
+from opc_shared.idempotency import IdempotencyDep
+from opc_shared.service import ClockDep, UowDep
+from registry.api.schemas import (
+    BusinessLineIn,
+    BusinessLineOut,
+    CalendarYearIn,
+    CalendarYearOut,
+    CommunityIn,
+    CommunityOut,
+    WorkstationIn,
+    WorkstationOut,
+)
+from registry.service import places as service
+
+router = APIRouter(tags=["communities, catalogue, calendar"])
+Year = Annotated[int, Path(ge=2000, le=2100)]
+
+
+@router.post("/communities", status_code=201, response_model=CommunityOut)
+async def create_community(body: CommunityIn, principal: CurrentPrincipal, clock: ClockDep, idem: IdempotencyDep):
+    async def work(uow):
+        return 201, CommunityOut.model_validate(
+            await service.create_community(uow, principal, body.model_dump(mode="json"), clock.now())
+        )
+
+    return await idem.execute(body, work)
+
+
+@router.get("/communities", response_model=list[CommunityOut])
+async def list_communities(
+    principal: CurrentPrincipal, uow: UowDep, district: Annotated[str | None, Query(max_length=64)] = None
+) -> list[CommunityOut]:
+    return [CommunityOut.model_validate(r) for r in await service.list_communities(uow, principal, district)]
+
+
+@router.post("/communities/{community_id}/workstations", status_code=201, response_model=list[WorkstationOut])
+async def add_workstations(
+    community_id: UUID, body: list[WorkstationIn], principal: CurrentPrincipal, uow: UowDep
+) -> list[WorkstationOut]:
+    rows = await service.add_workstations(uow, principal, community_id, [w.model_dump() for w in body])
+    await uow.commit()
+    return [WorkstationOut.model_validate(r) for r in rows]
+
+
+@router.get(
+    "/communities/{community_id}/workstations", response_model=list[WorkstationOut], summary="Workstations and who sits where"
+)
+async def list_workstations(community_id: UUID, principal: CurrentPrincipal, uow: UowDep) -> list[WorkstationOut]:
+    return [WorkstationOut.model_validate(r) for r in await service.list_workstations(uow, principal, community_id)]
+
+
+@router.get("/business-lines", response_model=list[BusinessLineOut])
+async def list_lines(principal: CurrentPrincipal, uow: UowDep) -> list[BusinessLineOut]:
+    del principal
+    return [BusinessLineOut.model_validate(r) for r in await service.list_lines(uow)]
+
+
+@router.put("/business-lines/{code}", response_model=BusinessLineOut)
+async def put_line(
+    code: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,63}$")], body: BusinessLineIn, principal: CurrentPrincipal, uow: UowDep
+) -> BusinessLineOut:
+    row = await service.upsert_line(uow, principal, code, body.model_dump(mode="json"))
+    await uow.commit()
+    return BusinessLineOut.model_validate(row)
+
+
+@router.get("/calendar/{year}", response_model=CalendarYearOut)
+async def get_calendar(year: Year, principal: CurrentPrincipal, uow: UowDep) -> CalendarYearOut:
+    del principal
+    return CalendarYearOut.model_validate(await service.get_calendar_year(uow, year))
+
+
+@router.put(
+    "/calendar/{year}", response_model=CalendarYearOut, summary="Load or replace a year's holidays and adjusted working days"
+)
+async def put_calendar(year: Year, body: CalendarYearIn, principal: CurrentPrincipal, uow: UowDep) -> CalendarYearOut:
+    await service.put_calendar_year(uow, principal, year, [d.model_dump() for d in body.days], body.source)
+    await uow.commit()
+    return CalendarYearOut.model_validate(await service.get_calendar_year(uow, year))
+
+
+@router.post("/calendar/{year}/seed", response_model=CalendarYearOut, summary="Load a year from the chinese-calendar package")
+async def seed_calendar(year: Year, principal: CurrentPrincipal, uow: UowDep) -> CalendarYearOut:
+    await service.seed_calendar_year(uow, principal, year)
+    await uow.commit()
+    return CalendarYearOut.model_validate(await service.get_calendar_year(uow, year))

@@ -1,0 +1,574 @@
+"""The registration case: from the founder's one form to an operating firm with a bank account.
+
+Plain Python: every rule about what may happen to a case, and in which order, lives here. Each
+change records timeline entries and the integration events it raises; the service layer
+persists both in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+
+from opc_shared.clock import SHANGHAI
+from opc_shared.contracts import registry as ev
+from opc_shared.contracts.base import EventContract
+from registry.domain import materials as mat
+from registry.domain.calendar import WorkingCalendar
+from registry.domain.catalogue import (
+    PERMIT_REFERRAL_WORKING_DAYS,
+    SITE_STATEMENT_OFFICES,
+    SITE_STATEMENT_WORKING_DAYS,
+    Permit,
+)
+from registry.domain.errors import DomainError
+from registry.domain.sla import ExtensionAlreadyUsed, SlaClock
+
+LICENCE_WORKING_DAYS = 3
+ACCOUNT_CALENDAR_DAYS = 7
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    AWAITING_MATERIALS = "awaiting_materials"  # submitted; the deficiency notice is out
+    READY = "ready"  # submitted and complete; waiting for acceptance (受理)
+    ACCEPTED = "accepted"  # in progress; licence clock running
+    CORRECTION = "correction"  # accepted, founder correcting materials (补正); licence clock paused
+    LICENSED = "licensed"  # licence issued; remaining steps running
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+
+
+STEPS = ("acceptance", "name_check", "business_licence", "seal", "tax_registration", "bank_account", "social_insurance")
+OPEN_STATUSES = (Status.DRAFT, Status.AWAITING_MATERIALS, Status.READY, Status.ACCEPTED, Status.CORRECTION, Status.LICENSED)
+
+
+class StepState(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+class SubStatus(StrEnum):
+    OPEN = "open"  # site statement collecting sign-offs
+    WAITING = "waiting"  # permit referral waiting for the licence and/or the site statement
+    READY = "ready"  # may be referred now
+    REFERRED = "referred"
+    GRANTED = "granted"
+    REFUSED = "refused"
+
+
+REQUIRED_FORM_FIELDS = (
+    "founder.name",
+    "founder.id_number",
+    "founder.phone",
+    "founder.is_graduate",
+    "proposed_name",
+    "business_lines",
+    "community_id",
+    "workstation_id",
+)
+
+
+@dataclass
+class Step:
+    step: str
+    position: int
+    state: StepState = StepState.PENDING
+    owner: str | None = None
+    due_at: datetime | None = None
+    completed_at: datetime | None = None
+    reference: str | None = None
+
+
+@dataclass
+class MaterialItem:
+    code: str
+    status: str = "missing"  # missing | supplied
+    document_ref: str | None = None
+    checksum: str | None = None
+    supplied_at: datetime | None = None
+    supplied_by: str | None = None
+    requested_at: datetime | None = None
+    reminders: list[date] = field(default_factory=list)
+    reminders_sent: int = 0
+    note: str | None = None
+
+
+@dataclass
+class SubCase:
+    id: uuid.UUID
+    kind: str  # site_statement | a Permit value
+    status: SubStatus
+    opened_at: datetime
+    signoffs: dict[str, dict[str, str]] = field(default_factory=dict)
+    simplified_review: bool = False
+    referred_at: datetime | None = None
+    due_at: datetime | None = None
+    decided_at: datetime | None = None
+    reference: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    reference: str | None = None
+
+
+@dataclass
+class Placement:
+    """Where the firm will sit, as the service layer found it in the database."""
+
+    community_name: str
+    community_district: str
+    land_use: str
+    address: str | None
+    workstation_code: str
+    registrable: bool
+    occupied_by_other: bool
+
+
+@dataclass
+class Case:
+    id: uuid.UUID
+    district: str
+    founder_sub: str
+    created_by: str
+    status: Status = Status.DRAFT
+    form: dict[str, Any] = field(default_factory=dict)
+    owner: str | None = None
+    sandbox: bool = False
+    permits: list[str] = field(default_factory=list)
+    submitted_at: datetime | None = None
+    accepted_at: datetime | None = None
+    licence_issued_at: datetime | None = None
+    account_opened_at: datetime | None = None
+    completed_at: datetime | None = None
+    licence_clock: SlaClock | None = None
+    account_due_at: datetime | None = None
+    firm_id: uuid.UUID | None = None
+    version: int = 1
+    steps: dict[str, Step] = field(default_factory=dict)
+    materials: dict[str, MaterialItem] = field(default_factory=dict)
+    sub_cases: dict[uuid.UUID, SubCase] = field(default_factory=dict)
+    # What this change raised; the service layer persists and clears them.
+    events: list[EventContract] = field(default_factory=list, repr=False)
+    new_timeline: list[TimelineEntry] = field(default_factory=list, repr=False)
+
+    # ------------------------------------------------------------------ intake
+    @classmethod
+    def draft(cls, *, district: str, founder_sub: str, created_by: str, form: dict[str, Any], now: datetime) -> Case:
+        case = cls(id=uuid.uuid4(), district=district, founder_sub=founder_sub, created_by=created_by, form=dict(form))
+        case._log(now, created_by, "draft_saved", {"fields": sorted(_flat_keys(form))})
+        return case
+
+    def update_form(self, patch: dict[str, Any], *, now: datetime, actor: str) -> None:
+        if self.status != Status.DRAFT:
+            raise DomainError("case_not_editable", 409, {"status": self.status.value})
+        merged = dict(self.form)
+        for key, value in patch.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+        self.form = merged
+        self._log(now, actor, "draft_saved", {"fields": sorted(_flat_keys(patch))})
+
+    def missing_fields(self) -> list[str]:
+        missing = []
+        for path in REQUIRED_FORM_FIELDS:
+            value = _get(self.form, path)
+            if value is None or value == "" or value == []:
+                missing.append(path)
+        if _get(self.form, "founder.is_graduate") and not _get(self.form, "founder.graduation_date"):
+            missing.append("founder.graduation_date")
+        return missing
+
+    def submit(self, *, now: datetime, actor: str, lines: dict[str, Any], placement: Placement) -> None:
+        """Lines: the active catalogue entries for the chosen codes (code -> entry with .permits, .sandbox)."""
+        if self.status != Status.DRAFT:
+            raise DomainError("case_not_editable", 409, {"status": self.status.value})
+        problems = [(f, "missing", "required") for f in self.missing_fields()]
+        unknown = [c for c in self.form.get("business_lines") or [] if c not in lines]
+        if unknown:
+            problems.append(("business_lines", "unknown_business_line", f"not in the catalogue: {', '.join(unknown)}"))
+        if placement.community_district != self.district:
+            problems.append(("community_id", "other_district", "the community is in another district"))
+        if not placement.registrable:
+            problems.append(("workstation_id", "not_registrable", "this workstation cannot be a registered address"))
+        if placement.occupied_by_other:
+            problems.append(("workstation_id", "occupied", "another firm already sits at this workstation"))
+        if problems:
+            raise DomainError("case_incomplete", 422, {"count": len(problems)}, problems)
+        chosen = [lines[c] for c in self.form["business_lines"]]
+        self.sandbox = any(line.sandbox for line in chosen)
+        self.permits = [p.value for p in mat.permits_for(chosen, self.form.get("requested_permits") or [])]
+        required = mat.required_materials(
+            permits=self.permits, land_use=placement.land_use, is_graduate=bool(_get(self.form, "founder.is_graduate"))
+        )
+        supplied = {d["code"]: d for d in self.form.get("documents") or []}
+        for item in required:
+            doc = supplied.get(item.code)
+            if doc:
+                self.materials[item.code] = MaterialItem(
+                    item.code, "supplied", doc["document_ref"], doc["checksum"], now, actor, requested_at=now
+                )
+            else:
+                self.materials[item.code] = MaterialItem(
+                    item.code, requested_at=now, reminders=mat.reminder_schedule(now.astimezone(SHANGHAI).date())
+                )
+        self.submitted_at = now
+        self.events.append(
+            ev.CaseSubmittedV1(
+                case_id=self.id,
+                district=self.district,
+                proposed_name=self.form["proposed_name"],
+                business_lines=list(self.form["business_lines"]),
+                permits=self.permits,
+                sandbox=self.sandbox,
+                community_id=self.form.get("community_id"),
+                submitted_at=now,
+            )
+        )
+        self._log(
+            now,
+            actor,
+            "submitted",
+            {"sandbox": self.sandbox, "permits": self.permits, "site_statement": mat.needs_site_statement(placement.land_use)},
+        )
+        missing = self.missing_materials()
+        if missing:
+            self.status = Status.AWAITING_MATERIALS
+            self.events.append(ev.MaterialsRequestedV1(case_id=self.id, district=self.district, items=missing, requested_at=now))
+            self._log(now, actor, "materials_requested", {"items": missing, "consolidated": True})
+        else:
+            self.status = Status.READY
+
+    def missing_materials(self) -> list[str]:
+        return [code for code, item in self.materials.items() if item.status != "supplied"]
+
+    def supply_material(self, code: str, *, document_ref: str, checksum: str, now: datetime, actor: str) -> None:
+        if self.status not in (Status.AWAITING_MATERIALS, Status.READY, Status.CORRECTION, Status.ACCEPTED):
+            raise DomainError("case_not_editable", 409, {"status": self.status.value})
+        item = self.materials.get(code)
+        if item is None:
+            raise DomainError(
+                "material_not_requested",
+                422,
+                {"code": code},
+                [("code", "not_requested", f"{code} is not on this case's checklist")],
+            )
+        item.status, item.document_ref, item.checksum = "supplied", document_ref, checksum.lower()
+        item.supplied_at, item.supplied_by, item.reminders, item.note = now, actor, [], None
+        all_supplied = not self.missing_materials()
+        self.events.append(
+            ev.MaterialsSuppliedV1(
+                case_id=self.id,
+                district=self.district,
+                code=code,
+                document_ref=document_ref,
+                checksum=item.checksum,
+                supplied_at=now,
+                all_supplied=all_supplied,
+            )
+        )
+        self._log(now, actor, "material_supplied", {"code": code, "checksum": item.checksum}, reference=document_ref)
+        if all_supplied and self.status == Status.AWAITING_MATERIALS:
+            self.status = Status.READY
+        elif all_supplied and self.status == Status.CORRECTION:
+            assert self.licence_clock is not None
+            self.licence_clock = self.licence_clock.resume(now)
+            self.status = Status.ACCEPTED
+            self._log(now, actor, "clock_resumed", {"clock": "licence"})
+
+    # ------------------------------------------------------------- acceptance
+    def accept(self, *, now: datetime, actor: str, calendar: WorkingCalendar, needs_site_statement: bool) -> None:
+        if self.status != Status.READY:
+            code = "materials_missing" if self.status == Status.AWAITING_MATERIALS else "invalid_transition"
+            raise DomainError(code, 409, {"status": self.status.value, "items": ", ".join(self.missing_materials())})
+        self.status, self.accepted_at, self.owner = Status.ACCEPTED, now, actor
+        self.licence_clock = SlaClock(started_at=now, working_days=LICENCE_WORKING_DAYS, pauses=())
+        licence_due = self.licence_clock.due(calendar)
+        assert licence_due is not None
+        self.account_due_at = end_of_local_day(now.astimezone(SHANGHAI).date() + timedelta(days=ACCOUNT_CALENDAR_DAYS))
+        name_check_due = end_of_local_day(calendar.add_working_days(now.astimezone(SHANGHAI).date(), 1))
+        dues = {"acceptance": now, "name_check": name_check_due, "business_licence": licence_due}
+        for position, step in enumerate(STEPS):
+            self.steps[step] = Step(step, position, StepState.PENDING, actor, dues.get(step, self.account_due_at))
+        self.steps["acceptance"].state, self.steps["acceptance"].completed_at = StepState.DONE, now
+        self.steps["name_check"].state = StepState.IN_PROGRESS
+        local_today = now.astimezone(SHANGHAI).date()
+        if needs_site_statement:
+            sid = uuid.uuid4()
+            self.sub_cases[sid] = SubCase(
+                sid,
+                "site_statement",
+                SubStatus.OPEN,
+                now,
+                due_at=end_of_local_day(calendar.add_working_days(local_today, SITE_STATEMENT_WORKING_DAYS)),
+            )
+        for permit in self.permits:
+            pid = uuid.uuid4()
+            self.sub_cases[pid] = SubCase(pid, permit, SubStatus.WAITING, now, simplified_review=self.sandbox)
+        self.events.append(
+            ev.CaseAcceptedV1(
+                case_id=self.id,
+                district=self.district,
+                accepted_at=now,
+                licence_due_at=licence_due,
+                account_due_at=self.account_due_at,
+                owner=actor,
+            )
+        )
+        self._log(
+            now, actor, "accepted", {"licence_due_at": licence_due.isoformat(), "account_due_at": self.account_due_at.isoformat()}
+        )
+
+    def request_correction(self, items: dict[str, str], *, now: datetime, actor: str) -> None:
+        """补正: the named materials must be supplied again; the licence clock stops meanwhile."""
+        if self.status != Status.ACCEPTED:
+            raise DomainError("invalid_transition", 409, {"status": self.status.value})
+        unknown = [c for c in items if c not in self.materials]
+        if unknown:
+            raise DomainError(
+                "material_not_requested",
+                422,
+                {"code": ", ".join(unknown)},
+                [("items", "not_requested", f"not on the checklist: {', '.join(unknown)}")],
+            )
+        for code, note in items.items():
+            item = self.materials[code]
+            item.status, item.note, item.requested_at = "missing", note, now
+            item.reminders = mat.reminder_schedule(now.astimezone(SHANGHAI).date())
+        assert self.licence_clock is not None
+        self.licence_clock = self.licence_clock.pause(now)
+        self.status = Status.CORRECTION
+        self.events.append(
+            ev.MaterialsRequestedV1(
+                case_id=self.id, district=self.district, items=sorted(items), correction=True, requested_at=now
+            )
+        )
+        self._log(now, actor, "correction_requested", {"items": items})
+        self._log(now, actor, "clock_paused", {"clock": "licence"})
+
+    def extend(self, days: int, reason: str, *, now: datetime, actor: str) -> None:
+        if self.licence_clock is None or self.status not in (Status.ACCEPTED, Status.CORRECTION):
+            raise DomainError("invalid_transition", 409, {"status": self.status.value})
+        try:
+            self.licence_clock = self.licence_clock.extend(days, reason)
+        except ExtensionAlreadyUsed:
+            raise DomainError("extension_already_used", 409, {}) from None
+        self._log(now, actor, "clock_extended", {"clock": "licence", "days": days, "reason": reason})
+
+    # ------------------------------------------------------------------ steps
+    def complete_step(
+        self,
+        step: str,
+        *,
+        reference: str | None,
+        now: datetime,
+        actor: str,
+        calendar: WorkingCalendar,
+        firm: tuple[uuid.UUID, str] | None = None,
+    ) -> None:
+        if step not in self.steps:
+            raise DomainError("invalid_transition", 409, {"status": self.status.value})
+        current = self.steps[step]
+        if current.state == StepState.DONE:
+            raise DomainError("step_already_done", 409, {"step": step})
+        earlier = [s for s in self.steps.values() if s.position < current.position and s.state != StepState.DONE]
+        if earlier:
+            raise DomainError("step_out_of_order", 409, {"step": step, "before": earlier[0].step})
+        if self.status == Status.CORRECTION:
+            raise DomainError("clock_paused_for_correction", 409, {"items": ", ".join(self.missing_materials())})
+        if self.status not in (Status.ACCEPTED, Status.LICENSED):
+            raise DomainError("invalid_transition", 409, {"status": self.status.value})
+        current.state, current.completed_at, current.reference = StepState.DONE, now, reference
+        nxt = next((s for s in sorted(self.steps.values(), key=lambda s: s.position) if s.state == StepState.PENDING), None)
+        if nxt is not None:
+            nxt.state = StepState.IN_PROGRESS
+        self._log(now, actor, "step_completed", {"step": step}, reference=reference)
+        if step == "business_licence":
+            self._issue_licence(now, actor, calendar, firm)
+        elif step == "bank_account":
+            assert self.firm_id is not None and self.account_due_at is not None
+            self.account_opened_at = now
+            self.events.append(
+                ev.AccountOpenedV1(
+                    firm_id=self.firm_id,
+                    case_id=self.id,
+                    district=self.district,
+                    opened_at=now,
+                    within_promise=now <= self.account_due_at,
+                )
+            )
+        if all(s.state == StepState.DONE for s in self.steps.values()):
+            self.status, self.completed_at = Status.COMPLETED, now
+            self._log(now, actor, "completed", {})
+
+    def _issue_licence(self, now: datetime, actor: str, calendar: WorkingCalendar, firm: tuple[uuid.UUID, str] | None) -> None:
+        if firm is None:
+            raise ValueError("issuing the licence needs the new firm's id and USCC")
+        assert self.licence_clock is not None
+        self.firm_id, uscc = firm
+        self.status, self.licence_issued_at = Status.LICENSED, now
+        used = self.licence_clock.working_days_used(now, calendar)
+        due = self.licence_clock.due(calendar)
+        self.events.append(
+            ev.LicenceIssuedV1(
+                case_id=self.id,
+                district=self.district,
+                firm_id=self.firm_id,
+                uscc=uscc,
+                issued_at=now,
+                working_days_used=float(used),
+                within_promise=due is not None and now <= due,
+            )
+        )
+        founder = self.form.get("founder") or {}
+        self.events.append(
+            ev.FirmRegisteredV1(
+                firm_id=self.firm_id,
+                name=self.form["proposed_name"],
+                district=self.district,
+                community=self.form.get("community_name"),
+                founder_name=founder.get("name", ""),
+                registered_at=now,
+                uscc=uscc,
+                case_id=self.id,
+                business_lines=list(self.form.get("business_lines") or []),
+                founder_is_graduate=founder.get("is_graduate"),
+                graduation_date=founder.get("graduation_date"),
+            )
+        )
+        self._log(now, actor, "licence_issued", {"firm_id": str(self.firm_id), "uscc": uscc})
+        self._refresh_permit_readiness()
+
+    # -------------------------------------------------------------- sub-cases
+    def sign_site_statement(self, sub_id: uuid.UUID, office: str, *, now: datetime, actor: str, reference: str | None) -> None:
+        sub = self._sub(sub_id, "site_statement")
+        if office not in SITE_STATEMENT_OFFICES:
+            raise DomainError(
+                "unknown_office", 422, {"office": office}, [("office", "enum", f"one of {', '.join(SITE_STATEMENT_OFFICES)}")]
+            )
+        if sub.status != SubStatus.OPEN:
+            raise DomainError("invalid_transition", 409, {"status": sub.status.value})
+        if office in sub.signoffs:
+            raise DomainError("already_signed", 409, {"office": office})
+        sub.signoffs[office] = {"by": actor, "at": now.isoformat(), "reference": reference or ""}
+        self._log(now, actor, "site_statement_signed", {"office": office, "sub_case": str(sub_id)}, reference=reference)
+        if all(o in sub.signoffs for o in SITE_STATEMENT_OFFICES):
+            sub.status, sub.decided_at = SubStatus.GRANTED, now
+            self._log(now, actor, "site_statement_issued", {"sub_case": str(sub_id)})
+            if "site_statement" in self.materials and self.materials["site_statement"].status != "supplied":
+                self.supply_material(
+                    "site_statement", document_ref=f"site-statement:{sub_id}", checksum="0" * 64, now=now, actor=actor
+                )
+            self._refresh_permit_readiness()
+
+    def refer_permit(self, sub_id: uuid.UUID, *, now: datetime, actor: str, calendar: WorkingCalendar) -> None:
+        sub = self._sub(sub_id, None)
+        if sub.status != SubStatus.READY:
+            raise DomainError(
+                "permit_not_ready", 409, {"status": sub.status.value, "blockers": ", ".join(self.permit_blockers())}
+            )
+        days = PERMIT_REFERRAL_WORKING_DAYS[Permit(sub.kind)]
+        if sub.simplified_review:
+            days = max(1, days // 2)  # sandbox supervision: simplified qualification review
+        sub.status, sub.referred_at = SubStatus.REFERRED, now
+        sub.due_at = end_of_local_day(calendar.add_working_days(now.astimezone(SHANGHAI).date(), days))
+        self._log(
+            now,
+            actor,
+            "permit_referred",
+            {"permit": sub.kind, "due_at": sub.due_at.isoformat(), "simplified": sub.simplified_review},
+        )
+
+    def decide_permit(
+        self, sub_id: uuid.UUID, *, granted: bool, reference: str | None, reason: str | None, now: datetime, actor: str
+    ) -> None:
+        sub = self._sub(sub_id, None)
+        if sub.status != SubStatus.REFERRED:
+            raise DomainError("invalid_transition", 409, {"status": sub.status.value})
+        sub.status = SubStatus.GRANTED if granted else SubStatus.REFUSED
+        sub.decided_at, sub.reference, sub.reason = now, reference, reason
+        contract = ev.PermitGrantedV1 if granted else ev.PermitRefusedV1
+        self.events.append(
+            contract(
+                case_id=self.id,
+                district=self.district,
+                permit=sub.kind,
+                firm_id=self.firm_id,
+                decided_at=now,
+                reference=reference,
+                reason=reason,
+                simplified_review=sub.simplified_review,
+            )
+        )
+        self._log(
+            now,
+            actor,
+            "permit_granted" if granted else "permit_refused",
+            {"permit": sub.kind, "reason": reason},
+            reference=reference,
+        )
+
+    def permit_blockers(self) -> list[str]:
+        blockers = []
+        if self.firm_id is None:
+            blockers.append("business_licence")
+        if any(s.kind == "site_statement" and s.status != SubStatus.GRANTED for s in self.sub_cases.values()):
+            blockers.append("site_statement")
+        return blockers
+
+    def _refresh_permit_readiness(self) -> None:
+        if not self.permit_blockers():
+            for sub in self.sub_cases.values():
+                if sub.status == SubStatus.WAITING:
+                    sub.status = SubStatus.READY
+
+    def _sub(self, sub_id: uuid.UUID, kind: str | None) -> SubCase:
+        sub = self.sub_cases.get(sub_id)
+        if sub is None or (kind is not None and sub.kind != kind) or (kind is None and sub.kind == "site_statement"):
+            raise DomainError("sub_case_not_found", 404, {"id": str(sub_id)})
+        return sub
+
+    # ------------------------------------------------------------------- misc
+    def withdraw(self, reason: str, *, now: datetime, actor: str) -> None:
+        if self.status in (Status.LICENSED, Status.COMPLETED, Status.WITHDRAWN):
+            raise DomainError("invalid_transition", 409, {"status": self.status.value})
+        self.status = Status.WITHDRAWN
+        self._log(now, actor, "withdrawn", {"reason": reason})
+
+    def _log(self, at: datetime, actor: str, action: str, detail: dict[str, Any], reference: str | None = None) -> None:
+        self.new_timeline.append(TimelineEntry(at, actor, action, detail, reference))
+
+
+def end_of_local_day(day: date) -> datetime:
+    """Deadlines end at local midnight: the start of the following day in Asia/Shanghai."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+
+
+def _get(form: dict[str, Any], path: str) -> Any:
+    value: Any = form
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _flat_keys(form: dict[str, Any], prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in form.items():
+        if isinstance(value, dict):
+            keys |= _flat_keys(value, f"{prefix}{key}.")
+        else:
+            keys.add(f"{prefix}{key}")
+    return keys

@@ -1,0 +1,125 @@
+"""SLA escalation ladder: warn at 1 working day left, escalate at due, escalate again a day later.
+
+Each step fires exactly once however many replicas run this: cases are claimed with
+FOR UPDATE SKIP LOCKED, fired steps are read after the claim, and the primary key of
+sla_escalations refuses a second row, with the event written in the same transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import and_, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from opc_shared.clock import Clock, SystemClock
+from opc_shared.contracts import registry as ev
+from opc_shared.db import Database, UnitOfWork
+from registry.adapters import tables as t
+from registry.adapters.repository import load_calendar, load_case
+from registry.domain.calendar import CalendarNotLoaded
+from registry.domain.case import Case
+from registry.domain.sla import STANDARD_LADDER, due_steps, step_moment
+
+log = structlog.get_logger("registry.sla")
+EVENTS = {"warn": ev.SlaWarningV1, "escalate": ev.SlaBreachedV1, "escalate_again": ev.SlaEscalatedV1}
+ACCOUNT_LADDER = (("warn", timedelta(days=-1)), ("escalate", timedelta(0)), ("escalate_again", timedelta(days=1)))
+
+
+async def escalate_once(db: Database, clock: Clock, batch: int = 200) -> int:
+    """Fire every step that is due now; returns how many fired."""
+    now = clock.now()
+    c = t.cases
+    fired = 0
+    async with db.uow() as uow:
+        calendar = await load_calendar(uow.session)
+        candidates = (
+            (
+                await uow.session.execute(
+                    select(c.c.id)
+                    .where(
+                        or_(
+                            and_(c.c.status.in_(("accepted", "correction")), c.c.licence_warn_at <= now),
+                            and_(
+                                c.c.status.in_(("accepted", "correction", "licensed")),
+                                c.c.account_opened_at.is_(None),
+                                c.c.account_due_at <= now + timedelta(days=1),
+                            ),
+                        )
+                    )
+                    .order_by(c.c.accepted_at)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for case_id in candidates:
+            case = await load_case(uow.session, case_id)
+            assert case is not None
+            done = {
+                (row.clock, row.step)
+                for row in (
+                    await uow.session.execute(
+                        select(t.sla_escalations.c.clock, t.sla_escalations.c.step).where(t.sla_escalations.c.case_id == case_id)
+                    )
+                ).all()
+            }
+            if case.licence_clock is not None and case.licence_issued_at is None:
+                try:
+                    steps = due_steps(case.licence_clock, calendar, now, {s for clk, s in done if clk == "licence"})
+                    due = step_moment(STANDARD_LADDER.steps[1], case.licence_clock, calendar)
+                except CalendarNotLoaded as exc:
+                    log.error("sla.calendar_not_loaded", case_id=str(case_id), year=exc.year)
+                    steps, due = [], None
+                for step in steps:
+                    fired += await _fire(uow, case, "licence", step, due, now)
+            if case.account_due_at is not None and case.account_opened_at is None:
+                for step, offset in ACCOUNT_LADDER:
+                    if case.account_due_at + offset <= now and ("account", step) not in done:
+                        fired += await _fire(uow, case, "account", step, case.account_due_at, now)
+        await uow.commit()
+    return fired
+
+
+async def _fire(uow: UnitOfWork, case: Case, clock_name: str, step: str, due: datetime | None, now: datetime) -> int:
+    row = (
+        await uow.session.execute(
+            pg_insert(t.sla_escalations)
+            .values(case_id=case.id, clock=clock_name, step=step, fired_at=now, due_at=due or now)
+            .on_conflict_do_nothing()
+            .returning(t.sla_escalations.c.step)
+        )
+    ).first()
+    if row is None:
+        return 0
+    uow.publish(
+        EVENTS[step](
+            case_id=case.id, district=case.district, clock=clock_name, step=step, due_at=due, fired_at=now, owner=case.owner
+        )
+    )
+    await uow.session.execute(
+        insert(t.timeline).values(
+            case_id=case.id,
+            at=now,
+            actor="sla-scheduler",
+            action=f"sla_{step}",
+            detail={"clock": clock_name, "due_at": due.isoformat() if due else None},
+        )
+    )
+    log.info("sla.fired", case_id=str(case.id), clock=clock_name, step=step)
+    return 1
+
+
+async def run(db: Database, stop: asyncio.Event, clock: Clock | None = None) -> None:
+    clock = clock or SystemClock()
+    while not stop.is_set():
+        try:
+            await escalate_once(db, clock)
+        except Exception:  # a bad case must not stop the ladder for the others; logged, retried next round
+            log.exception("sla.round_failed")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), db.settings.job_interval_s)

@@ -1,0 +1,442 @@
+"""Use cases of the registration workflow. They never commit: the caller's unit of work does."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from opc_shared.auth import Principal
+from opc_shared.clock import SHANGHAI, Clock
+from opc_shared.db import UnitOfWork
+from opc_shared.problems import FieldError, Problem, validation_problem
+from registry.adapters import tables as t
+from registry.adapters.repository import load_calendar, load_case, save_case
+from registry.domain.calendar import CalendarNotLoaded, WorkingCalendar
+from registry.domain.case import Case, Placement, Status
+from registry.domain.errors import DomainError
+from registry.domain.identifiers import generate_uscc
+from registry.domain.intake import validate_form
+from registry.domain.materials import needs_site_statement
+from registry.service.problems import to_problem
+
+STAFF = ("caseworker", "reviewer", "admin")
+REVIEWERS = ("reviewer", "admin")
+#: Administrative division codes (GB/T 2260) used as positions 3–8 of a new USCC.
+DIVISION_CODES = {
+    "jinjiang": "510104",
+    "qingyang": "510105",
+    "jinniu": "510106",
+    "wuhou": "510107",
+    "chenghua": "510108",
+    "gaoxin": "510109",
+    "longquanyi": "510112",
+    "xindu": "510114",
+    "wenjiang": "510115",
+    "shuangliu": "510116",
+    "pidu": "510117",
+    "xinjin": "510118",
+    "tianfu": "510116",
+}
+
+
+def is_founder_of(principal: Principal, case: Case) -> bool:
+    return "firm" in principal.roles and principal.sub == case.founder_sub
+
+
+def can_view(principal: Principal, case: Case) -> bool:
+    return is_founder_of(principal, case) or (principal.has_any(*STAFF) and principal.may_see_district(case.district))
+
+
+async def get_visible(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID, *, for_update: bool = False) -> Case:
+    case = await load_case(uow.session, case_id, for_update=for_update)
+    if case is None or not can_view(principal, case):
+        raise Problem("not_found", 404, params={"resource": {"en": "case", "zh-CN": "案件"}, "id": str(case_id)})
+    return case
+
+
+async def calendar_for(uow: UnitOfWork) -> WorkingCalendar:
+    return await load_calendar(uow.session)
+
+
+async def create_draft(
+    uow: UnitOfWork, *, principal: Principal, clock: Clock, form: dict[str, Any], founder_sub: str | None
+) -> Case:
+    if not principal.has_any("firm", "caseworker", "admin"):
+        raise Problem("forbidden", 403, params={"reason": "only founders and caseworkers open cases"})
+    if principal.district == "*":
+        raise Problem("forbidden", 403, params={"reason": "a case belongs to one district; use a district account"})
+    now = clock.now()
+    _check_form(form, now)
+    owner = principal.sub if "firm" in principal.roles else (founder_sub or principal.sub)
+    case = Case.draft(district=principal.district, founder_sub=owner, created_by=principal.sub, form=form, now=now)
+    await save_case(uow.session, case, calendar=None, new=True, now=now)
+    return case
+
+
+async def mutate(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    clock: Clock,
+    case_id: uuid.UUID,
+    version: int | None,
+    roles: tuple[str, ...],
+    founder_allowed: bool,
+    action: Callable[[Case, datetime, WorkingCalendar], Any],
+) -> Case:
+    """Load the case locked, check who and which version, apply ``action``, save, queue its events."""
+    case = await get_visible(uow, principal, case_id, for_update=True)
+    if not (principal.has_any(*roles) and principal.may_see_district(case.district)) and not (
+        founder_allowed and is_founder_of(principal, case)
+    ):
+        raise Problem("forbidden", 403, params={"reason": f"needs one of roles {', '.join(roles)}"})
+    if version is not None and version != case.version:
+        raise Problem("version_mismatch", 412, params={"current": case.version, "sent": version})
+    now = clock.now()
+    calendar = await calendar_for(uow)
+    try:
+        result = action(case, now, calendar)
+        if hasattr(result, "__await__"):
+            await result
+        await save_case(uow.session, case, calendar=calendar, new=False, now=now)
+    except DomainError as exc:
+        raise to_problem(exc) from None
+    except CalendarNotLoaded as exc:
+        raise Problem("calendar_not_loaded", 409, params={"year": exc.year}) from None
+    for event in case.events:
+        uow.publish(event)
+    case.events.clear()
+    return case
+
+
+def _check_form(form: dict[str, Any], now: datetime) -> None:
+    issues = validate_form(form, now.astimezone(SHANGHAI).date())
+    if issues:
+        raise validation_problem([FieldError(field=f, type=ty, message=m) for f, ty, m in issues])
+
+
+async def update_draft(
+    uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None, patch: dict[str, Any]
+) -> Case:
+    if version is None:
+        raise Problem("precondition_required", 428)
+    _check_form(patch, clock.now())
+
+    def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
+        case.update_form(patch, now=now, actor=principal.sub)
+
+    return await mutate(
+        uow, principal=principal, clock=clock, case_id=case_id, version=version, roles=STAFF, founder_allowed=True, action=action
+    )
+
+
+async def submit(uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None) -> Case:
+    async def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
+        placement = await _placement(uow, case)
+        lines = await _active_lines(uow, case.form.get("business_lines") or [])
+        if placement is None:
+            placement = Placement("", case.district, "office", None, "", True, False)
+            missing_place = True
+        else:
+            missing_place = False
+            case.form["community_name"] = placement.community_name
+            case.form["registered_address"] = (
+                f"{placement.address or placement.community_name} {placement.workstation_code}".strip()
+            )
+        if missing_place and case.form.get("workstation_id"):
+            raise DomainError(
+                "case_incomplete", 422, {"count": 1}, [("workstation_id", "not_found", "no such workstation in that community")]
+            )
+        case.submit(now=now, actor=principal.sub, lines=lines, placement=placement)
+        try:
+            async with uow.session.begin_nested():
+                await uow.session.execute(
+                    insert(t.occupancies).values(
+                        workstation_id=uuid.UUID(str(case.form["workstation_id"])), case_id=case.id, started_at=now
+                    )
+                )
+        except IntegrityError:
+            raise DomainError("workstation_occupied", 409) from None
+
+    return await mutate(
+        uow, principal=principal, clock=clock, case_id=case_id, version=version, roles=STAFF, founder_allowed=True, action=action
+    )
+
+
+async def _placement(uow: UnitOfWork, case: Case) -> Placement | None:
+    ws_id, community_id = case.form.get("workstation_id"), case.form.get("community_id")
+    if not ws_id or not community_id:
+        return None
+    row = (
+        await uow.session.execute(
+            select(
+                t.workstations.c.code,
+                t.workstations.c.registrable,
+                t.communities.c.name,
+                t.communities.c.district,
+                t.communities.c.land_use,
+                t.communities.c.address,
+            )
+            .join(t.communities, t.communities.c.id == t.workstations.c.community_id)
+            .where(t.workstations.c.id == uuid.UUID(str(ws_id)), t.communities.c.id == uuid.UUID(str(community_id)))
+        )
+    ).first()
+    if row is None:
+        return None
+    occupied = (
+        await uow.session.execute(
+            select(func.count())
+            .select_from(t.occupancies)
+            .where(
+                t.occupancies.c.workstation_id == uuid.UUID(str(ws_id)),
+                t.occupancies.c.ended_at.is_(None),
+                t.occupancies.c.case_id != case.id,
+            )
+        )
+    ).scalar_one()
+    return Placement(row.name, row.district, row.land_use, row.address, row.code, row.registrable, occupied > 0)
+
+
+async def _active_lines(uow: UnitOfWork, codes: list[str]) -> dict[str, Any]:
+    rows = (
+        await uow.session.execute(select(t.business_lines).where(t.business_lines.c.code.in_(codes), t.business_lines.c.active))
+    ).all()
+    return {row.code: row for row in rows}
+
+
+async def supply_material(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    clock: Clock,
+    case_id: uuid.UUID,
+    version: int | None,
+    code: str,
+    document_ref: str,
+    checksum: str,
+) -> Case:
+    def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
+        case.supply_material(code, document_ref=document_ref, checksum=checksum, now=now, actor=principal.sub)
+
+    return await mutate(
+        uow, principal=principal, clock=clock, case_id=case_id, version=version, roles=STAFF, founder_allowed=True, action=action
+    )
+
+
+async def accept(uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None) -> Case:
+    async def action(case: Case, now: datetime, calendar: WorkingCalendar) -> None:
+        land_use = (
+            await uow.session.execute(
+                select(t.communities.c.land_use).where(t.communities.c.id == uuid.UUID(str(case.form["community_id"])))
+            )
+        ).scalar_one()
+        case.accept(now=now, actor=principal.sub, calendar=calendar, needs_site_statement=needs_site_statement(land_use))
+
+    return await mutate(
+        uow,
+        principal=principal,
+        clock=clock,
+        case_id=case_id,
+        version=version,
+        roles=("caseworker", "admin"),
+        founder_allowed=False,
+        action=action,
+    )
+
+
+async def request_correction(
+    uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None, items: dict[str, str]
+) -> Case:
+    def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
+        case.request_correction(items, now=now, actor=principal.sub)
+
+    return await mutate(
+        uow, principal=principal, clock=clock, case_id=case_id, version=version, roles=STAFF, founder_allowed=False, action=action
+    )
+
+
+async def extend(
+    uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None, days: int, reason: str
+) -> Case:
+    def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
+        case.extend(days, reason, now=now, actor=principal.sub)
+
+    return await mutate(
+        uow,
+        principal=principal,
+        clock=clock,
+        case_id=case_id,
+        version=version,
+        roles=REVIEWERS,
+        founder_allowed=False,
+        action=action,
+    )
+
+
+async def complete_step(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    clock: Clock,
+    case_id: uuid.UUID,
+    version: int | None,
+    step: str,
+    reference: str | None,
+) -> Case:
+    async def action(case: Case, now: datetime, calendar: WorkingCalendar) -> None:
+        firm = None
+        if step == "business_licence" and case.steps.get(step) and case.firm_id is None:
+            firm = await _new_firm_identity(uow, case)
+        case.complete_step(step, reference=reference, now=now, actor=principal.sub, calendar=calendar, firm=firm)
+        if step == "business_licence" and case.firm_id is not None and firm is not None:
+            await _create_firm(uow, case, now, principal.sub)
+
+    return await mutate(
+        uow,
+        principal=principal,
+        clock=clock,
+        case_id=case_id,
+        version=version,
+        roles=("caseworker", "admin"),
+        founder_allowed=False,
+        action=action,
+    )
+
+
+async def _new_firm_identity(uow: UnitOfWork, case: Case) -> tuple[uuid.UUID, str]:
+    serial = (await uow.session.execute(select(func.nextval("registry.uscc_serial")))).scalar_one()
+    return uuid.uuid4(), generate_uscc(DIVISION_CODES.get(case.district, "510100"), int(serial))
+
+
+async def _create_firm(uow: UnitOfWork, case: Case, now: datetime, actor: str) -> None:
+    founder = case.form.get("founder") or {}
+    today = now.astimezone(SHANGHAI).date()
+    await uow.session.execute(
+        insert(t.firms).values(
+            id=case.firm_id,
+            name=case.form["proposed_name"],
+            district=case.district,
+            community=case.form.get("community_name"),
+            founder_name=founder.get("name", ""),
+            registered_at=now,
+            created_by=actor,
+            uscc=_uscc_of(case),
+            case_id=case.id,
+            registered_address=case.form.get("registered_address"),
+            business_lines=list(case.form.get("business_lines") or []),
+            status="operating",
+            status_since=today,
+        )
+    )
+    await uow.session.execute(
+        insert(t.firm_status_history).values(
+            firm_id=case.firm_id, status="operating", effective_date=today, reason="licence issued", recorded_by=actor
+        )
+    )
+    await uow.session.execute(
+        update(t.occupancies)
+        .where(t.occupancies.c.case_id == case.id, t.occupancies.c.ended_at.is_(None))
+        .values(firm_id=case.firm_id)
+    )
+
+
+def _uscc_of(case: Case) -> str:
+    return next(e.uscc for e in case.events if getattr(e, "uscc", None))
+
+
+async def sign_site_statement(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    clock: Clock,
+    case_id: uuid.UUID,
+    version: int | None,
+    sub_id: uuid.UUID,
+    office: str,
+    reference: str | None,
+) -> Case:
+    def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
+        case.sign_site_statement(sub_id, office, now=now, actor=principal.sub, reference=reference)
+
+    return await mutate(
+        uow, principal=principal, clock=clock, case_id=case_id, version=version, roles=STAFF, founder_allowed=False, action=action
+    )
+
+
+async def refer_permit(
+    uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None, sub_id: uuid.UUID
+) -> Case:
+    def action(case: Case, now: datetime, calendar: WorkingCalendar) -> None:
+        case.refer_permit(sub_id, now=now, actor=principal.sub, calendar=calendar)
+
+    return await mutate(
+        uow,
+        principal=principal,
+        clock=clock,
+        case_id=case_id,
+        version=version,
+        roles=("caseworker", "admin"),
+        founder_allowed=False,
+        action=action,
+    )
+
+
+async def decide_permit(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    clock: Clock,
+    case_id: uuid.UUID,
+    version: int | None,
+    sub_id: uuid.UUID,
+    granted: bool,
+    reference: str | None,
+    reason: str | None,
+) -> Case:
+    def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
+        case.decide_permit(sub_id, granted=granted, reference=reference, reason=reason, now=now, actor=principal.sub)
+
+    return await mutate(
+        uow,
+        principal=principal,
+        clock=clock,
+        case_id=case_id,
+        version=version,
+        roles=REVIEWERS,
+        founder_allowed=False,
+        action=action,
+    )
+
+
+async def withdraw(
+    uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None, reason: str
+) -> Case:
+    async def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
+        case.withdraw(reason, now=now, actor=principal.sub)
+        await uow.session.execute(
+            update(t.occupancies)
+            .where(t.occupancies.c.case_id == case.id, t.occupancies.c.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+
+    return await mutate(
+        uow, principal=principal, clock=clock, case_id=case_id, version=version, roles=STAFF, founder_allowed=True, action=action
+    )
+
+
+async def timeline(uow: UnitOfWork, *, principal: Principal, case_id: uuid.UUID) -> list[dict[str, Any]]:
+    await get_visible(uow, principal, case_id)
+    rows = await uow.session.execute(select(t.timeline).where(t.timeline.c.case_id == case_id).order_by(t.timeline.c.id))
+    return [dict(r) for r in rows.mappings()]
+
+
+def local_date(moment: datetime | None) -> date | None:
+    return moment.astimezone(SHANGHAI).date() if moment else None
+
+
+OPEN = [s.value for s in (Status.AWAITING_MATERIALS, Status.READY, Status.ACCEPTED, Status.CORRECTION, Status.LICENSED)]

@@ -1,0 +1,137 @@
+"""Communities, workstations, the business-line catalogue and the working-day calendar."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+
+from opc_shared.auth import Principal
+from opc_shared.db import UnitOfWork
+from opc_shared.problems import FieldError, Problem, validation_problem
+from registry.adapters import tables as t
+from registry.adapters.repository import replace_calendar_year
+from registry.domain.calendar import CalendarNotLoaded, DayKind, seed_entries
+from registry.service.cases import STAFF
+
+NOT_FOUND = {"en": "community", "zh-CN": "社区"}
+
+
+def require_admin(principal: Principal, district: str | None = None) -> None:
+    if "admin" not in principal.roles:
+        raise Problem("forbidden", 403, params={"reason": "admins only"})
+    if district is not None and not principal.may_see_district(district):
+        raise Problem("forbidden", 403, params={"reason": f"district {district} is not yours"})
+
+
+async def create_community(uow: UnitOfWork, principal: Principal, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    require_admin(principal, data["district"])
+    row = {"id": uuid.uuid4(), "created_at": now, **data}
+    try:
+        async with uow.session.begin_nested():
+            await uow.session.execute(insert(t.communities).values(**row))
+    except IntegrityError:
+        raise Problem("duplicate", 409, params={"what": f"community {data['name']}"}) from None
+    return row
+
+
+async def list_communities(uow: UnitOfWork, principal: Principal, district: str | None) -> list[dict[str, Any]]:
+    query = select(t.communities).order_by(t.communities.c.name)
+    if principal.district != "*":
+        query = query.where(t.communities.c.district == principal.district)
+    elif district:
+        query = query.where(t.communities.c.district == district)
+    return [dict(r) for r in (await uow.session.execute(query)).mappings()]
+
+
+async def _community(uow: UnitOfWork, principal: Principal, community_id: uuid.UUID) -> dict[str, Any]:
+    row = (await uow.session.execute(select(t.communities).where(t.communities.c.id == community_id))).mappings().first()
+    if row is None or not principal.may_see_district(row["district"]):
+        raise Problem("not_found", 404, params={"resource": NOT_FOUND, "id": str(community_id)})
+    return dict(row)
+
+
+async def add_workstations(
+    uow: UnitOfWork, principal: Principal, community_id: uuid.UUID, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    community = await _community(uow, principal, community_id)
+    require_admin(principal, community["district"])
+    rows = [{"id": uuid.uuid4(), "community_id": community_id, **item} for item in items]
+    try:
+        async with uow.session.begin_nested():
+            await uow.session.execute(insert(t.workstations), rows)
+    except IntegrityError:
+        raise Problem("duplicate", 409, params={"what": "a workstation with that code"}) from None
+    return rows
+
+
+async def list_workstations(uow: UnitOfWork, principal: Principal, community_id: uuid.UUID) -> list[dict[str, Any]]:
+    await _community(uow, principal, community_id)
+    occ = t.occupancies
+    query = (
+        select(t.workstations, occ.c.case_id.label("occupant_case_id"), occ.c.firm_id.label("occupant_firm_id"))
+        .outerjoin(occ, (occ.c.workstation_id == t.workstations.c.id) & occ.c.ended_at.is_(None))
+        .where(t.workstations.c.community_id == community_id)
+        .order_by(t.workstations.c.code)
+    )
+    return [dict(r) for r in (await uow.session.execute(query)).mappings()]
+
+
+async def list_lines(uow: UnitOfWork) -> list[dict[str, Any]]:
+    return [dict(r) for r in (await uow.session.execute(select(t.business_lines).order_by(t.business_lines.c.code))).mappings()]
+
+
+async def upsert_line(uow: UnitOfWork, principal: Principal, code: str, data: dict[str, Any]) -> dict[str, Any]:
+    require_admin(principal)
+    stmt = pg_insert(t.business_lines).values(code=code, **data)
+    await uow.session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={k: stmt.excluded[k] for k in data}))
+    return {"code": code, **data}
+
+
+async def get_calendar_year(uow: UnitOfWork, year: int) -> dict[str, Any]:
+    meta = (await uow.session.execute(select(t.calendar_years).where(t.calendar_years.c.year == year))).mappings().first()
+    if meta is None:
+        raise Problem("calendar_not_loaded", 404, params={"year": year})
+    days = (
+        await uow.session.execute(
+            select(t.calendar_days)
+            .where(t.calendar_days.c.day >= date(year, 1, 1), t.calendar_days.c.day <= date(year, 12, 31))
+            .order_by(t.calendar_days.c.day)
+        )
+    ).mappings()
+    return {**dict(meta), "days": [dict(d) for d in days]}
+
+
+async def put_calendar_year(uow: UnitOfWork, principal: Principal, year: int, days: list[dict[str, Any]], source: str) -> None:
+    require_admin(principal)
+    errors = []
+    for i, d in enumerate(days):
+        if d["day"].year != year:
+            errors.append(FieldError(f"days.{i}.day", f"not in {year}", "wrong_year"))
+        weekend = d["day"].weekday() >= 5
+        if (d["kind"] == "workday") != weekend:
+            kind = (
+                "an adjusted working day must be a Saturday or Sunday"
+                if d["kind"] == "workday"
+                else "a holiday entry must fall on a weekday"
+            )
+            errors.append(FieldError(f"days.{i}.kind", kind, "inconsistent"))
+    if errors:
+        raise validation_problem(errors)
+    await replace_calendar_year(uow.session, year, {d["day"]: (DayKind(d["kind"]), d.get("name")) for d in days}, source)
+
+
+async def seed_calendar_year(uow: UnitOfWork, principal: Principal, year: int) -> None:
+    require_admin(principal)
+    try:
+        entries = seed_entries(year)
+    except CalendarNotLoaded as exc:
+        raise Problem("calendar_not_loaded", 409, params={"year": exc.year}) from None
+    await replace_calendar_year(uow.session, year, {d: (e.kind, e.name) for d, e in entries.items()}, "chinese-calendar package")
+
+
+__all__ = ["STAFF"]
