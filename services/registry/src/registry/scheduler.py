@@ -11,10 +11,10 @@ import contextlib
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from opc_shared.clock import Clock, SystemClock
+from opc_shared.clock import SHANGHAI, Clock, SystemClock
 from opc_shared.contracts import registry as ev
 from opc_shared.db import Database, UnitOfWork
 from registry.adapters import tables as t
@@ -85,6 +85,64 @@ async def escalate_once(db: Database, clock: Clock, batch: int = 200) -> int:
     return fired
 
 
+async def remind_once(db: Database, clock: Clock, batch: int = 500) -> int:
+    """Send each missing item's scheduled reminders until it is supplied; one event per case and round."""
+    now = clock.now()
+    today = now.astimezone(SHANGHAI).date()
+    m = t.case_materials
+    sent = 0
+    async with db.uow() as uow:
+        due = (
+            await uow.session.execute(
+                select(m.c.case_id, m.c.code, m.c.reminders_sent)
+                .join(t.cases, t.cases.c.id == m.c.case_id)
+                .where(
+                    m.c.status == "missing",
+                    t.cases.c.status.in_(("awaiting_materials", "correction")),
+                    func.cardinality(m.c.reminders) > m.c.reminders_sent,
+                    m.c.reminders[m.c.reminders_sent + 1] <= today,
+                )  # Postgres arrays are 1-based
+                .order_by(m.c.case_id)
+                .limit(batch)
+                .with_for_update(of=m, skip_locked=True)
+            )
+        ).all()
+        by_case: dict = {}
+        for row in due:
+            by_case.setdefault(row.case_id, []).append(row)
+        for case_id, rows in by_case.items():
+            case = await load_case(uow.session, case_id)
+            assert case is not None
+            for row in rows:
+                await uow.session.execute(
+                    update(m).where(m.c.case_id == case_id, m.c.code == row.code).values(reminders_sent=m.c.reminders_sent + 1)
+                )
+            number = max(r.reminders_sent for r in rows) + 1
+            items = sorted(r.code for r in rows)
+            uow.publish(
+                ev.MaterialsReminderV1(
+                    case_id=case_id,
+                    district=case.district,
+                    items=items,
+                    reminder_no=number,
+                    founder_account=case.founder_sub,
+                    reminded_at=now,
+                )
+            )
+            await uow.session.execute(
+                insert(t.timeline).values(
+                    case_id=case_id,
+                    at=now,
+                    actor="reminder-scheduler",
+                    action="materials_reminded",
+                    detail={"items": items, "reminder_no": number},
+                )
+            )
+            sent += 1
+        await uow.commit()
+    return sent
+
+
 async def _fire(uow: UnitOfWork, case: Case, clock_name: str, step: str, due: datetime | None, now: datetime) -> int:
     row = (
         await uow.session.execute(
@@ -119,6 +177,7 @@ async def run(db: Database, stop: asyncio.Event, clock: Clock | None = None) -> 
     while not stop.is_set():
         try:
             await escalate_once(db, clock)
+            await remind_once(db, clock)
         except Exception:  # a bad case must not stop the ladder for the others; logged, retried next round
             log.exception("sla.round_failed")
         with contextlib.suppress(asyncio.TimeoutError):

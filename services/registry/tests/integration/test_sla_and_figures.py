@@ -101,3 +101,23 @@ async def test_district_figures_match_a_hand_computed_example(portal: Portal) ->
         "/v1/figures", params={"from": "2026-09-28", "to": "2026-09-28"}, headers=portal.founder("x")
     )
     assert founder_view.status_code == 403
+
+
+async def test_missing_materials_are_reminded_on_schedule_until_supplied(portal: Portal) -> None:
+    from opc_devstack.flows import supplied
+    from registry.scheduler import remind_once
+
+    case, founder = await portal.submitted_case(documents=False)  # Mon 28 Sep: notice out, reminders after 1, 3, 5 days
+    db = portal.client.app.state.db
+    assert await remind_once(db, portal.clock) == 0
+    portal.clock.advance(timedelta(days=1))
+    assert await remind_once(db, portal.clock) == 1
+    assert await remind_once(db, portal.clock) == 0  # once per scheduled date
+    for code in ("founder_id_copy", "articles_of_association", "address_proof"):
+        case = await portal.act(case, f"materials/{code}", supplied(code), who=founder)
+    portal.clock.advance(timedelta(days=5))
+    assert await remind_once(db, portal.clock) == 0  # supplied: no more reminders
+    timeline = await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/timeline", headers=founder))
+    reminders = [e for e in timeline if e["action"] == "materials_reminded"]
+    assert len(reminders) == 1 and reminders[0]["detail"]["reminder_no"] == 1
+    assert len(reminders[0]["detail"]["items"]) == 3

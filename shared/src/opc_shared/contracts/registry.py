@@ -62,6 +62,17 @@ class MaterialsRequestedV1(_CaseEvent):
     requested_at: datetime
 
 
+class MaterialsReminderV1(_CaseEvent):
+    """A scheduled reminder for materials still missing; notification channels pick it up."""
+
+    event_type: ClassVar[str] = "opc.registry.materials.reminder.v1"
+
+    items: list[str]
+    reminder_no: int
+    founder_account: str
+    reminded_at: datetime
+
+
 class MaterialsSuppliedV1(_CaseEvent):
     event_type: ClassVar[str] = "opc.registry.materials.supplied.v1"
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opc_shared.problems import Problem
 from registry.adapters import tables as t
-from registry.domain.calendar import DayKind, WorkingCalendar
+from registry.domain.calendar import CalendarNotLoaded, DayKind, WorkingCalendar
 from registry.domain.case import Case, MaterialItem, Status, Step, StepState, SubCase, SubStatus
 from registry.domain.sla import STANDARD_LADDER, Pause, SlaClock, step_moment
 
@@ -261,3 +261,25 @@ async def replace_calendar_year(
             index_elements=["year"], set_={"source": stmt.excluded.source, "loaded_at": datetime.now().astimezone()}
         )
     )
+
+
+async def refresh_due_dates(session: AsyncSession) -> int:
+    """Recompute the stored due/warn moments of running clocks after the calendar changed."""
+    calendar = await load_calendar(session)
+    rows = (
+        await session.execute(
+            select(t.cases.c.id, t.cases.c.licence_clock).where(
+                t.cases.c.status.in_(("accepted", "correction")), t.cases.c.licence_issued_at.is_(None)
+            )
+        )
+    ).all()
+    for row in rows:
+        clock = clock_from_json(row.licence_clock)
+        if clock is None:
+            continue
+        try:
+            due, warn = clock.due(calendar), step_moment(STANDARD_LADDER.steps[0], clock, calendar)
+        except CalendarNotLoaded:
+            continue  # reported loudly when the case is next touched
+        await session.execute(update(t.cases).where(t.cases.c.id == row.id).values(licence_due_at=due, licence_warn_at=warn))
+    return len(rows)

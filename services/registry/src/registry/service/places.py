@@ -14,7 +14,7 @@ from opc_shared.auth import Principal
 from opc_shared.db import UnitOfWork
 from opc_shared.problems import FieldError, Problem, validation_problem
 from registry.adapters import tables as t
-from registry.adapters.repository import replace_calendar_year
+from registry.adapters.repository import refresh_due_dates, replace_calendar_year
 from registry.domain.calendar import CalendarNotLoaded, DayKind, seed_entries
 from registry.service.cases import STAFF
 
@@ -123,6 +123,7 @@ async def put_calendar_year(uow: UnitOfWork, principal: Principal, year: int, da
     if errors:
         raise validation_problem(errors)
     await replace_calendar_year(uow.session, year, {d["day"]: (DayKind(d["kind"]), d.get("name")) for d in days}, source)
+    await refresh_due_dates(uow.session)
 
 
 async def seed_calendar_year(uow: UnitOfWork, principal: Principal, year: int) -> None:
@@ -132,6 +133,7 @@ async def seed_calendar_year(uow: UnitOfWork, principal: Principal, year: int) -
     except CalendarNotLoaded as exc:
         raise Problem("calendar_not_loaded", 409, params={"year": exc.year}) from None
     await replace_calendar_year(uow.session, year, {d: (e.kind, e.name) for d, e in entries.items()}, "chinese-calendar package")
+    await refresh_due_dates(uow.session)
 
 
 __all__ = ["STAFF"]
