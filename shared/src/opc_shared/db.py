@@ -6,7 +6,7 @@ import uuid
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import MetaData, insert, select, text
+from sqlalchemy import MetaData, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from opc_shared.contracts.base import EventContract
@@ -20,7 +20,7 @@ def create_engine(settings: ServiceSettings, **overrides: object) -> AsyncEngine
     options: dict[str, object] = {
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
-        "pool_pre_ping": True,
+        "pool_pre_ping": settings.db_pool_pre_ping,
         "connect_args": {"server_settings": {"application_name": f"opc-{settings.service_name}"}},
     }
     options.update(overrides)
@@ -57,8 +57,8 @@ class Database:
 
 class UnitOfWork:
     """One database transaction. Events collected with :meth:`publish` are written to the
-    outbox by :meth:`commit` in the same transaction, and the relay is woken by NOTIFY,
-    which Postgres delivers only if the transaction commits."""
+    outbox by :meth:`commit` in the same transaction; the outbox's insert trigger NOTIFYs the
+    relay, which Postgres delivers only if the transaction commits."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -108,7 +108,6 @@ class UnitOfWork:
                     for e, topic in self._events
                 ],
             )
-            await self.session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": self._db.settings.outbox_channel})
         await self.session.commit()
         self._committed = True
         self._events.clear()

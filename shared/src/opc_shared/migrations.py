@@ -127,3 +127,22 @@ def create_platform_tables(schema: str) -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         schema=schema,
     )
+
+
+def install_outbox_notify(schema: str) -> None:
+    """Wake the relay from the database itself: one NOTIFY per inserting statement, delivered at
+    commit, so producers spend no extra round trip on it."""
+    channel = f"{schema}_outbox"
+    op.execute(
+        f'''CREATE OR REPLACE FUNCTION "{schema}".outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_notify('{channel}', ''); RETURN NULL; END $$'''
+    )
+    op.execute(
+        f'CREATE TRIGGER outbox_notify AFTER INSERT ON "{schema}".outbox '
+        f'FOR EACH STATEMENT EXECUTE FUNCTION "{schema}".outbox_notify()'
+    )
+
+
+def drop_outbox_notify(schema: str) -> None:
+    op.execute(f'DROP TRIGGER IF EXISTS outbox_notify ON "{schema}".outbox')
+    op.execute(f'DROP FUNCTION IF EXISTS "{schema}".outbox_notify()')

@@ -32,6 +32,8 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/opc"
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    #: Check each pooled connection before use (one extra round trip); survives database restarts quietly.
+    db_pool_pre_ping: bool = True
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     #: How long a broker fetch may wait for data. Tansu does not answer early when data arrives,
     #: so this bounds propagation latency in the dev stack; real Kafka answers as soon as data lands.
