@@ -95,6 +95,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=None, help="seconds at full rate before the measured window [3; quick 1]")
     p.add_argument("--runs", type=int, default=None, help="repetitions of both measurements [3; quick 1]")
     p.add_argument("--relay-events", type=int, default=None, help="outbox rows for the relay throughput test [20000; quick 5000]")
+    p.add_argument("--events-per-tx", type=int, default=1, help="events committed per producer transaction [1 = one per request]")
     p.add_argument("--concurrency", type=int, default=16, help="producer transactions in flight at most (= its pool size) [16]")
     p.add_argument("--progress-every", type=float, default=3.0, help="seconds between progress lines [3]")
     p.add_argument("--drain-timeout", type=float, default=120.0, help="seconds to wait for the consumer to catch up [120]")
@@ -391,8 +392,13 @@ async def register_firm(uow: UnitOfWork, *, now: datetime, name: str, founder_na
     return {"id": firm_id}
 
 
-async def produce(db: Database, *, tag: str, rate: float, seconds: float, concurrency: int, stats: ProducerStats) -> None:
-    """Commit one registry transaction (firm + FirmRegisteredV1 in the outbox) per event at ``rate``/s.
+async def produce(
+    db: Database, *, tag: str, rate: float, seconds: float, concurrency: int, stats: ProducerStats, per_tx: int = 1
+) -> None:
+    """Commit registry transactions (firm + FirmRegisteredV1 in the outbox), ``per_tx`` events each, at ``rate`` events/s.
+
+    ``per_tx`` = 1 is a request-per-event producer (the registry's HTTP path); larger values model
+    producers that commit many events at once (the ledger's batch ingest, bulk imports).
 
     Paced by an absolute schedule (event i is due at t0 + i/rate, no sleep drift): a late launch is
     followed by immediate ones until the schedule is caught up. At most ``concurrency`` transactions are
@@ -407,12 +413,18 @@ async def produce(db: Database, *, tag: str, rate: float, seconds: float, concur
         launched = loop.time()
         try:
             async with db.uow() as uow:
-                firm = await register_firm(uow, now=clock.now(), name=f"bench {tag} {seq}", founder_name="Bench Founder")
+                firms_ = [
+                    await register_firm(
+                        uow, now=clock.now(), name=f"bench {tag} {seq * per_tx + j}", founder_name="Bench Founder"
+                    )
+                    for j in range(per_tx)
+                ]
                 await uow.commit()
             now = time.time()
             stats.tx_s.append(loop.time() - launched)
-            stats.commits[str(firm["id"])] = (seq, now)
-            stats.committed += 1
+            for j, firm in enumerate(firms_):
+                stats.commits[str(firm["id"])] = (seq * per_tx + j, now)
+            stats.committed += per_tx
             stats.last_commit_wall = max(stats.last_commit_wall, now)
         except Exception as exc:  # noqa: BLE001 - counted and reported, the run goes on
             stats.failed += 1
@@ -425,7 +437,7 @@ async def produce(db: Database, *, tag: str, rate: float, seconds: float, concur
     stats.first_scheduled_wall = time.time() + 0.05
     deadline = t0 + seconds
     for seq in itertools.count():
-        due = t0 + seq / rate
+        due = t0 + seq * per_tx / rate
         if due >= deadline:
             break
         delay = due - loop.time()
@@ -554,7 +566,15 @@ async def propagation_run(stack: Stack, args: argparse.Namespace, run_no: int, l
         progress = asyncio.create_task(
             report_progress(stack.db_dsn, f"bench {tag} %", stats, workers, args.progress_every, label, started)
         )
-        await produce(db, tag=tag, rate=args.rate, seconds=args.warmup + args.duration, concurrency=args.concurrency, stats=stats)
+        await produce(
+            db,
+            tag=tag,
+            rate=args.rate,
+            seconds=args.warmup + args.duration,
+            concurrency=args.concurrency,
+            stats=stats,
+            per_tx=args.events_per_tx,
+        )
         produce_s = time.monotonic() - started
         deadline = time.monotonic() + args.drain_timeout
         while True:

@@ -181,15 +181,45 @@ class ConsumerRunner:
                 log.warning("consumer.fetch_failed", error=repr(exc))
                 await _sleep_or_stop(stop, 0.5)
                 continue
+            if await self._apply_poll(consumer, batches, stop):
+                continue
+            offsets: dict[TopicPartition, int] = {}
             for tp, records in batches.items():
                 done = await self._process_partition(consumer, tp, records, stop)
                 if done is not None:
-                    try:
-                        await consumer.commit({tp: done + 1})
-                    except (CommitFailedError, KafkaError) as exc:
-                        # A rebalance took the partition away; the new owner re-reads and the inbox absorbs it.
-                        log.warning("consumer.commit_failed", partition=tp.partition, error=repr(exc))
-                self._record_lag(consumer, tp, None if done is None else done + 1)
+                    offsets[tp] = done + 1
+                self._record_lag(consumer, tp, offsets.get(tp))
+            if offsets:
+                try:
+                    await consumer.commit(offsets)  # one round trip for every partition of this poll
+                except (CommitFailedError, KafkaError) as exc:
+                    # A rebalance took partitions away; the new owner re-reads and the inbox absorbs it.
+                    log.warning("consumer.commit_failed", partitions=[tp.partition for tp in offsets], error=repr(exc))
+
+    async def _apply_poll(
+        self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord]], stop: asyncio.Event
+    ) -> bool:
+        """The whole poll in one transaction and one offset commit; False: take the careful path."""
+        records = [r for recs in batches.values() for r in recs]
+        if len(batches) < 2 or len(records) < 2:
+            return False
+        try:
+            if not await self._apply_batch(records):
+                return False
+        except InfrastructureDown as exc:
+            log.warning("consumer.database_down", error=str(exc))
+            for tp, recs in batches.items():
+                consumer.seek(tp, recs[0].offset)
+            await _sleep_or_stop(stop, 1.0)
+            return True
+        offsets = {tp: recs[-1].offset + 1 for tp, recs in batches.items()}
+        for tp, offset in offsets.items():
+            self._record_lag(consumer, tp, offset)
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            log.warning("consumer.commit_failed", partitions=[tp.partition for tp in offsets], error=repr(exc))
+        return True
 
     async def _process_partition(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord], stop: asyncio.Event
