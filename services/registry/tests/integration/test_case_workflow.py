@@ -84,29 +84,32 @@ async def test_complete_journey_from_intake_to_account_opened(portal: Portal) ->
 async def test_warehouse_building_with_ai_short_drama_needs_site_statement_then_radio_tv_permit(portal: Portal) -> None:
     case, founder = await portal.submitted_case(land_use="warehousing", lines=["ai_short_drama"])
     assert case["sandbox"] is True and case["permits"] == ["radio_tv_production"]
-    missing = {m["code"] for m in case["materials"] if m["status"] == "missing"}
-    assert missing == {"site_statement", "radio_tv_application", "content_staff_list"}
+    assert {m["code"] for m in case["materials"] if m["status"] == "missing"} == {"radio_tv_application", "content_staff_list"}
+    [site] = [s for s in case["sub_cases"] if s["kind"] == "site_statement"]  # the standard channel opens at submit
+    assert site["status"] == "open" and site["due_at"]
+    # The offices sign in parallel with the founder's materials.
+    for office in ("talent_office", "development_bureau"):
+        case = await portal.act(case, f"sub-cases/{site['id']}/signoffs", {"office": office, "reference": f"{office}-2026-1"})
     case = await portal.act(case, "materials/radio_tv_application", supplied("radio_tv_application"), who=founder)
     case = await portal.act(case, "materials/content_staff_list", supplied("content_staff_list"), who=founder)
-    assert case["status"] == "awaiting_materials"  # the site statement is still outstanding
-    refused = await portal.act(case, "accept", status=409)
-    assert refused["code"] == "materials_missing"
-    # The site statement is produced through its own channel once accepted? No: it is a material, so the
-    # work group issues it first; here the street office records it as supplied by the joint sign-off.
-    case = await portal.act(case, "materials/site_statement", supplied("site_statement"), who=portal.caseworker)
+    assert case["status"] == "ready"
     case = await portal.act(case, "accept")
-    site = next(s for s in case["sub_cases"] if s["kind"] == "site_statement")
     permit = next(s for s in case["sub_cases"] if s["kind"] == "radio_tv_production")
-    assert site["status"] == "open" and permit["status"] == "waiting" and permit["simplified_review"] is True
+    assert permit["status"] == "waiting" and permit["simplified_review"] is True
+    early = await portal.act(case, f"sub-cases/{permit['id']}/referral", status=409)
+    assert early["code"] == "permit_not_ready" and "business_licence" in early["detail"]
     case = await portal.act(case, "steps/name_check/complete")
     case = await portal.act(case, "steps/business_licence/complete")
     blocked = await portal.act(case, f"sub-cases/{permit['id']}/referral", status=409)
-    assert blocked["code"] == "permit_not_ready" and "site_statement" in blocked["detail"]
-    for office in ("talent_office", "development_bureau", "street_office"):
-        case = await portal.act(case, f"sub-cases/{site['id']}/signoffs", {"office": office, "reference": f"{office}-2026-1"})
+    assert (
+        blocked["code"] == "permit_not_ready"
+        and "site_statement" in blocked["detail"]
+        and "business_licence" not in blocked["detail"]
+    )
+    case = await portal.act(case, f"sub-cases/{site['id']}/signoffs", {"office": "street_office", "reference": "街道-2026-1"})
+    assert next(s for s in case["sub_cases"] if s["kind"] == "site_statement")["status"] == "granted"
     again = await portal.act(case, f"sub-cases/{site['id']}/signoffs", {"office": "street_office"}, status=409)
     assert again["code"] == "invalid_transition"
-    assert next(s for s in case["sub_cases"] if s["kind"] == "site_statement")["status"] == "granted"
     case = await portal.act(case, f"sub-cases/{permit['id']}/referral")
     referred = next(s for s in case["sub_cases"] if s["kind"] == "radio_tv_production")
     assert referred["status"] == "referred" and referred["due_at"]
@@ -116,6 +119,15 @@ async def test_warehouse_building_with_ai_short_drama_needs_site_statement_then_
         case, f"sub-cases/{permit['id']}/decision", {"granted": True, "reference": "(川)字第 0042 号"}, who=portal.reviewer
     )
     assert "opc.registry.permit.granted.v1" in await outbox_types(portal, case["id"])
+    timeline = [
+        e["action"] for e in await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/timeline", headers=founder))
+    ]
+    assert (
+        timeline.index("site_statement_opened")
+        < timeline.index("accepted")
+        < timeline.index("site_statement_issued")
+        < timeline.index("permit_granted")
+    )
 
 
 async def test_pause_resume_and_one_extension_move_the_licence_due_date(portal: Portal) -> None:

@@ -77,9 +77,9 @@ async def test_district_figures_match_a_hand_computed_example(portal: Portal) ->
             case = await portal.act(case, f"steps/{step}/complete")
 
     portal.clock.advance(timedelta(days=2))  # Wed 30 Sep 10:00
-    await licence_then_account(a)  # licence: Tue 24h + Wed 10h = 1.42 wd; account at Wed 12:00 = 2.08 days
+    await licence_then_account(a)  # licence: Tue 24h + Wed 10h = 1.42 wd; account at Wed 12:00: 24h + 12h = 1.5 wd
     portal.clock.advance(timedelta(days=9) - timedelta(hours=2))  # Fri 9 Oct 10:00
-    await licence_then_account(b)  # licence: 24+24+(holidays)+24+10 h = 3.42 wd, late; account at 12:00 = 11.08 days, late
+    await licence_then_account(b)  # licence: 24+24+(1–7 Oct off)+24+10 h = 3.42 wd, late; account: 84 h = 3.5 wd, 11 days: late
     # c: accepted, never licensed, both clocks overdue now.
     figures = await portal.ok(
         await portal.client.get("/v1/figures", params={"from": "2026-09-28", "to": "2026-09-28"}, headers=portal.caseworker)
@@ -92,7 +92,13 @@ async def test_district_figures_match_a_hand_computed_example(portal: Portal) ->
         "within_promise_share": 0.5,
         "breaches": 2,
     }
-    assert figures["account"] == {"opened": 2, "median_days": 6.58, "p90_days": 11.08, "within_promise_share": 0.5, "breaches": 2}
+    assert figures["account"] == {
+        "opened": 2,
+        "median_working_days": 2.5,
+        "p90_working_days": 3.5,
+        "within_promise_share": 0.5,
+        "breaches": 2,
+    }
     empty = await portal.ok(
         await portal.client.get("/v1/figures", params={"from": "2026-01-01", "to": "2026-01-31"}, headers=portal.caseworker)
     )

@@ -190,7 +190,9 @@ class Case:
             missing.append("founder.graduation_date")
         return missing
 
-    def submit(self, *, now: datetime, actor: str, lines: dict[str, Any], placement: Placement) -> None:
+    def submit(
+        self, *, now: datetime, actor: str, lines: dict[str, Any], placement: Placement, calendar: WorkingCalendar
+    ) -> None:
         """Lines: the active catalogue entries for the chosen codes (code -> entry with .permits, .sandbox)."""
         if self.status != Status.DRAFT:
             raise DomainError("case_not_editable", 409, {"status": self.status.value})
@@ -209,9 +211,7 @@ class Case:
         chosen = [lines[c] for c in self.form["business_lines"]]
         self.sandbox = any(line.sandbox for line in chosen)
         self.permits = [p.value for p in mat.permits_for(chosen, self.form.get("requested_permits") or [])]
-        required = mat.required_materials(
-            permits=self.permits, land_use=placement.land_use, is_graduate=bool(_get(self.form, "founder.is_graduate"))
-        )
+        required = mat.required_materials(permits=self.permits, is_graduate=bool(_get(self.form, "founder.is_graduate")))
         supplied = {d["code"]: d for d in self.form.get("documents") or []}
         for item in required:
             doc = supplied.get(item.code)
@@ -242,6 +242,12 @@ class Case:
             "submitted",
             {"sandbox": self.sandbox, "permits": self.permits, "site_statement": mat.needs_site_statement(placement.land_use)},
         )
+        if mat.needs_site_statement(placement.land_use):
+            # The standard channel instead of case-by-case coordination: opened now, signed in parallel.
+            sid = uuid.uuid4()
+            due = end_of_local_day(calendar.add_working_days(now.astimezone(SHANGHAI).date(), SITE_STATEMENT_WORKING_DAYS))
+            self.sub_cases[sid] = SubCase(sid, "site_statement", SubStatus.OPEN, now, due_at=due)
+            self._log(now, actor, "site_statement_opened", {"land_use": placement.land_use, "due_at": due.isoformat()})
         missing = self.missing_materials()
         if missing:
             self.status = Status.AWAITING_MATERIALS
@@ -288,7 +294,7 @@ class Case:
             self._log(now, actor, "clock_resumed", {"clock": "licence"})
 
     # ------------------------------------------------------------- acceptance
-    def accept(self, *, now: datetime, actor: str, calendar: WorkingCalendar, needs_site_statement: bool) -> None:
+    def accept(self, *, now: datetime, actor: str, calendar: WorkingCalendar) -> None:
         if self.status != Status.READY:
             code = "materials_missing" if self.status == Status.AWAITING_MATERIALS else "invalid_transition"
             raise DomainError(code, 409, {"status": self.status.value, "items": ", ".join(self.missing_materials())})
@@ -303,16 +309,6 @@ class Case:
             self.steps[step] = Step(step, position, StepState.PENDING, actor, dues.get(step, self.account_due_at))
         self.steps["acceptance"].state, self.steps["acceptance"].completed_at = StepState.DONE, now
         self.steps["name_check"].state = StepState.IN_PROGRESS
-        local_today = now.astimezone(SHANGHAI).date()
-        if needs_site_statement:
-            sid = uuid.uuid4()
-            self.sub_cases[sid] = SubCase(
-                sid,
-                "site_statement",
-                SubStatus.OPEN,
-                now,
-                due_at=end_of_local_day(calendar.add_working_days(local_today, SITE_STATEMENT_WORKING_DAYS)),
-            )
         for permit in self.permits:
             pid = uuid.uuid4()
             self.sub_cases[pid] = SubCase(pid, permit, SubStatus.WAITING, now, simplified_review=self.sandbox)
@@ -457,7 +453,7 @@ class Case:
             raise DomainError(
                 "unknown_office", 422, {"office": office}, [("office", "enum", f"one of {', '.join(SITE_STATEMENT_OFFICES)}")]
             )
-        if sub.status != SubStatus.OPEN:
+        if sub.status != SubStatus.OPEN or self.status == Status.WITHDRAWN:
             raise DomainError("invalid_transition", 409, {"status": sub.status.value})
         if office in sub.signoffs:
             raise DomainError("already_signed", 409, {"office": office})
@@ -466,10 +462,6 @@ class Case:
         if all(o in sub.signoffs for o in SITE_STATEMENT_OFFICES):
             sub.status, sub.decided_at = SubStatus.GRANTED, now
             self._log(now, actor, "site_statement_issued", {"sub_case": str(sub_id)})
-            if "site_statement" in self.materials and self.materials["site_statement"].status != "supplied":
-                self.supply_material(
-                    "site_statement", document_ref=f"site-statement:{sub_id}", checksum="0" * 64, now=now, actor=actor
-                )
             self._refresh_permit_readiness()
 
     def refer_permit(self, sub_id: uuid.UUID, *, now: datetime, actor: str, calendar: WorkingCalendar) -> None:

@@ -92,12 +92,12 @@ def needs_site_statement(land_use: LandUse | str) -> bool:
     return LandUse(land_use) not in OFFICE_LIKE
 
 
-def required_materials(*, permits: Iterable[Permit | str], land_use: LandUse | str, is_graduate: bool) -> list[Material]:
+def required_materials(*, permits: Iterable[Permit | str], is_graduate: bool) -> list[Material]:
+    """What the founder supplies. The site statement is not among them: the offices produce it
+    together through its own sub-case (see :func:`needs_site_statement`)."""
     items = list(BASE)
     if is_graduate:
         items.append(GRADUATE)
-    if needs_site_statement(land_use):
-        items.append(SITE_STATEMENT)
     for permit in sorted({Permit(p) for p in permits}):
         items.extend(PERMIT_MATERIALS[permit])
     return items

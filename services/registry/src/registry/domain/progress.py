@@ -31,7 +31,7 @@ HEADLINES = {
     Status.COMPLETED: ("全部办结。", "All done."),
     Status.WITHDRAWN: ("案件已撤回。", "The case was withdrawn."),
 }
-_MATERIALS = {m.code: (m.name_zh, m.name_en) for m in (*mat.BASE, mat.GRADUATE, mat.SITE_STATEMENT)}
+_MATERIALS = {m.code: (m.name_zh, m.name_en) for m in (*mat.BASE, mat.GRADUATE)}
 _MATERIALS.update({m.code: (m.name_zh, m.name_en) for items in mat.PERMIT_MATERIALS.values() for m in items})
 
 

@@ -21,7 +21,6 @@ from registry.domain.case import Case, Placement, Status
 from registry.domain.errors import DomainError
 from registry.domain.identifiers import generate_uscc
 from registry.domain.intake import validate_form
-from registry.domain.materials import needs_site_statement
 from registry.service.problems import to_problem
 
 STAFF = ("caseworker", "reviewer", "admin")
@@ -136,7 +135,7 @@ async def update_draft(
 
 
 async def submit(uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None) -> Case:
-    async def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
+    async def action(case: Case, now: datetime, calendar: WorkingCalendar) -> None:
         placement = await _placement(uow, case)
         lines = await _active_lines(uow, case.form.get("business_lines") or [])
         if placement is None:
@@ -152,7 +151,7 @@ async def submit(uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id
             raise DomainError(
                 "case_incomplete", 422, {"count": 1}, [("workstation_id", "not_found", "no such workstation in that community")]
             )
-        case.submit(now=now, actor=principal.sub, lines=lines, placement=placement)
+        case.submit(now=now, actor=principal.sub, lines=lines, placement=placement, calendar=calendar)
         try:
             async with uow.session.begin_nested():
                 await uow.session.execute(
@@ -229,13 +228,8 @@ async def supply_material(
 
 
 async def accept(uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None) -> Case:
-    async def action(case: Case, now: datetime, calendar: WorkingCalendar) -> None:
-        land_use = (
-            await uow.session.execute(
-                select(t.communities.c.land_use).where(t.communities.c.id == uuid.UUID(str(case.form["community_id"])))
-            )
-        ).scalar_one()
-        case.accept(now=now, actor=principal.sub, calendar=calendar, needs_site_statement=needs_site_statement(land_use))
+    def action(case: Case, now: datetime, calendar: WorkingCalendar) -> None:
+        case.accept(now=now, actor=principal.sub, calendar=calendar)
 
     return await mutate(
         uow,

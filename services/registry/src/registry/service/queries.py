@@ -135,9 +135,9 @@ async def figures(
                 licence_breaches += 1
         elif row.licence_due_at is not None and row.licence_due_at <= now:
             licence_breaches += 1
-        if row.account_opened_at is not None:
-            account_days.append(Decimal(str(round((row.account_opened_at - row.accepted_at).total_seconds() / 86400, 2))))
-            if row.account_opened_at <= row.account_due_at:
+        if row.account_opened_at is not None and clock is not None:
+            account_days.append(clock.working_days_used(row.account_opened_at, calendar))
+            if row.account_opened_at <= row.account_due_at:  # the promise itself is one calendar week
                 account_within += 1
             else:
                 account_breaches += 1
@@ -158,8 +158,8 @@ async def figures(
         },
         "account": {
             "opened": len(account_days),
-            "median_days": float(statistics.median(account_days)) if account_days else None,
-            "p90_days": _percentile(account_days, 0.9),
+            "median_working_days": float(statistics.median(account_days)) if account_days else None,
+            "p90_working_days": _percentile(account_days, 0.9),
             "within_promise_share": round(account_within / len(account_days), 4) if account_days else None,
             "breaches": account_breaches,
         },
