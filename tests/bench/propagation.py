@@ -30,7 +30,7 @@ temporary directory and measures, ``--runs`` times:
 The broker is restarted empty before each measurement (``--keep-broker`` to skip): Tansu's memory
 storage slows down as topics fill, which would make later runs pay for earlier ones. The final table
 shows medians over the runs; a JSON file with every figure goes to ``tests/bench/results/`` (and a PNG
-histogram if matplotlib happens to be installed). Everything started is stopped on exit, on Ctrl-C and
+histogram, matplotlib being a dev dependency). Everything started is stopped on exit, on Ctrl-C and
 on SIGTERM.
 """
 
