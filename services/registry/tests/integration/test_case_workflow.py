@@ -238,7 +238,9 @@ async def test_other_districts_and_other_founders_are_refused(portal: Portal) ->
     assert founder_accepting["code"] == "forbidden"
     queue = await portal.client.get("/v1/cases", params={"district": portal.district}, headers=other_district)
     assert queue.status_code == 403
-    assert (await portal.client.get("/v1/cases", headers=founder)).status_code == 403
+    own = await portal.ok(await portal.client.get("/v1/cases", headers=founder))
+    assert [c["id"] for c in own["items"]] == [case["id"]]
+    assert (await portal.ok(await portal.client.get("/v1/cases", headers=other_founder)))["items"] == []
 
 
 async def test_firm_status_changes_are_tracked_with_dates(portal: Portal) -> None:

@@ -45,11 +45,14 @@ async def queue(
     cursor: str | None,
     limit: int,
 ) -> Page:
-    scope = _district_scope(principal, district)
     c = t.cases
     query = select(c).order_by(c.c.created_at.desc(), c.c.id.desc()).limit(limit + 1)
-    if scope:
-        query = query.where(c.c.district == scope)
+    if "firm" in principal.roles and not principal.has_any(*STAFF):
+        query = query.where(c.c.founder_sub == principal.sub)  # a founder's own cases, nothing else
+    else:
+        scope = _district_scope(principal, district)
+        if scope:
+            query = query.where(c.c.district == scope)
     if status:
         query = query.where(c.c.status == status)
     if owner:
