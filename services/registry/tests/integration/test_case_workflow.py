@@ -270,6 +270,10 @@ async def test_firm_status_changes_are_tracked_with_dates(portal: Portal) -> Non
 async def test_queue_filters_by_status_and_sla_risk(portal: Portal) -> None:
     case, _ = await portal.submitted_case()
     case = await portal.act(case, "accept")
+    case = await portal.act(case, "assign", {"owner": "cw-2"})
+    assert {s["owner"] for s in case["steps"] if s["state"] != "done"} == {"cw-2"}
+    mine = await portal.ok(await portal.client.get("/v1/cases", params={"owner": "cw-2"}, headers=portal.caseworker))
+    assert [c["id"] for c in mine["items"]] == [case["id"]]
     listed = await portal.ok(await portal.client.get("/v1/cases", params={"status": "accepted"}, headers=portal.caseworker))
     assert [c["id"] for c in listed["items"]] == [case["id"]] and listed["items"][0]["sla_risk"] == "on_track"
     portal.clock.advance(timedelta(days=2, hours=6))  # Wed 16:00: 1⅓ working days left

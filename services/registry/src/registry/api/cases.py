@@ -15,6 +15,7 @@ from opc_shared.service import ClockDep, UowDep
 from registry.api.deps import IfMatch
 from registry.api.render import case_out
 from registry.api.schemas import (
+    AssignIn,
     CaseCreate,
     CaseForm,
     CaseOut,
@@ -204,6 +205,16 @@ async def decision(
         granted=body.granted,
         reference=body.reference,
         reason=body.reason,
+    )
+    return await _respond(uow, clock, case)
+
+
+@router.post("/{case_id}/assign", response_model=CaseOut, summary="Hand the case, or one step, to another caseworker")
+async def assign(
+    case_id: UUID, body: AssignIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
+) -> JSONResponse:
+    case = await service.assign(
+        uow, principal=principal, clock=clock, case_id=case_id, version=version, owner=body.owner, step=body.step
     )
     return await _respond(uow, clock, case)
 

@@ -155,6 +155,11 @@ class DecisionIn(_In):
     reason: str | None = Field(default=None, max_length=1000)
 
 
+class AssignIn(_In):
+    owner: str = Field(min_length=1, max_length=200, description="The caseworker's login")
+    step: Literal["name_check", "business_licence", "seal", "tax_registration", "bank_account", "social_insurance"] | None = None
+
+
 class WithdrawIn(_In):
     reason: str = Field(min_length=2, max_length=500)
 

@@ -532,6 +532,19 @@ class Case:
         return sub
 
     # ------------------------------------------------------------------- misc
+    def assign(self, owner: str, *, step: str | None, now: datetime, actor: str) -> None:
+        """Hand the case (all open steps) or one step to another caseworker."""
+        if self.status not in (Status.ACCEPTED, Status.CORRECTION, Status.LICENSED):
+            raise DomainError("invalid_transition", 409, {"status": self.status.value})
+        if step is not None and step not in self.steps:
+            raise DomainError("invalid_transition", 409, {"status": self.status.value})
+        targets = [self.steps[step]] if step else [s for s in self.steps.values() if s.state != StepState.DONE]
+        for target in targets:
+            target.owner = owner
+        if step is None:
+            self.owner = owner
+        self._log(now, actor, "assigned", {"owner": owner, "step": step})
+
     def withdraw(self, reason: str, *, now: datetime, actor: str) -> None:
         if self.status in (Status.LICENSED, Status.COMPLETED, Status.WITHDRAWN):
             raise DomainError("invalid_transition", 409, {"status": self.status.value})

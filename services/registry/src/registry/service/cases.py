@@ -407,6 +407,24 @@ async def decide_permit(
     )
 
 
+async def assign(
+    uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None, owner: str, step: str | None
+) -> Case:
+    def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
+        case.assign(owner, step=step, now=now, actor=principal.sub)
+
+    return await mutate(
+        uow,
+        principal=principal,
+        clock=clock,
+        case_id=case_id,
+        version=version,
+        roles=("caseworker", "admin"),
+        founder_allowed=False,
+        action=action,
+    )
+
+
 async def withdraw(
     uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None, reason: str
 ) -> Case:
