@@ -4,7 +4,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from opc_shared.auth import CurrentPrincipal
@@ -34,13 +34,21 @@ from registry.domain.case import Case
 from registry.domain.progress import describe
 from registry.service import cases as service
 from registry.service import queries
+from registry.service.cases import CaseCall
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
 
-async def _respond(uow, clock, case: Case, status: int = 200) -> JSONResponse:
-    await uow.commit()
-    body = case_out(case, await service.calendar_for(uow), clock.now())
+async def _case_call(case_id: UUID, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch) -> CaseCall:
+    return CaseCall(uow=uow, principal=principal, clock=clock, case_id=case_id, version=version)
+
+
+Call = Annotated[CaseCall, Depends(_case_call)]
+
+
+async def _respond(call: CaseCall, case: Case, status: int = 200) -> JSONResponse:
+    await call.uow.commit()
+    body = case_out(case, await service.calendar_for(call.uow), call.clock.now())
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers={"ETag": f'"{case.version}"'})
 
 
@@ -89,142 +97,72 @@ async def list_cases(
 
 
 @router.get("/{case_id}", response_model=CaseOut)
-async def get_case(case_id: UUID, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep) -> JSONResponse:
-    return await _respond(uow, clock, await service.get_visible(uow, principal, case_id))
+async def get_case(call: Call) -> JSONResponse:
+    return await _respond(call, await service.get_visible(call.uow, call.principal, call.case_id))
 
 
 @router.patch("/{case_id}", response_model=CaseOut, summary="Edit a draft (If-Match required)")
-async def update(
-    case_id: UUID, body: CaseForm, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
-) -> JSONResponse:
-    case = await service.update_draft(uow, principal=principal, clock=clock, case_id=case_id, version=version, patch=_form(body))
-    return await _respond(uow, clock, case)
+async def update(body: CaseForm, call: Call) -> JSONResponse:
+    return await _respond(call, await service.update_draft(call, _form(body)))
 
 
 @router.post("/{case_id}/submit", response_model=CaseOut, summary="Submit the form; missing materials come back in one notice")
-async def submit(case_id: UUID, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch) -> JSONResponse:
-    return await _respond(
-        uow, clock, await service.submit(uow, principal=principal, clock=clock, case_id=case_id, version=version)
-    )
+async def submit(call: Call) -> JSONResponse:
+    return await _respond(call, await service.submit(call))
 
 
 @router.post(
     "/{case_id}/materials/{code}", response_model=CaseOut, summary="Supply one material (document reference and SHA-256)"
 )
-async def supply(
-    case_id: UUID, code: str, body: SupplyIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
-) -> JSONResponse:
-    case = await service.supply_material(
-        uow,
-        principal=principal,
-        clock=clock,
-        case_id=case_id,
-        version=version,
-        code=code,
-        document_ref=body.document_ref,
-        checksum=body.checksum,
-    )
-    return await _respond(uow, clock, case)
+async def supply(code: str, body: SupplyIn, call: Call) -> JSONResponse:
+    return await _respond(call, await service.supply_material(call, code, body.document_ref, body.checksum))
 
 
 @router.post("/{case_id}/accept", response_model=CaseOut, summary="受理: accept a complete case; the licence clock starts")
-async def accept(case_id: UUID, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch) -> JSONResponse:
-    return await _respond(
-        uow, clock, await service.accept(uow, principal=principal, clock=clock, case_id=case_id, version=version)
-    )
+async def accept(call: Call) -> JSONResponse:
+    return await _respond(call, await service.accept(call))
 
 
 @router.post("/{case_id}/corrections", response_model=CaseOut, summary="补正: ask for corrected materials; the clock pauses")
-async def corrections(
-    case_id: UUID, body: CorrectionIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
-) -> JSONResponse:
-    case = await service.request_correction(
-        uow, principal=principal, clock=clock, case_id=case_id, version=version, items=body.items
-    )
-    return await _respond(uow, clock, case)
+async def corrections(body: CorrectionIn, call: Call) -> JSONResponse:
+    return await _respond(call, await service.request_correction(call, body.items))
 
 
 @router.post("/{case_id}/extension", response_model=CaseOut, summary="The one allowed extension, with a reason")
-async def extension(
-    case_id: UUID, body: ExtensionIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
-) -> JSONResponse:
-    case = await service.extend(
-        uow, principal=principal, clock=clock, case_id=case_id, version=version, days=body.days, reason=body.reason
-    )
-    return await _respond(uow, clock, case)
+async def extension(body: ExtensionIn, call: Call) -> JSONResponse:
+    return await _respond(call, await service.extend(call, body.days, body.reason))
 
 
 @router.post("/{case_id}/steps/{step}/complete", response_model=CaseOut, summary="Complete a workflow step")
-async def complete_step(
-    case_id: UUID, step: str, body: StepIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
-) -> JSONResponse:
-    case = await service.complete_step(
-        uow, principal=principal, clock=clock, case_id=case_id, version=version, step=step, reference=body.reference
-    )
-    return await _respond(uow, clock, case)
+async def complete_step(step: str, body: StepIn, call: Call) -> JSONResponse:
+    return await _respond(call, await service.complete_step(call, step, body.reference))
 
 
 @router.post(
     "/{case_id}/sub-cases/{sub_id}/signoffs", response_model=CaseOut, summary="Record an office's sign-off of the site statement"
 )
-async def signoff(
-    case_id: UUID, sub_id: UUID, body: SignoffIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
-) -> JSONResponse:
-    case = await service.sign_site_statement(
-        uow,
-        principal=principal,
-        clock=clock,
-        case_id=case_id,
-        version=version,
-        sub_id=sub_id,
-        office=body.office,
-        reference=body.reference,
-    )
-    return await _respond(uow, clock, case)
+async def signoff(sub_id: UUID, body: SignoffIn, call: Call) -> JSONResponse:
+    return await _respond(call, await service.sign_site_statement(call, sub_id, body.office, body.reference))
 
 
 @router.post("/{case_id}/sub-cases/{sub_id}/referral", response_model=CaseOut, summary="Refer a permit to the issuing authority")
-async def referral(
-    case_id: UUID, sub_id: UUID, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
-) -> JSONResponse:
-    case = await service.refer_permit(uow, principal=principal, clock=clock, case_id=case_id, version=version, sub_id=sub_id)
-    return await _respond(uow, clock, case)
+async def referral(sub_id: UUID, call: Call) -> JSONResponse:
+    return await _respond(call, await service.refer_permit(call, sub_id))
 
 
 @router.post("/{case_id}/sub-cases/{sub_id}/decision", response_model=CaseOut, summary="Record the authority's permit decision")
-async def decision(
-    case_id: UUID, sub_id: UUID, body: DecisionIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
-) -> JSONResponse:
-    case = await service.decide_permit(
-        uow,
-        principal=principal,
-        clock=clock,
-        case_id=case_id,
-        version=version,
-        sub_id=sub_id,
-        granted=body.granted,
-        reference=body.reference,
-        reason=body.reason,
-    )
-    return await _respond(uow, clock, case)
+async def decision(sub_id: UUID, body: DecisionIn, call: Call) -> JSONResponse:
+    return await _respond(call, await service.decide_permit(call, sub_id, body.granted, body.reference, body.reason))
 
 
 @router.post("/{case_id}/assign", response_model=CaseOut, summary="Hand the case, or one step, to another caseworker")
-async def assign(
-    case_id: UUID, body: AssignIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
-) -> JSONResponse:
-    case = await service.assign(
-        uow, principal=principal, clock=clock, case_id=case_id, version=version, owner=body.owner, step=body.step
-    )
-    return await _respond(uow, clock, case)
+async def assign(body: AssignIn, call: Call) -> JSONResponse:
+    return await _respond(call, await service.assign(call, body.owner, body.step))
 
 
 @router.post("/{case_id}/withdraw", response_model=CaseOut)
-async def withdraw(
-    case_id: UUID, body: WithdrawIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, version: IfMatch
-) -> JSONResponse:
-    case = await service.withdraw(uow, principal=principal, clock=clock, case_id=case_id, version=version, reason=body.reason)
-    return await _respond(uow, clock, case)
+async def withdraw(body: WithdrawIn, call: Call) -> JSONResponse:
+    return await _respond(call, await service.withdraw(call, body.reason))
 
 
 @router.get("/{case_id}/timeline", response_model=list[TimelineOut], summary="Who did what, when, with what reference")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -17,7 +18,7 @@ from opc_shared.problems import FieldError, Problem, validation_problem
 from registry.adapters import tables as t
 from registry.adapters.repository import load_calendar, load_case, save_case
 from registry.domain.calendar import CalendarNotLoaded, WorkingCalendar
-from registry.domain.case import Case, Placement, Status
+from registry.domain.case import Case, Placement
 from registry.domain.errors import DomainError
 from registry.domain.identifiers import generate_uscc
 from registry.domain.intake import validate_form
@@ -62,6 +63,25 @@ async def calendar_for(uow: UnitOfWork) -> WorkingCalendar:
     return await load_calendar(uow.session)
 
 
+@dataclass(frozen=True)
+class CaseCall:
+    """Who acts on which case, at which version (If-Match), within which unit of work."""
+
+    uow: UnitOfWork
+    principal: Principal
+    clock: Clock
+    case_id: uuid.UUID
+    version: int | None
+
+    @property
+    def actor(self) -> str:
+        return self.principal.sub
+
+
+Action = Callable[[Case, datetime, WorkingCalendar], Any]
+CASEWORKERS = ("caseworker", "admin")
+
+
 async def create_draft(
     uow: UnitOfWork, *, principal: Principal, clock: Clock, form: dict[str, Any], founder_sub: str | None
 ) -> Case:
@@ -77,26 +97,17 @@ async def create_draft(
     return case
 
 
-async def mutate(
-    uow: UnitOfWork,
-    *,
-    principal: Principal,
-    clock: Clock,
-    case_id: uuid.UUID,
-    version: int | None,
-    roles: tuple[str, ...],
-    founder_allowed: bool,
-    action: Callable[[Case, datetime, WorkingCalendar], Any],
-) -> Case:
+async def mutate(call: CaseCall, roles: tuple[str, ...], action: Action, *, founder_allowed: bool = False) -> Case:
     """Load the case locked, check who and which version, apply ``action``, save, queue its events."""
-    case = await get_visible(uow, principal, case_id, for_update=True)
+    uow, principal = call.uow, call.principal
+    case = await get_visible(uow, principal, call.case_id, for_update=True)
     if not (principal.has_any(*roles) and principal.may_see_district(case.district)) and not (
         founder_allowed and is_founder_of(principal, case)
     ):
         raise Problem("forbidden", 403, params={"reason": f"needs one of roles {', '.join(roles)}"})
-    if version is not None and version != case.version:
-        raise Problem("version_mismatch", 412, params={"current": case.version, "sent": version})
-    now = clock.now()
+    if call.version is not None and call.version != case.version:
+        raise Problem("version_mismatch", 412, params={"current": case.version, "sent": call.version})
+    now = call.clock.now()
     calendar = await calendar_for(uow)
     try:
         result = action(case, now, calendar)
@@ -119,39 +130,36 @@ def _check_form(form: dict[str, Any], now: datetime) -> None:
         raise validation_problem([FieldError(field=f, type=ty, message=m) for f, ty, m in issues])
 
 
-async def update_draft(
-    uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None, patch: dict[str, Any]
-) -> Case:
-    if version is None:
+async def update_draft(call: CaseCall, patch: dict[str, Any]) -> Case:
+    if call.version is None:
         raise Problem("precondition_required", 428)
-    _check_form(patch, clock.now())
-
-    def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
-        case.update_form(patch, now=now, actor=principal.sub)
-
+    _check_form(patch, call.clock.now())
     return await mutate(
-        uow, principal=principal, clock=clock, case_id=case_id, version=version, roles=STAFF, founder_allowed=True, action=action
+        call, STAFF, lambda case, now, _: case.update_form(patch, now=now, actor=call.actor), founder_allowed=True
     )
 
 
-async def submit(uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None) -> Case:
+async def submit(call: CaseCall) -> Case:
+    uow = call.uow
+
     async def action(case: Case, now: datetime, calendar: WorkingCalendar) -> None:
         placement = await _placement(uow, case)
         lines = await _active_lines(uow, case.form.get("business_lines") or [])
         if placement is None:
-            placement = Placement("", case.district, "office", None, "", True, False)
-            missing_place = True
+            if case.form.get("workstation_id"):
+                raise DomainError(
+                    "case_incomplete",
+                    422,
+                    {"count": 1},
+                    [("workstation_id", "not_found", "no such workstation in that community")],
+                )
+            placement = Placement("", case.district, "office", None, "", True, False)  # submit reports the missing fields
         else:
-            missing_place = False
             case.form["community_name"] = placement.community_name
             case.form["registered_address"] = (
                 f"{placement.address or placement.community_name} {placement.workstation_code}".strip()
             )
-        if missing_place and case.form.get("workstation_id"):
-            raise DomainError(
-                "case_incomplete", 422, {"count": 1}, [("workstation_id", "not_found", "no such workstation in that community")]
-            )
-        case.submit(now=now, actor=principal.sub, lines=lines, placement=placement, calendar=calendar)
+        case.submit(now=now, actor=call.actor, lines=lines, placement=placement, calendar=calendar)
         try:
             async with uow.session.begin_nested():
                 await uow.session.execute(
@@ -162,9 +170,7 @@ async def submit(uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id
         except IntegrityError:
             raise DomainError("workstation_occupied", 409) from None
 
-    return await mutate(
-        uow, principal=principal, clock=clock, case_id=case_id, version=version, roles=STAFF, founder_allowed=True, action=action
-    )
+    return await mutate(call, STAFF, action, founder_allowed=True)
 
 
 async def _placement(uow: UnitOfWork, case: Case) -> Placement | None:
@@ -208,98 +214,37 @@ async def _active_lines(uow: UnitOfWork, codes: list[str]) -> dict[str, Any]:
     return {row.code: row for row in rows}
 
 
-async def supply_material(
-    uow: UnitOfWork,
-    *,
-    principal: Principal,
-    clock: Clock,
-    case_id: uuid.UUID,
-    version: int | None,
-    code: str,
-    document_ref: str,
-    checksum: str,
-) -> Case:
+async def supply_material(call: CaseCall, code: str, document_ref: str, checksum: str) -> Case:
     def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
-        case.supply_material(code, document_ref=document_ref, checksum=checksum, now=now, actor=principal.sub)
+        case.supply_material(code, document_ref=document_ref, checksum=checksum, now=now, actor=call.actor)
 
-    return await mutate(
-        uow, principal=principal, clock=clock, case_id=case_id, version=version, roles=STAFF, founder_allowed=True, action=action
-    )
+    return await mutate(call, STAFF, action, founder_allowed=True)
 
 
-async def accept(uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None) -> Case:
-    def action(case: Case, now: datetime, calendar: WorkingCalendar) -> None:
-        case.accept(now=now, actor=principal.sub, calendar=calendar)
-
-    return await mutate(
-        uow,
-        principal=principal,
-        clock=clock,
-        case_id=case_id,
-        version=version,
-        roles=("caseworker", "admin"),
-        founder_allowed=False,
-        action=action,
-    )
+async def accept(call: CaseCall) -> Case:
+    return await mutate(call, CASEWORKERS, lambda case, now, calendar: case.accept(now=now, actor=call.actor, calendar=calendar))
 
 
-async def request_correction(
-    uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None, items: dict[str, str]
-) -> Case:
-    def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
-        case.request_correction(items, now=now, actor=principal.sub)
-
-    return await mutate(
-        uow, principal=principal, clock=clock, case_id=case_id, version=version, roles=STAFF, founder_allowed=False, action=action
-    )
+async def request_correction(call: CaseCall, items: dict[str, str]) -> Case:
+    return await mutate(call, STAFF, lambda case, now, _: case.request_correction(items, now=now, actor=call.actor))
 
 
-async def extend(
-    uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None, days: int, reason: str
-) -> Case:
-    def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
-        case.extend(days, reason, now=now, actor=principal.sub)
-
-    return await mutate(
-        uow,
-        principal=principal,
-        clock=clock,
-        case_id=case_id,
-        version=version,
-        roles=REVIEWERS,
-        founder_allowed=False,
-        action=action,
-    )
+async def extend(call: CaseCall, days: int, reason: str) -> Case:
+    return await mutate(call, REVIEWERS, lambda case, now, _: case.extend(days, reason, now=now, actor=call.actor))
 
 
-async def complete_step(
-    uow: UnitOfWork,
-    *,
-    principal: Principal,
-    clock: Clock,
-    case_id: uuid.UUID,
-    version: int | None,
-    step: str,
-    reference: str | None,
-) -> Case:
+async def complete_step(call: CaseCall, step: str, reference: str | None) -> Case:
+    uow = call.uow
+
     async def action(case: Case, now: datetime, calendar: WorkingCalendar) -> None:
         firm = None
         if step == "business_licence" and case.steps.get(step) and case.firm_id is None:
             firm = await _new_firm_identity(uow, case)
-        case.complete_step(step, reference=reference, now=now, actor=principal.sub, calendar=calendar, firm=firm)
+        case.complete_step(step, reference=reference, now=now, actor=call.actor, calendar=calendar, firm=firm)
         if step == "business_licence" and case.firm_id is not None and firm is not None:
-            await _create_firm(uow, case, now, principal.sub)
+            await _create_firm(uow, case, now, call.actor)
 
-    return await mutate(
-        uow,
-        principal=principal,
-        clock=clock,
-        case_id=case_id,
-        version=version,
-        roles=("caseworker", "admin"),
-        founder_allowed=False,
-        action=action,
-    )
+    return await mutate(call, CASEWORKERS, action)
 
 
 async def _new_firm_identity(uow: UnitOfWork, case: Case) -> tuple[uuid.UUID, str]:
@@ -343,112 +288,43 @@ def _uscc_of(case: Case) -> str:
     return next(e.uscc for e in case.events if getattr(e, "uscc", None))
 
 
-async def sign_site_statement(
-    uow: UnitOfWork,
-    *,
-    principal: Principal,
-    clock: Clock,
-    case_id: uuid.UUID,
-    version: int | None,
-    sub_id: uuid.UUID,
-    office: str,
-    reference: str | None,
-) -> Case:
+async def sign_site_statement(call: CaseCall, sub_id: uuid.UUID, office: str, reference: str | None) -> Case:
     def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
-        case.sign_site_statement(sub_id, office, now=now, actor=principal.sub, reference=reference)
+        case.sign_site_statement(sub_id, office, now=now, actor=call.actor, reference=reference)
 
+    return await mutate(call, STAFF, action)
+
+
+async def refer_permit(call: CaseCall, sub_id: uuid.UUID) -> Case:
     return await mutate(
-        uow, principal=principal, clock=clock, case_id=case_id, version=version, roles=STAFF, founder_allowed=False, action=action
+        call, CASEWORKERS, lambda case, now, calendar: case.refer_permit(sub_id, now=now, actor=call.actor, calendar=calendar)
     )
 
 
-async def refer_permit(
-    uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None, sub_id: uuid.UUID
-) -> Case:
-    def action(case: Case, now: datetime, calendar: WorkingCalendar) -> None:
-        case.refer_permit(sub_id, now=now, actor=principal.sub, calendar=calendar)
-
-    return await mutate(
-        uow,
-        principal=principal,
-        clock=clock,
-        case_id=case_id,
-        version=version,
-        roles=("caseworker", "admin"),
-        founder_allowed=False,
-        action=action,
-    )
-
-
-async def decide_permit(
-    uow: UnitOfWork,
-    *,
-    principal: Principal,
-    clock: Clock,
-    case_id: uuid.UUID,
-    version: int | None,
-    sub_id: uuid.UUID,
-    granted: bool,
-    reference: str | None,
-    reason: str | None,
-) -> Case:
+async def decide_permit(call: CaseCall, sub_id: uuid.UUID, granted: bool, reference: str | None, reason: str | None) -> Case:
     def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
-        case.decide_permit(sub_id, granted=granted, reference=reference, reason=reason, now=now, actor=principal.sub)
+        case.decide_permit(sub_id, granted=granted, reference=reference, reason=reason, now=now, actor=call.actor)
 
-    return await mutate(
-        uow,
-        principal=principal,
-        clock=clock,
-        case_id=case_id,
-        version=version,
-        roles=REVIEWERS,
-        founder_allowed=False,
-        action=action,
-    )
+    return await mutate(call, REVIEWERS, action)
 
 
-async def assign(
-    uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None, owner: str, step: str | None
-) -> Case:
-    def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
-        case.assign(owner, step=step, now=now, actor=principal.sub)
-
-    return await mutate(
-        uow,
-        principal=principal,
-        clock=clock,
-        case_id=case_id,
-        version=version,
-        roles=("caseworker", "admin"),
-        founder_allowed=False,
-        action=action,
-    )
+async def assign(call: CaseCall, owner: str, step: str | None) -> Case:
+    return await mutate(call, CASEWORKERS, lambda case, now, _: case.assign(owner, step=step, now=now, actor=call.actor))
 
 
-async def withdraw(
-    uow: UnitOfWork, *, principal: Principal, clock: Clock, case_id: uuid.UUID, version: int | None, reason: str
-) -> Case:
+async def withdraw(call: CaseCall, reason: str) -> Case:
     async def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
-        case.withdraw(reason, now=now, actor=principal.sub)
-        await uow.session.execute(
+        case.withdraw(reason, now=now, actor=call.actor)
+        await call.uow.session.execute(
             update(t.occupancies)
             .where(t.occupancies.c.case_id == case.id, t.occupancies.c.ended_at.is_(None))
             .values(ended_at=now)
         )
 
-    return await mutate(
-        uow, principal=principal, clock=clock, case_id=case_id, version=version, roles=STAFF, founder_allowed=True, action=action
-    )
+    return await mutate(call, STAFF, action, founder_allowed=True)
 
 
 async def timeline(uow: UnitOfWork, *, principal: Principal, case_id: uuid.UUID) -> list[dict[str, Any]]:
     await get_visible(uow, principal, case_id)
     rows = await uow.session.execute(select(t.timeline).where(t.timeline.c.case_id == case_id).order_by(t.timeline.c.id))
     return [dict(r) for r in rows.mappings()]
-
-
-def local_date(moment: datetime | None) -> date | None:
-    return moment.astimezone(SHANGHAI).date() if moment else None
-
-
-OPEN = [s.value for s in (Status.AWAITING_MATERIALS, Status.READY, Status.ACCEPTED, Status.CORRECTION, Status.LICENSED)]
