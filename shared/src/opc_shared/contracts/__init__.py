@@ -11,9 +11,14 @@ import sys
 from pathlib import Path
 
 from opc_shared.contracts.base import EventContract
+from opc_shared.contracts.ledger import LEDGER_EVENTS
+from opc_shared.contracts.matching import MATCHING_EVENTS
 from opc_shared.contracts.registry import REGISTRY_EVENTS, FirmRegisteredV1
+from opc_shared.contracts.subsidy import SUBSIDY_EVENTS
 
-CATALOGUE: dict[str, type[EventContract]] = {c.event_type: c for c in REGISTRY_EVENTS}
+CATALOGUE: dict[str, type[EventContract]] = {
+    c.event_type: c for c in (*REGISTRY_EVENTS, *LEDGER_EVENTS, *MATCHING_EVENTS, *SUBSIDY_EVENTS)
+}
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
 

@@ -32,6 +32,8 @@ class FirmRegisteredV1(_RegistryEvent):
     name: str = Field(min_length=1, max_length=200)
     district: str = Field(min_length=1, max_length=64)
     community: str | None = Field(default=None, max_length=200)
+    #: The community hosting the firm's workstation (see ``CommunityRegisteredV1``), when it has one.
+    community_id: UUID | None = None
     founder_name: str = Field(min_length=1, max_length=100)
     registered_at: datetime
     uscc: str | None = Field(default=None, min_length=18, max_length=18)
@@ -163,6 +165,49 @@ class FirmStatusChangedV1(_RegistryEvent):
     reason: str | None = None
 
 
+class CommunityRegisteredV1(_RegistryEvent):
+    """A community (OPC 社区) exists or changed: the ledger's pools and matching's locality use it.
+
+    Keyed by the community: it concerns no single firm."""
+
+    event_type: ClassVar[str] = "opc.registry.community.registered.v1"
+    subject_field: ClassVar[str] = "community_id"
+
+    community_id: UUID
+    name: str = Field(min_length=1, max_length=200)
+    district: str = Field(min_length=1, max_length=64)
+    city: str = Field(min_length=1, max_length=64)
+    #: GB/T 2260 county-level division code of the district (six digits).
+    division_code: str = Field(pattern=r"^\d{6}$")
+    kind: str = Field(min_length=1, max_length=64)
+    land_use: str = Field(min_length=1, max_length=64)
+    operator_name: str | None = Field(default=None, max_length=200)
+    operator_uscc: str | None = Field(default=None, min_length=18, max_length=18)
+    registered_at: datetime
+
+
+class CalendarYearLoadedV1(_RegistryEvent):
+    """The official working-day schedule of one year was loaded or edited; the whole year is carried.
+
+    Other services (the subsidy review SLA) keep their own copy from this event and never read the
+    registry's schema. A later event for the same year replaces the earlier one."""
+
+    event_type: ClassVar[str] = "opc.registry.calendar.year_loaded.v1"
+    subject_field: ClassVar[str] = "calendar_key"
+
+    year: int = Field(ge=1990, le=2200)
+    #: Weekdays that are public holidays (no work).
+    holidays: list[date] = Field(default_factory=list)
+    #: Saturdays or Sundays that are worked (调休).
+    adjusted_working_days: list[date] = Field(default_factory=list)
+    loaded_at: datetime
+    source: str = Field(default="", max_length=200)
+
+    @property
+    def calendar_key(self) -> str:
+        return f"calendar:{self.year}"
+
+
 REGISTRY_EVENTS: tuple[type[EventContract], ...] = (
     FirmRegisteredV1,
     CaseSubmittedV1,
@@ -177,4 +222,6 @@ REGISTRY_EVENTS: tuple[type[EventContract], ...] = (
     SlaBreachedV1,
     SlaEscalatedV1,
     FirmStatusChangedV1,
+    CommunityRegisteredV1,
+    CalendarYearLoadedV1,
 )
