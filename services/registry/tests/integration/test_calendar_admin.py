@@ -48,5 +48,5 @@ async def test_a_due_date_past_the_last_loaded_year_is_refused(portal: Portal) -
     assert refused["code"] == "calendar_not_loaded" and "2027" in refused["detail"]
     missing = await portal.client.get("/v1/calendar/2027", headers=portal.caseworker)
     assert missing.status_code == 404
-    unknown = await portal.client.post("/v1/calendar/2031/seed", headers=token("*", "admin"))
+    unknown = await portal.client.post("/v1/calendar/2028/seed", headers=token("*", "admin"))
     assert unknown.status_code == 409 and unknown.json()["code"] == "calendar_not_loaded"

@@ -6,6 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query
 
 from opc_shared.auth import CurrentPrincipal
+from opc_shared.clock import SHANGHAI
 from opc_shared.idempotency import IdempotencyDep
 from opc_shared.service import ClockDep, UowDep
 from registry.api.schemas import (
@@ -81,14 +82,17 @@ async def get_calendar(year: Year, principal: CurrentPrincipal, uow: UowDep) -> 
 @router.put(
     "/calendar/{year}", response_model=CalendarYearOut, summary="Load or replace a year's holidays and adjusted working days"
 )
-async def put_calendar(year: Year, body: CalendarYearIn, principal: CurrentPrincipal, uow: UowDep) -> CalendarYearOut:
-    await service.put_calendar_year(uow, principal, year, [d.model_dump() for d in body.days], body.source)
+async def put_calendar(
+    year: Year, body: CalendarYearIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep
+) -> CalendarYearOut:
+    today = clock.now().astimezone(SHANGHAI).date()
+    await service.put_calendar_year(uow, principal, year, [d.model_dump() for d in body.days], body.source, today)
     await uow.commit()
     return CalendarYearOut.model_validate(await service.get_calendar_year(uow, year))
 
 
 @router.post("/calendar/{year}/seed", response_model=CalendarYearOut, summary="Load a year from the chinese-calendar package")
-async def seed_calendar(year: Year, principal: CurrentPrincipal, uow: UowDep) -> CalendarYearOut:
-    await service.seed_calendar_year(uow, principal, year)
+async def seed_calendar(year: Year, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep) -> CalendarYearOut:
+    await service.seed_calendar_year(uow, principal, year, clock.now().astimezone(SHANGHAI).date())
     await uow.commit()
     return CalendarYearOut.model_validate(await service.get_calendar_year(uow, year))

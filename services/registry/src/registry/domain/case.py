@@ -270,6 +270,9 @@ class Case:
                 {"code": code},
                 [("code", "not_requested", f"{code} is not on this case's checklist")],
             )
+        if self.status in (Status.ACCEPTED, Status.CORRECTION) and item.status == "supplied":
+            # After 受理 the documents behind a running case are fixed; only a correction (补正) reopens one.
+            raise DomainError("material_locked", 409, {"code": code})
         item.status, item.document_ref, item.checksum = "supplied", document_ref, checksum.lower()
         item.supplied_at, item.supplied_by, item.reminders, item.note = now, actor, [], None
         all_supplied = not self.missing_materials()

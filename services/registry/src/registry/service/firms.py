@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import date
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import ColumnElement, false, insert, or_, select, true, tuple_, update
 
 from opc_shared.auth import Principal
 from opc_shared.clock import SHANGHAI, Clock
@@ -13,7 +14,7 @@ from opc_shared.contracts.registry import FirmStatusChangedV1
 from opc_shared.db import UnitOfWork
 from opc_shared.pagination import Page, decode_cursor, encode_cursor
 from opc_shared.problems import Problem
-from registry.adapters.tables import firm_status_history, firms
+from registry.adapters.tables import cases, firm_status_history, firms
 from registry.domain.errors import DomainError
 from registry.domain.firm import check_status_change
 from registry.service.problems import to_problem
@@ -21,25 +22,40 @@ from registry.service.problems import to_problem
 STAFF = ("caseworker", "reviewer", "finance", "admin")
 
 
+def readable(principal: Principal) -> ColumnElement[bool]:
+    """The firms a principal may read, as one SQL condition used by single reads and lists alike.
+
+    Staff read their district's firms (city-wide staff every district). A founder reads the firm
+    their own case created, even before their token carries ``firm_id``, and the firm named by
+    ``firm_id``. Nobody else reads any firm."""
+    conditions: list[ColumnElement[bool]] = []
+    if principal.has_any(*STAFF):
+        conditions.append(true() if principal.district == "*" else firms.c.district == principal.district)
+    if "firm" in principal.roles:
+        conditions.append(firms.c.case_id.in_(select(cases.c.id).where(cases.c.founder_sub == principal.sub)))
+        if principal.firm_id:
+            with contextlib.suppress(ValueError):  # a malformed claim grants nothing
+                conditions.append(firms.c.id == uuid.UUID(principal.firm_id))
+    return or_(*conditions) if conditions else false()
+
+
 async def get_firm(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID, for_update: bool = False) -> dict:
-    query = select(firms).where(firms.c.id == firm_id)
+    query = select(firms).where(firms.c.id == firm_id, readable(principal))
     if for_update:
         query = query.with_for_update()
     row = (await uow.session.execute(query)).mappings().first()
-    if row is None or not principal.may_see_firm(firm_id, row["district"]):
+    if row is None:
         raise Problem("not_found", 404, params={"resource": {"en": "firm", "zh-CN": "企业"}, "id": str(firm_id)})
     return dict(row)
 
 
 async def list_firms(uow: UnitOfWork, *, principal: Principal, district: str | None, cursor: str | None, limit: int) -> Page:
-    query = select(firms).order_by(firms.c.created_at.desc(), firms.c.id.desc()).limit(limit + 1)
-    if principal.firm_id and not principal.has_any(*STAFF):
-        query = query.where(firms.c.id == uuid.UUID(principal.firm_id))
-    elif principal.district != "*":
-        if district and district != principal.district:
-            raise Problem("forbidden", 403, params={"reason": f"district {district} is not yours"})
-        query = query.where(firms.c.district == principal.district)
-    elif district:
+    if not principal.has_any(*STAFF, "firm"):
+        raise Problem("forbidden", 403, params={"reason": "firm records are for street-office staff and the firms themselves"})
+    if district and principal.has_any(*STAFF) and not principal.may_see_district(district):
+        raise Problem("forbidden", 403, params={"reason": f"district {district} is not yours"})
+    query = select(firms).where(readable(principal)).order_by(firms.c.created_at.desc(), firms.c.id.desc()).limit(limit + 1)
+    if district:
         query = query.where(firms.c.district == district)
     if cursor:
         created_at, last_id = decode_cursor(cursor)

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
-from opc_shared.auth import Principal
+from opc_shared.auth import CITY_WIDE, Principal
 from opc_shared.db import UnitOfWork
 from opc_shared.problems import FieldError, Problem, validation_problem
 from registry.adapters import tables as t
@@ -22,10 +22,28 @@ NOT_FOUND = {"en": "community", "zh-CN": "社区"}
 
 
 def require_admin(principal: Principal, district: str | None = None) -> None:
+    """District administration: communities, workstations, assignment."""
     if "admin" not in principal.roles:
         raise Problem("forbidden", 403, params={"reason": "admins only"})
     if district is not None and not principal.may_see_district(district):
         raise Problem("forbidden", 403, params={"reason": f"district {district} is not yours"})
+
+
+def require_city_admin(principal: Principal) -> None:
+    """City-wide administration: the business-line catalogue, the district catalogue and the
+    working-day calendar serve every district, so no single district may rewrite them."""
+    if "admin" not in principal.roles or principal.district != CITY_WIDE:
+        raise Problem("forbidden", 403, params={"reason": "city-wide administrators only (district *)"})
+
+
+#: Calendar years an administrator may load: last year (late corrections) to two years ahead.
+PLAUSIBLE_YEARS_BACK, PLAUSIBLE_YEARS_AHEAD = 1, 2
+
+
+def check_calendar_year(year: int, today: date) -> None:
+    low, high = today.year - PLAUSIBLE_YEARS_BACK, today.year + PLAUSIBLE_YEARS_AHEAD
+    if not low <= year <= high:
+        raise validation_problem([FieldError("year", f"must be between {low} and {high}", "implausible_year", "path")])
 
 
 async def create_community(uow: UnitOfWork, principal: Principal, data: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -40,8 +58,12 @@ async def create_community(uow: UnitOfWork, principal: Principal, data: dict[str
 
 
 async def list_communities(uow: UnitOfWork, principal: Principal, district: str | None) -> list[dict[str, Any]]:
+    """Everyone of a district may list its communities (founders pick one in the form); asking
+    for another district's list is refused, as it is for every other list."""
+    if district and not principal.may_see_district(district):
+        raise Problem("forbidden", 403, params={"reason": f"district {district} is not yours"})
     query = select(t.communities).order_by(t.communities.c.name)
-    if principal.district != "*":
+    if principal.district != CITY_WIDE:
         query = query.where(t.communities.c.district == principal.district)
     elif district:
         query = query.where(t.communities.c.district == district)
@@ -86,7 +108,7 @@ async def list_lines(uow: UnitOfWork) -> list[dict[str, Any]]:
 
 
 async def upsert_line(uow: UnitOfWork, principal: Principal, code: str, data: dict[str, Any]) -> dict[str, Any]:
-    require_admin(principal)
+    require_city_admin(principal)
     stmt = pg_insert(t.business_lines).values(code=code, **data)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={k: stmt.excluded[k] for k in data}))
     return {"code": code, **data}
@@ -106,8 +128,11 @@ async def get_calendar_year(uow: UnitOfWork, year: int) -> dict[str, Any]:
     return {**dict(meta), "days": [dict(d) for d in days]}
 
 
-async def put_calendar_year(uow: UnitOfWork, principal: Principal, year: int, days: list[dict[str, Any]], source: str) -> None:
-    require_admin(principal)
+async def put_calendar_year(
+    uow: UnitOfWork, principal: Principal, year: int, days: list[dict[str, Any]], source: str, today: date
+) -> None:
+    require_city_admin(principal)
+    check_calendar_year(year, today)
     errors = []
     for i, d in enumerate(days):
         if d["day"].year != year:
@@ -126,8 +151,9 @@ async def put_calendar_year(uow: UnitOfWork, principal: Principal, year: int, da
     await refresh_due_dates(uow.session)
 
 
-async def seed_calendar_year(uow: UnitOfWork, principal: Principal, year: int) -> None:
-    require_admin(principal)
+async def seed_calendar_year(uow: UnitOfWork, principal: Principal, year: int, today: date) -> None:
+    require_city_admin(principal)
+    check_calendar_year(year, today)
     try:
         entries = seed_entries(year)
     except CalendarNotLoaded as exc:

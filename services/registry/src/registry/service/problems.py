@@ -70,6 +70,13 @@ register_messages(
             "en": ("Status change refused", "A firm that is {current} cannot become {new} that way."),
             "zh-CN": ("状态变更无效", "企业当前为 {current}，不能这样变更为 {new}。"),
         },
+        "material_locked": {
+            "en": (
+                "Material fixed after acceptance",
+                "{code} was accepted with the case; it changes only through a correction (补正).",
+            ),
+            "zh-CN": ("材料已受理", "{code} 已随案件受理，只能通过补正更换。"),
+        },
         "duplicate": {"en": ("Already exists", "{what} already exists."), "zh-CN": ("已存在", "{what} 已存在。")},
     }
 )
