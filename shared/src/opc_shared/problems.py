@@ -59,6 +59,10 @@ _MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Edited by someone else", "The record is at version {current}, you sent {sent}; reload and retry."),
         "zh-CN": ("记录已被他人修改", "记录当前版本为 {current}，您提交的是 {sent}，请刷新后重试。"),
     },
+    "precondition_required": {
+        "en": ("If-Match required", "Send the version you last read (its ETag) in If-Match to change this record."),
+        "zh-CN": ("缺少 If-Match", "修改此记录须在 If-Match 中提供您最后读取的版本号（ETag）。"),
+    },
     "idempotency_key_reused": {
         "en": ("Idempotency key reused", "This Idempotency-Key was already used with a different request."),
         "zh-CN": ("幂等键重复使用", "该 Idempotency-Key 已用于另一个不同的请求。"),
@@ -214,6 +218,8 @@ def install(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _field_errors(exc)
+        if any(e.location == "header" and e.field.lower() == "if-match" and e.type == "missing" for e in errors):
+            return render(Problem("precondition_required", 428), request)
         if any(e.type == "json_invalid" for e in errors):
             return render(Problem("malformed_body", 400), request)
         return render(validation_problem(errors), request)

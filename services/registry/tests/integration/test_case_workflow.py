@@ -254,12 +254,14 @@ async def test_firm_status_changes_are_tracked_with_dates(portal: Portal) -> Non
         await portal.client.post(
             f"/v1/firms/{firm_id}/status",
             json={"status": "suspended", "effective_date": "2026-11-01", "reason": "停业整顿"},
-            headers=portal.caseworker,
+            headers={**portal.caseworker, "If-Match": '"1"'},
         )
     )
     assert suspended["status"] == "suspended" and suspended["status_since"] == "2026-11-01"
     back = await portal.client.post(
-        f"/v1/firms/{firm_id}/status", json={"status": "operating", "effective_date": "2026-10-01"}, headers=portal.caseworker
+        f"/v1/firms/{firm_id}/status",
+        json={"status": "operating", "effective_date": "2026-10-01"},
+        headers={**portal.caseworker, "If-Match": f'"{suspended["version"]}"'},
     )
     assert back.status_code == 422 and back.json()["errors"][0]["field"] == "effective_date"
     history = await portal.ok(await portal.client.get(f"/v1/firms/{firm_id}/status-history", headers=portal.caseworker))

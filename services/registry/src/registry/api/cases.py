@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from opc_shared.auth import CurrentPrincipal
+from opc_shared.concurrency import IfMatch, etag
 from opc_shared.idempotency import IdempotencyDep
 from opc_shared.pagination import PageOut
 from opc_shared.problems import pick_language
 from opc_shared.service import ClockDep, UowDep
-from registry.api.deps import IfMatch
 from registry.api.render import case_out
 from registry.api.schemas import (
     AssignIn,
@@ -43,13 +43,18 @@ async def _case_call(case_id: UUID, principal: CurrentPrincipal, uow: UowDep, cl
     return CaseCall(uow=uow, principal=principal, clock=clock, case_id=case_id, version=version)
 
 
+#: Every action on a case: If-Match is required (428 without it, 412 when stale).
 Call = Annotated[CaseCall, Depends(_case_call)]
 
 
 async def _respond(call: CaseCall, case: Case, status: int = 200) -> JSONResponse:
     await call.uow.commit()
-    body = case_out(case, await service.calendar_for(call.uow), call.clock.now())
-    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers={"ETag": f'"{case.version}"'})
+    return await _render(call.uow, call.clock, case, status)
+
+
+async def _render(uow, clock, case: Case, status: int = 200) -> JSONResponse:
+    body = case_out(case, await service.calendar_for(uow), clock.now())
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers={"ETag": etag(case.version)})
 
 
 def _form(body: CaseForm) -> dict:
@@ -96,12 +101,12 @@ async def list_cases(
     return PageOut[CaseSummary](items=items, next_cursor=page.next_cursor)
 
 
-@router.get("/{case_id}", response_model=CaseOut)
-async def get_case(call: Call) -> JSONResponse:
-    return await _respond(call, await service.get_visible(call.uow, call.principal, call.case_id))
+@router.get("/{case_id}", response_model=CaseOut, summary="One case; its ETag is the version actions send in If-Match")
+async def get_case(case_id: UUID, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep) -> JSONResponse:
+    return await _render(uow, clock, await service.get_visible(uow, principal, case_id))
 
 
-@router.patch("/{case_id}", response_model=CaseOut, summary="Edit a draft (If-Match required)")
+@router.patch("/{case_id}", response_model=CaseOut, summary="Edit a draft")
 async def update(body: CaseForm, call: Call) -> JSONResponse:
     return await _respond(call, await service.update_draft(call, _form(body)))
 

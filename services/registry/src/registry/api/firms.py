@@ -4,10 +4,11 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from opc_shared.auth import CurrentPrincipal
+from opc_shared.concurrency import IfMatch, etag
 from opc_shared.pagination import PageOut
 from opc_shared.service import ClockDep, UowDep
 from registry.api.schemas import FirmStatusIn
@@ -41,8 +42,10 @@ class StatusEntryOut(BaseModel):
 
 
 @router.get("/{firm_id}", response_model=FirmOut)
-async def get_firm(firm_id: UUID, principal: CurrentPrincipal, uow: UowDep) -> FirmOut:
-    return FirmOut.model_validate(await service.get_firm(uow, principal=principal, firm_id=firm_id))
+async def get_firm(firm_id: UUID, principal: CurrentPrincipal, uow: UowDep, response: Response) -> FirmOut:
+    firm = FirmOut.model_validate(await service.get_firm(uow, principal=principal, firm_id=firm_id))
+    response.headers["ETag"] = etag(firm.version)
+    return firm
 
 
 @router.get("", response_model=PageOut[FirmOut])
@@ -62,17 +65,27 @@ async def list_firms(
     response_model=FirmOut,
     summary="Record a status change (operating, suspended, deregistered) with its date",
 )
-async def change_status(firm_id: UUID, body: FirmStatusIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep) -> FirmOut:
+async def change_status(
+    firm_id: UUID,
+    body: FirmStatusIn,
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    clock: ClockDep,
+    version: IfMatch,
+    response: Response,
+) -> FirmOut:
     firm = await service.change_status(
         uow,
         principal=principal,
         clock=clock,
         firm_id=firm_id,
+        version=version,
         status=body.status,
         effective_date=body.effective_date,
         reason=body.reason,
     )
     await uow.commit()
+    response.headers["ETag"] = etag(firm["version"])
     return FirmOut.model_validate(firm)
 
 

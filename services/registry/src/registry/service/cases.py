@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from opc_shared.auth import Principal
 from opc_shared.clock import SHANGHAI, Clock
+from opc_shared.concurrency import check_version
 from opc_shared.db import UnitOfWork
 from opc_shared.problems import FieldError, Problem, validation_problem
 from registry.adapters import tables as t
@@ -71,7 +72,7 @@ class CaseCall:
     principal: Principal
     clock: Clock
     case_id: uuid.UUID
-    version: int | None
+    version: int
 
     @property
     def actor(self) -> str:
@@ -105,8 +106,7 @@ async def mutate(call: CaseCall, roles: tuple[str, ...], action: Action, *, foun
         founder_allowed and is_founder_of(principal, case)
     ):
         raise Problem("forbidden", 403, params={"reason": f"needs one of roles {', '.join(roles)}"})
-    if call.version is not None and call.version != case.version:
-        raise Problem("version_mismatch", 412, params={"current": case.version, "sent": call.version})
+    check_version(case.version, call.version)
     now = call.clock.now()
     calendar = await calendar_for(uow)
     try:
@@ -131,8 +131,6 @@ def _check_form(form: dict[str, Any], now: datetime) -> None:
 
 
 async def update_draft(call: CaseCall, patch: dict[str, Any]) -> Case:
-    if call.version is None:
-        raise Problem("precondition_required", 428)
     _check_form(patch, call.clock.now())
     return await mutate(
         call, STAFF, lambda case, now, _: case.update_form(patch, now=now, actor=call.actor), founder_allowed=True

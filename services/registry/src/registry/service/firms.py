@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, false, insert, or_, select, true, tuple_, 
 
 from opc_shared.auth import Principal
 from opc_shared.clock import SHANGHAI, Clock
+from opc_shared.concurrency import check_version
 from opc_shared.contracts.registry import FirmStatusChangedV1
 from opc_shared.db import UnitOfWork
 from opc_shared.pagination import Page, decode_cursor, encode_cursor
@@ -71,6 +72,7 @@ async def change_status(
     principal: Principal,
     clock: Clock,
     firm_id: uuid.UUID,
+    version: int,
     status: str,
     effective_date: date,
     reason: str | None,
@@ -78,6 +80,7 @@ async def change_status(
     if not principal.has_any("caseworker", "admin"):
         raise Problem("forbidden", 403, params={"reason": "needs one of roles caseworker, admin"})
     firm = await get_firm(uow, principal=principal, firm_id=firm_id, for_update=True)
+    check_version(firm["version"], version)
     try:
         check_status_change(firm["status"], firm["status_since"], status, effective_date, clock.now().astimezone(SHANGHAI).date())
     except DomainError as exc:

@@ -58,10 +58,6 @@ register_messages(
             "en": ("Working-day calendar missing", "The calendar for {year} is not loaded; an admin must load it first."),
             "zh-CN": ("缺少工作日历", "{year} 年工作日历尚未导入，请管理员先导入。"),
         },
-        "precondition_required": {
-            "en": ("If-Match required", "Send the case's version in If-Match to edit it."),
-            "zh-CN": ("缺少 If-Match", "修改案件须在 If-Match 中提供版本号。"),
-        },
         "workstation_occupied": {
             "en": ("Workstation occupied", "Another firm already sits at this workstation."),
             "zh-CN": ("工位已占用", "该工位已有其他企业入驻。"),
