@@ -34,7 +34,7 @@ async def accounts_for(bb: Backbone, firm_ids: list[uuid.UUID]) -> int:
 async def inbox_count(bb: Backbone, event_ids: list[str]) -> int:
     inbox = bb.subsidy.platform.inbox
     async with bb.subsidy.sessionmaker() as session:
-        query = select(func.count()).select_from(inbox).where(inbox.c.event_id.in_([uuid.UUID(i) for i in event_ids]))
+        query = select(func.count()).select_from(inbox).where(inbox.c.event_id.in_(event_ids))
         return (await session.execute(query)).scalar_one()
 
 
@@ -275,3 +275,28 @@ def test_ops_commands_run_against_the_real_database(infra) -> None:
         timeout=60,
     )
     assert missing.returncode != 0 and "no dead letter 999999999" in missing.stderr
+
+
+async def test_the_relay_sets_cloudevents_headers_that_the_dead_letter_path_reads(backbone: Backbone) -> None:
+    import dataclasses
+
+    event_ids = await backbone.publish_firms(["有头信息"])
+    backbone.start_relay()
+    await eventually(lambda: _unsent_is_zero(backbone, event_ids), what="published")
+    (record,) = [r for r in await backbone.records_on_topic() if json.loads(r.value)["id"] == event_ids[0]]
+    headers = {k: v.decode() for k, v in record.headers}
+    assert headers["ce_id"] == event_ids[0]
+    assert headers["ce_type"] == FirmRegisteredV1.event_type
+    assert headers["ce_source"] == "/opc/registry"
+    assert headers["ce_specversion"] == "1.0"
+    assert headers["content-type"].startswith("application/cloudevents+json")
+
+    # A value mangled on the way is dead-lettered under the id and type its headers still carry.
+    from opc_shared.consumer import ConsumerRunner
+
+    runner = ConsumerRunner(backbone.subsidy, Recorder().handlers, ("opc.registry.v1",), group_id="unused")
+    mangled = dataclasses.replace(record, value=record.value[:-7])
+    assert (await runner.handle_record(mangled)).status == "dead_lettered"
+    (letter,) = [d for d in await list_dead_letters(backbone.subsidy, limit=1000) if d["event_id"] == event_ids[0]]
+    assert letter["event_type"] == FirmRegisteredV1.event_type
+    assert "not a valid CloudEvent" in letter["error"]

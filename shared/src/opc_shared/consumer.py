@@ -26,18 +26,23 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from opc_shared import metrics
 from opc_shared.contracts.base import EventContract
-from opc_shared.db import Database, UnitOfWork
+from opc_shared.db import Database, UnitOfWork, Work
 from opc_shared.events import CloudEvent
 from opc_shared.kafka import make_consumer
 from opc_shared.tracing import current_traceparent
 
 log = structlog.get_logger("opc.consumer")
 
-Handler = Callable[[UnitOfWork, CloudEvent, Any], Awaitable[None]]
+#: A handler works inside the consumer's transaction (which also holds the inbox row) and cannot end it.
+Handler = Callable[[Work, CloudEvent, Any], Awaitable[None]]
 
 
 class PermanentError(Exception):
     """An event that can never succeed (malformed, unknown contract): dead-letter at once."""
+
+
+class InboxMismatch(RuntimeError):
+    """What a batch recorded in the inbox differs from what it applied: a bug, never skipped."""
 
 
 class InfrastructureDown(Exception):
@@ -84,17 +89,13 @@ class EventApplier:
         async with self.db.uow() as uow:
             recorded = await uow.session.execute(
                 pg_insert(inbox)
-                .values(event_id=event.id, event_type=event.type, source_topic=topic)
+                .values(**inbox_row(event, topic))
                 .on_conflict_do_nothing()
-                .returning(inbox.c.event_id)
+                .returning(inbox.c.source, inbox.c.event_id)
             )
             if recorded.first() is None:
                 return Outcome("duplicate")
-            token = current_traceparent.set(event.traceparent)
-            try:
-                await self.handlers[event.type](uow, event, data)
-            finally:
-                current_traceparent.reset(token)
+            await self._run_handler(uow, event, data)
             await uow.commit()
         return Outcome("applied")
 
@@ -102,30 +103,46 @@ class EventApplier:
         """Apply a run of events in one transaction: one commit instead of one per event.
 
         All or nothing: if any handler fails, nothing is kept and the caller falls back to
-        applying the events one by one (with retries and dead letters)."""
+        applying the events one by one (with retries and dead letters). Every inbox row this
+        transaction writes must be matched by exactly one applied event, or nothing is kept."""
         inbox = self.db.platform.inbox
         async with self.db.uow() as uow:
-            rows = [{"event_id": event.id, "event_type": event.type, "source_topic": topic} for event, _, topic in items]
-            fresh = {
-                str(event_id)
-                for event_id in (
-                    await uow.session.execute(pg_insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id))
-                ).scalars()
-            }
+            rows = [inbox_row(event, topic) for event, _, topic in items]
+            inserted = await uow.session.execute(
+                pg_insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.source, inbox.c.event_id)
+            )
+            fresh = {(source, event_id) for source, event_id in inserted.all()}
+            applied: set[tuple[str, str]] = set()
             outcomes = []
             for event, data, _ in items:
-                if event.id not in fresh:
+                key = inbox_key(event)
+                if key not in fresh or key in applied:  # seen before, or twice in this batch: applies once
                     outcomes.append(Outcome("duplicate"))
                     continue
-                fresh.discard(event.id)  # the same event twice in one batch applies once
-                token = current_traceparent.set(event.traceparent)
-                try:
-                    await self.handlers[event.type](uow, event, data)
-                finally:
-                    current_traceparent.reset(token)
+                applied.add(key)
+                await self._run_handler(uow, event, data)
                 outcomes.append(Outcome("applied"))
+            if applied != fresh:
+                raise InboxMismatch(f"inbox rows written for {sorted(fresh - applied)} were not applied")
             await uow.commit()
         return outcomes
+
+    async def _run_handler(self, uow: UnitOfWork, event: CloudEvent, data: EventContract) -> None:
+        token = current_traceparent.set(event.traceparent)
+        try:
+            await self.handlers[event.type](uow.work(), event, data)
+        finally:
+            current_traceparent.reset(token)
+
+
+def inbox_key(event: CloudEvent) -> tuple[str, str]:
+    """An event's identity as CloudEvents defines it: ``id`` is unique per ``source``, as sent."""
+    return event.source, event.id
+
+
+def inbox_row(event: CloudEvent, topic: str) -> dict[str, str]:
+    source, event_id = inbox_key(event)
+    return {"source": source, "event_id": event_id, "event_type": event.type, "source_topic": topic}
 
 
 class ConsumerRunner:
@@ -263,7 +280,10 @@ class ConsumerRunner:
         except Exception as exc:  # any failure: redo one by one, with retries
             if is_infrastructure_error(exc):
                 raise InfrastructureDown(str(exc)) from exc
-            log.info("consumer.batch_fallback", size=len(records), error=f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, InboxMismatch):  # nothing was kept; the careful path records and applies one by one
+                log.error("consumer.inbox_mismatch", size=len(records), error=str(exc))
+            else:
+                log.info("consumer.batch_fallback", size=len(records), error=f"{type(exc).__name__}: {exc}")
             return False
         for (event, _, _), outcome in zip(items, outcomes, strict=True):
             metrics.EVENTS_CONSUMED.labels(self.settings.service_name, event.type, outcome.status).inc()
@@ -299,7 +319,7 @@ class ConsumerRunner:
             async with self.db.sessionmaker() as session, session.begin():
                 await session.execute(
                     insert(self.db.platform.dead_letters).values(
-                        event_id=event.id if event else headers.get("ce_id"),
+                        event_id=(event.id if event else headers.get("ce_id") or "")[:200] or None,
                         event_type=event_type,
                         topic=record.topic,
                         partition=record.partition,

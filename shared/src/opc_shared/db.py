@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import MetaData, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -76,6 +76,10 @@ class UnitOfWork:
         finally:
             await self.session.close()
 
+    def work(self) -> Work:
+        """This transaction as handed to code that runs inside it but does not own it."""
+        return Work(self)
+
     def publish(self, contract: EventContract, *, traceparent: str | None = None) -> CloudEvent:
         event = build_event(
             event_type=contract.event_type,
@@ -115,3 +119,42 @@ class UnitOfWork:
     async def rollback(self) -> None:
         await self.session.rollback()
         self._events.clear()
+
+
+class GuardedSession:
+    """Someone else's session: everything but ending the transaction.
+
+    A consumer's handlers and an idempotent request's work run inside a transaction that
+    also holds bookkeeping (inbox rows, the idempotency key); committing or rolling back
+    half-way would make that bookkeeping durable without the rest of the work."""
+
+    _ENDS_TRANSACTION = frozenset({"commit", "rollback", "close", "begin", "invalidate", "reset", "connection", "sync_session"})
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._ENDS_TRANSACTION:
+            raise AttributeError(f"{name}() is not yours to call: the owner of the unit of work commits or rolls back")
+        return getattr(self._session, name)
+
+
+class Work:
+    """A unit of work as seen by code running inside it: its session (guarded) and its events."""
+
+    _OWNER_ONLY = frozenset({"commit", "rollback"})
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self.session = GuardedSession(uow.session)
+
+    def publish(self, contract: EventContract, *, traceparent: str | None = None) -> CloudEvent:
+        return self._uow.publish(contract, traceparent=traceparent)
+
+    def work(self) -> Work:
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._OWNER_ONLY or name.startswith("_"):
+            raise AttributeError(f"{name} is not yours to call: the owner of the unit of work commits or rolls back")
+        return getattr(self._uow, name)

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: Longest ``id`` and ``source`` accepted: the inbox keys on them.
+EVENT_KEY_LENGTH = 256
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 
 
@@ -18,8 +20,9 @@ class CloudEvent(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     specversion: Literal["1.0"] = "1.0"
-    id: str = Field(min_length=1)
-    source: str = Field(min_length=1)
+    #: Unique per ``source``; an opaque string (compared exactly as sent, never re-spelled).
+    id: str = Field(min_length=1, max_length=EVENT_KEY_LENGTH)
+    source: str = Field(min_length=1, max_length=EVENT_KEY_LENGTH)
     type: str = Field(pattern=r"^opc\.[a-z_]+\.[a-z_.]+\.v\d+$")
     subject: str = Field(min_length=1)
     time: datetime
@@ -37,10 +40,22 @@ class CloudEvent(BaseModel):
         return cls.model_validate_json(raw)
 
     def kafka_headers(self) -> list[tuple[str, bytes]]:
-        headers = [("content-type", CONTENT_TYPE.encode()), ("ce_type", self.type.encode()), ("ce_id", self.id.encode())]
-        if self.traceparent:
-            headers.append(("traceparent", self.traceparent.encode()))
-        return headers
+        return kafka_headers(self.id, self.type, self.source, self.traceparent)
+
+
+def kafka_headers(event_id: str, event_type: str, source: str, traceparent: str | None = None) -> list[tuple[str, bytes]]:
+    """The record's headers: the structured-mode content type, and the CloudEvents Kafka binding's
+    ``ce_`` attributes, so a record whose value cannot be read is still known by id, type and source."""
+    headers = [
+        ("content-type", CONTENT_TYPE.encode()),
+        ("ce_specversion", b"1.0"),
+        ("ce_id", event_id.encode()),
+        ("ce_type", event_type.encode()),
+        ("ce_source", source.encode()),
+    ]
+    if traceparent:
+        headers.append(("traceparent", traceparent.encode()))
+    return headers
 
 
 def build_event(

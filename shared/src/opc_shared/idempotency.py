@@ -18,10 +18,11 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from opc_shared.db import Database, UnitOfWork
+from opc_shared.db import Database, Work
 from opc_shared.problems import FieldError, Problem, validation_problem
 
-Work = Callable[[UnitOfWork], Awaitable[tuple[int, BaseModel]]]
+#: The request's work: it runs inside the transaction that also records the key, and cannot end it.
+Action = Callable[[Work], Awaitable[tuple[int, BaseModel]]]
 
 
 class Idempotency:
@@ -42,11 +43,11 @@ class Idempotency:
         canonical = json.dumps({"path": self.request.url.path, "body": data}, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
-    async def execute(self, body: BaseModel | dict[str, Any] | None, work: Work) -> JSONResponse:
-        """Run ``work`` in a unit of work (it must not commit) and commit once, with the key's record."""
+    async def execute(self, body: BaseModel | dict[str, Any] | None, work: Action) -> JSONResponse:
+        """Run ``work`` in a unit of work (it cannot commit) and commit once, with the key's record."""
         if self.key is None:
             async with self.db.uow() as uow:
-                status, model = await work(uow)
+                status, model = await work(uow.work())
                 await uow.commit()
             return _response(status, model.model_dump(mode="json"))
         request_hash = self._hash(body)
@@ -56,7 +57,7 @@ class Idempotency:
         table = self.db.platform.idempotency_keys
         try:
             async with self.db.uow() as uow:
-                status, model = await work(uow)
+                status, model = await work(uow.work())
                 payload = model.model_dump(mode="json")
                 await uow.session.execute(
                     table.insert().values(

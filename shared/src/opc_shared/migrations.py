@@ -129,6 +129,44 @@ def create_platform_tables(schema: str) -> None:
     )
 
 
+#: Where each topic's events come from (``source`` is ``/opc/<service_name>``): the inbox rows
+#: written before the inbox was keyed by source get their source from the topic they came on.
+_TOPIC_SOURCES = {
+    "opc.registry.v1": "/opc/registry",
+    "opc.subsidy.v1": "/opc/subsidy",
+    "opc.matching.v1": "/opc/matching",
+    "opc.ledger.v1": "/opc/compute_ledger",
+}
+
+
+def key_inbox_by_source_and_id(schema: str) -> None:
+    """Revision 2 of the inbox: key it by (source, id) as the CloudEvents envelope carries them,
+    both strings, so an id in any spelling is compared as sent (it was a UUID column, and an
+    upper-case id came back lower-case and was taken for a duplicate)."""
+    inbox = f'"{schema}".inbox'
+    op.execute(f"ALTER TABLE {inbox} DROP CONSTRAINT inbox_pkey")
+    op.execute(f"ALTER TABLE {inbox} ALTER COLUMN event_id TYPE varchar(256) USING event_id::text")
+    op.execute(f"ALTER TABLE {inbox} ADD COLUMN source varchar(256)")
+    cases = " ".join(f"WHEN '{topic}' THEN '{source}'" for topic, source in _TOPIC_SOURCES.items())
+    op.execute(f"UPDATE {inbox} SET source = CASE source_topic {cases} ELSE 'unknown:' || source_topic END")
+    op.execute(f"ALTER TABLE {inbox} ALTER COLUMN source SET NOT NULL")
+    op.execute(f"ALTER TABLE {inbox} ADD CONSTRAINT inbox_pkey PRIMARY KEY (source, event_id)")
+
+
+def unkey_inbox_by_source(schema: str) -> None:
+    """Back to revision 1; ids that are not UUIDs (and second sources of one id) cannot be kept."""
+    inbox = f'"{schema}".inbox'
+    op.execute(f"ALTER TABLE {inbox} DROP CONSTRAINT inbox_pkey")
+    op.execute(f"DELETE FROM {inbox} WHERE event_id !~* '^[{{]?[0-9a-f]{{8}}-?([0-9a-f]{{4}}-?){{3}}[0-9a-f]{{12}}[}}]?$'")
+    op.execute(
+        f"DELETE FROM {inbox} a USING {inbox} b "
+        f"WHERE a.event_id::uuid = b.event_id::uuid AND (a.source, a.event_id) > (b.source, b.event_id)"
+    )
+    op.execute(f"ALTER TABLE {inbox} ALTER COLUMN event_id TYPE uuid USING event_id::uuid")
+    op.execute(f"ALTER TABLE {inbox} DROP COLUMN source")
+    op.execute(f"ALTER TABLE {inbox} ADD CONSTRAINT inbox_pkey PRIMARY KEY (event_id)")
+
+
 def install_outbox_notify(schema: str) -> None:
     """Wake the relay from the database itself: one NOTIFY per inserting statement, delivered at
     commit, so producers spend no extra round trip on it."""

@@ -21,6 +21,7 @@ from aiokafka.errors import KafkaError
 
 from opc_shared import metrics
 from opc_shared.db import asyncpg_dsn
+from opc_shared.events import kafka_headers
 from opc_shared.kafka import make_producer
 from opc_shared.settings import ServiceSettings
 
@@ -118,7 +119,8 @@ class OutboxRelay:
         # Pick the ids first: with stale statistics after a burst, the planner would otherwise
         # render and sort every unsent row to return a batch of them.
         rows = await conn.fetch(
-            f"SELECT o.id, o.topic, o.key, o.payload::text AS payload, o.headers::text AS headers "
+            f"SELECT o.id, o.event_id::text AS event_id, o.event_type, o.payload->>'source' AS source, "
+            f"o.topic, o.key, o.payload::text AS payload, o.headers::text AS headers "
             f"FROM {self.schema}.outbox o WHERE o.id IN "
             f"(SELECT id FROM {self.schema}.outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1) ORDER BY o.id",
             self.settings.relay_batch_size,
@@ -127,8 +129,9 @@ class OutboxRelay:
             return 0
         futures = []
         for row in rows:
-            headers = [(k, str(v).encode()) for k, v in json.loads(row["headers"]).items()]
-            headers.append(("content-type", b"application/cloudevents+json; charset=utf-8"))
+            extra = json.loads(row["headers"])
+            headers = kafka_headers(row["event_id"], row["event_type"], row["source"], extra.pop("traceparent", None))
+            headers.extend((k, str(v).encode()) for k, v in extra.items())
             futures.append(
                 await producer.send(row["topic"], value=row["payload"].encode(), key=row["key"].encode(), headers=headers)
             )

@@ -19,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from opc_shared.events import EVENT_KEY_LENGTH
+
 
 class PlatformTables:
     """The four platform tables bound to one service's metadata (and so its schema)."""
@@ -42,10 +44,12 @@ class PlatformTables:
             Index("ix_outbox_created_at", "created_at"),
             keep_existing=True,
         )
+        # Keyed by what the CloudEvents envelope carries: ``id`` is a string unique per ``source``.
         self.inbox = Table(
             "inbox",
             metadata,
-            Column("event_id", UUID(as_uuid=True), primary_key=True),
+            Column("source", String(EVENT_KEY_LENGTH), primary_key=True),
+            Column("event_id", String(EVENT_KEY_LENGTH), primary_key=True),
             Column("event_type", String(200), nullable=False),
             Column("source_topic", String(200), nullable=False),
             Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from compute_ledger.service.firm_accounts import open_for_registered_firm
 from opc_shared.contracts import FirmRegisteredV1
-from opc_shared.db import UnitOfWork
+from opc_shared.db import Work
 from opc_shared.events import CloudEvent
 
 
-async def on_firm_registered(uow: UnitOfWork, event: CloudEvent, data: FirmRegisteredV1) -> None:
-    await open_for_registered_firm(uow, data)
+async def on_firm_registered(work: Work, event: CloudEvent, data: FirmRegisteredV1) -> None:
+    await open_for_registered_firm(work, data)
 
 
 HANDLERS = {FirmRegisteredV1: on_firm_registered}

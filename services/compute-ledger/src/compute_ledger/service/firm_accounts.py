@@ -11,13 +11,13 @@ from compute_ledger.adapters.tables import firm_accounts as table
 from compute_ledger.domain.firm_accounts import open_for
 from opc_shared.auth import Principal
 from opc_shared.contracts import FirmRegisteredV1
-from opc_shared.db import UnitOfWork
+from opc_shared.db import UnitOfWork, Work
 from opc_shared.pagination import Page, decode_cursor, encode_cursor
 from opc_shared.problems import Problem
 
 
-async def open_for_registered_firm(uow: UnitOfWork, firm: FirmRegisteredV1) -> None:
-    await uow.session.execute(insert(table).values(**open_for(firm)).on_conflict_do_nothing(index_elements=["firm_id"]))
+async def open_for_registered_firm(work: Work, firm: FirmRegisteredV1) -> None:
+    await work.session.execute(insert(table).values(**open_for(firm)).on_conflict_do_nothing(index_elements=["firm_id"]))
 
 
 async def get(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID) -> dict:
