@@ -14,6 +14,8 @@ DEMO = [
     ("gaoxin", "天府 AI 原点社区", "office", "成都智能体开发有限公司", "王芳", ["agent_development"]),
     ("wenjiang", "温江青年社创实验室", "office", "温江跨境电商 AI 工作室", "赵强", ["ai_cross_border_ecommerce"]),
 ]
+#: The Hi-tech Zone is a functional zone, not a county-level division: its community names the division it lies in.
+DEMO_DIVISIONS = {"gaoxin": "510107"}
 
 
 def load(registry_url: str, subsidy_url: str) -> list[str]:
@@ -30,7 +32,7 @@ def load(registry_url: str, subsidy_url: str) -> list[str]:
                 if case["firm_id"]:
                     firm_ids.append(case["firm_id"])
                     continue
-            community_id, _ = client.community(community, land_use)
+            community_id, _ = client.community(community, land_use, division_code=DEMO_DIVISIONS.get(district))
             firm_ids.append(
                 client.register_firm(
                     name=name,

@@ -61,10 +61,18 @@ class RegistryClient:
         return response.json()
 
     def community(
-        self, name: str, land_use: str = "office", kind: str = "industrial_park", workstations: int = 3
+        self,
+        name: str,
+        land_use: str = "office",
+        kind: str = "industrial_park",
+        workstations: int = 3,
+        division_code: str | None = None,
     ) -> tuple[str, list[str]]:
+        """``division_code``: needed in a functional zone (gaoxin, tianfu), the division the building lies in."""
         key = {"Idempotency-Key": f"community-{self.district}-{hashlib.sha256(name.encode()).hexdigest()[:16]}"}
         body = {"name": name, "district": self.district, "kind": kind, "land_use": land_use, "address": f"{name} 1号楼"}
+        if division_code:
+            body["division_code"] = division_code
         community = self._ok(self.http.post(f"{self.base}/v1/communities", json=body, headers={**self.admin, **key}))
         existing = self._ok(self.http.get(f"{self.base}/v1/communities/{community['id']}/workstations", headers=self.admin))
         if not existing:

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from opc_shared.service import ServiceSpec, create_app
 from registry import scheduler
 from registry.adapters.tables import metadata
-from registry.api import cases, firms, places
+from registry.api import cases, districts, firms, places
 from registry.settings import RegistrySettings
 
 spec = ServiceSpec(
@@ -14,7 +14,7 @@ spec = ServiceSpec(
     description="Communities, registration cases (the 3-day licence workflow) and the firm register.",
     settings_cls=RegistrySettings,
     metadata=metadata,
-    routers=[cases.router, cases.figures_router, places.router, firms.router],
+    routers=[cases.router, cases.figures_router, places.router, districts.router, firms.router],
     jobs={"sla-escalation": scheduler.run},
 )
 

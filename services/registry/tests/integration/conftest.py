@@ -71,9 +71,24 @@ class Portal:
         return await self.act(draft, "submit", who=founder), founder
 
 
+CITY_ADMIN = token("*", "admin")
+
+
+async def register_district(client, code: str, *, city: str = "chengdu", division_code: str | None = "510107") -> dict:
+    """Each test works in its own catalogue district, so tests never see each other's records."""
+    body = {"name_zh": f"测试区 {code}", "name_en": f"Test district {code}", "city": city, "division_code": division_code}
+    if division_code is None:
+        body["member_divisions"] = ["510116", "510112"]
+    response = await client.put(f"/v1/districts/{code}", json=body, headers=CITY_ADMIN)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 @pytest.fixture
 async def portal(service_client):
     clock = FixedClock(datetime(2026, 9, 28, 2, 0, tzinfo=UTC))  # Monday 10:00 in Chengdu, before National Day
     async with service_client(spec) as client:
         client.app.state.clock = clock
-        yield Portal(client, clock, f"d{uuid.uuid4().hex[:6]}")
+        district = f"d{uuid.uuid4().hex[:6]}"
+        await register_district(client, district)
+        yield Portal(client, clock, district)

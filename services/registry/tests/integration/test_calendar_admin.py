@@ -7,6 +7,7 @@ import pytest
 from opc_devstack.flows import token
 
 from .conftest import Portal
+from .test_districts import outbox
 
 
 @pytest.fixture
@@ -24,6 +25,9 @@ async def test_calendar_edit_moves_running_due_dates(portal: Portal, restore_202
     days = [{"day": d["day"], "kind": d["kind"], "name": d["name"]} for d in year["days"]]
     days.append({"day": "2026-10-08", "kind": "holiday", "name": "测试：延长假期"})
     await portal.ok(await portal.client.put("/v1/calendar/2026", json={"days": days, "source": "test edit"}, headers=city_admin))
+    loaded = (await outbox(portal, "opc.registry.calendar.year_loaded.v1", "calendar:2026"))[-1]
+    assert "2026-10-08" in loaded["holidays"] and loaded["source"] == "test edit"
+    assert "2026-10-10" in loaded["adjusted_working_days"]  # the Saturday worked for National Day
     moved = await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}", headers=portal.caseworker))
     assert moved["licence_clock"]["due_at"] == "2026-10-09T16:00:00Z"
     listed = await portal.ok(await portal.client.get("/v1/cases", params={"status": "accepted"}, headers=portal.caseworker))

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from opc_devstack.flows import supplied, token
 from registry.adapters import tables as t
 
-from .conftest import Portal
+from .conftest import Portal, register_district
 
 
 async def outbox_types(portal: Portal, subject: str) -> list[str]:
@@ -82,6 +82,7 @@ async def test_complete_journey_from_intake_to_account_opened(portal: Portal) ->
 
 
 async def test_warehouse_building_with_ai_short_drama_needs_site_statement_then_radio_tv_permit(portal: Portal) -> None:
+    await register_district(portal.client, portal.district, city="ningbo", division_code="330203")  # Haishu's sandbox pilot
     case, founder = await portal.submitted_case(land_use="warehousing", lines=["ai_short_drama"])
     assert case["sandbox"] is True and case["permits"] == ["radio_tv_production"]
     assert {m["code"] for m in case["materials"] if m["status"] == "missing"} == {"radio_tv_application", "content_staff_list"}

@@ -246,7 +246,7 @@ async def save_case(session: AsyncSession, case: Case, *, calendar: WorkingCalen
 
 
 async def replace_calendar_year(
-    session: AsyncSession, year: int, entries: dict[date, tuple[DayKind, str | None]], source: str
+    session: AsyncSession, year: int, entries: dict[date, tuple[DayKind, str | None]], source: str, loaded_at: datetime
 ) -> None:
     await session.execute(
         delete(t.calendar_days).where(t.calendar_days.c.day >= date(year, 1, 1), t.calendar_days.c.day <= date(year, 12, 31))
@@ -255,10 +255,10 @@ async def replace_calendar_year(
         await session.execute(
             insert(t.calendar_days), [{"day": d, "kind": k.value, "name": n} for d, (k, n) in sorted(entries.items())]
         )
-    stmt = pg_insert(t.calendar_years).values(year=year, source=source)
+    stmt = pg_insert(t.calendar_years).values(year=year, source=source, loaded_at=loaded_at)
     await session.execute(
         stmt.on_conflict_do_update(
-            index_elements=["year"], set_={"source": stmt.excluded.source, "loaded_at": datetime.now().astimezone()}
+            index_elements=["year"], set_={"source": stmt.excluded.source, "loaded_at": stmt.excluded.loaded_at}
         )
     )
 

@@ -32,7 +32,32 @@ communities = Table(
     Column("land_use", String(32), nullable=False),
     Column("address", String(300)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    #: GB/T 2260 county-level division the building lies in (the district's own, or a member of a functional zone).
+    Column("division_code", String(6)),
+    Column("operator_name", String(200)),
+    Column("operator_uscc", String(18)),
     UniqueConstraint("district", "name", name="uq_communities_district_name"),
+)
+
+cities = Table(
+    "cities",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name_zh", String(100), nullable=False),
+    Column("name_en", String(100), nullable=False),
+    Column("division_code", String(6), nullable=False),
+    Column("sandbox_lines", ARRAY(String(64)), nullable=False, server_default=text("'{}'")),
+)
+
+districts = Table(
+    "districts",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name_zh", String(100), nullable=False),
+    Column("name_en", String(100), nullable=False),
+    Column("city", String(64), ForeignKey("registry.cities.code"), nullable=False),
+    Column("division_code", String(6)),
+    Column("member_divisions", ARRAY(String(6)), nullable=False, server_default=text("'{}'")),
 )
 
 workstations = Table(

@@ -6,7 +6,6 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query
 
 from opc_shared.auth import CurrentPrincipal
-from opc_shared.clock import SHANGHAI
 from opc_shared.idempotency import IdempotencyDep
 from opc_shared.service import ClockDep, UowDep
 from registry.api.schemas import (
@@ -85,14 +84,13 @@ async def get_calendar(year: Year, principal: CurrentPrincipal, uow: UowDep) -> 
 async def put_calendar(
     year: Year, body: CalendarYearIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep
 ) -> CalendarYearOut:
-    today = clock.now().astimezone(SHANGHAI).date()
-    await service.put_calendar_year(uow, principal, year, [d.model_dump() for d in body.days], body.source, today)
+    await service.put_calendar_year(uow, principal, year, [d.model_dump() for d in body.days], body.source, clock.now())
     await uow.commit()
     return CalendarYearOut.model_validate(await service.get_calendar_year(uow, year))
 
 
 @router.post("/calendar/{year}/seed", response_model=CalendarYearOut, summary="Load a year from the chinese-calendar package")
 async def seed_calendar(year: Year, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep) -> CalendarYearOut:
-    await service.seed_calendar_year(uow, principal, year, clock.now().astimezone(SHANGHAI).date())
+    await service.seed_calendar_year(uow, principal, year, clock.now())
     await uow.commit()
     return CalendarYearOut.model_validate(await service.get_calendar_year(uow, year))

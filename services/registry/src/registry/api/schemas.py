@@ -183,10 +183,20 @@ class ProgressOut(BaseModel):
 
 class CommunityIn(_In):
     name: str = Field(min_length=2, max_length=200)
-    district: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_-]*$")
+    district: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_-]*$", description="A code of GET /v1/districts")
     kind: CommunityKind
     land_use: LandUse
     address: str | None = Field(default=None, max_length=300)
+    division_code: str | None = Field(
+        default=None,
+        pattern=r"^[1-9]\d{5}$",
+        description="GB/T 2260 division the building lies in: required in a functional zone (gaoxin, tianfu), "
+        "otherwise the district's own code",
+    )
+    operator_name: str | None = Field(default=None, min_length=2, max_length=200, description="The community's operator (运营方)")
+    operator_uscc: str | None = Field(
+        default=None, min_length=18, max_length=18, description="The operator's USCC (GB 32100, check character verified)"
+    )
 
 
 class CommunityOut(CommunityIn):
@@ -244,3 +254,41 @@ class FirmStatusIn(_In):
     status: Literal["operating", "suspended", "deregistered"]
     effective_date: date
     reason: str | None = Field(default=None, max_length=500)
+
+
+class CityIn(_In):
+    name_zh: str = Field(min_length=1, max_length=100, examples=["宁波市"])
+    name_en: str = Field(min_length=1, max_length=100, examples=["Ningbo"])
+    division_code: str = Field(pattern=r"^[1-9]\d{5}$", description="GB/T 2260 code of the city", examples=["330200"])
+    sandbox_lines: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Business lines that get the sandbox supervision pilot's simplified review in this city",
+    )
+
+
+class CityOut(CityIn):
+    model_config = ConfigDict(extra="ignore")
+    code: str
+
+
+class DistrictIn(_In):
+    name_zh: str = Field(min_length=1, max_length=100, examples=["海曙区"])
+    name_en: str = Field(min_length=1, max_length=100, examples=["Haishu"])
+    city: str = Field(min_length=1, max_length=64, examples=["ningbo"])
+    division_code: str | None = Field(
+        default=None,
+        pattern=r"^[1-9]\d{5}$",
+        description="GB/T 2260 county-level code; null for a functional zone (e.g. Tianfu New Area)",
+        examples=["330203"],
+    )
+    member_divisions: list[str] = Field(
+        default_factory=list, max_length=20, description="For a functional zone: the county-level divisions it spans"
+    )
+
+
+class DistrictOut(DistrictIn):
+    model_config = ConfigDict(extra="ignore")
+    code: str
+    city_name_zh: str
+    city_name_en: str

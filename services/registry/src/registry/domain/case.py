@@ -437,6 +437,7 @@ class Case:
                 name=self.form["proposed_name"],
                 district=self.district,
                 community=self.form.get("community_name"),
+                community_id=self.form.get("community_id"),
                 founder_name=founder.get("name", ""),
                 registered_at=now,
                 uscc=uscc,

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -23,26 +24,11 @@ from registry.domain.case import Case, Placement
 from registry.domain.errors import DomainError
 from registry.domain.identifiers import generate_uscc
 from registry.domain.intake import validate_form
+from registry.service import districts
 from registry.service.problems import to_problem
 
 STAFF = ("caseworker", "reviewer", "admin")
 REVIEWERS = ("reviewer", "admin")
-#: Administrative division codes (GB/T 2260) used as positions 3–8 of a new USCC.
-DIVISION_CODES = {
-    "jinjiang": "510104",
-    "qingyang": "510105",
-    "jinniu": "510106",
-    "wuhou": "510107",
-    "chenghua": "510108",
-    "gaoxin": "510109",
-    "longquanyi": "510112",
-    "xindu": "510114",
-    "wenjiang": "510115",
-    "shuangliu": "510116",
-    "pidu": "510117",
-    "xinjin": "510118",
-    "tianfu": "510116",
-}
 
 
 def is_founder_of(principal: Principal, case: Case) -> bool:
@@ -90,6 +76,7 @@ async def create_draft(
         raise Problem("forbidden", 403, params={"reason": "only founders and caseworkers open cases"})
     if principal.district == "*":
         raise Problem("forbidden", 403, params={"reason": "a case belongs to one district; use a district account"})
+    await districts.principal_district(uow, principal)
     now = clock.now()
     _check_form(form, now)
     owner = principal.sub if "firm" in principal.roles else (founder_sub or principal.sub)
@@ -142,7 +129,7 @@ async def submit(call: CaseCall) -> Case:
 
     async def action(case: Case, now: datetime, calendar: WorkingCalendar) -> None:
         placement = await _placement(uow, case)
-        lines = await _active_lines(uow, case.form.get("business_lines") or [])
+        lines = await _active_lines(uow, case.district, case.form.get("business_lines") or [])
         if placement is None:
             if case.form.get("workstation_id"):
                 raise DomainError(
@@ -205,11 +192,14 @@ async def _placement(uow: UnitOfWork, case: Case) -> Placement | None:
     return Placement(row.name, row.district, row.land_use, row.address, row.code, row.registrable, occupied > 0)
 
 
-async def _active_lines(uow: UnitOfWork, codes: list[str]) -> dict[str, Any]:
+async def _active_lines(uow: UnitOfWork, district: str, codes: list[str]) -> dict[str, Any]:
+    """The chosen lines as the catalogue has them, with the sandbox pilot as the case's city runs it."""
+    where = await districts.district(uow, district, field="district", location="token")
+    pilot = set((await districts.city(uow, where.city)).sandbox_lines)
     rows = (
         await uow.session.execute(select(t.business_lines).where(t.business_lines.c.code.in_(codes), t.business_lines.c.active))
     ).all()
-    return {row.code: row for row in rows}
+    return {row.code: SimpleNamespace(code=row.code, permits=list(row.permits), sandbox=row.code in pilot) for row in rows}
 
 
 async def supply_material(call: CaseCall, code: str, document_ref: str, checksum: str) -> Case:
@@ -247,7 +237,24 @@ async def complete_step(call: CaseCall, step: str, reference: str | None) -> Cas
 
 async def _new_firm_identity(uow: UnitOfWork, case: Case) -> tuple[uuid.UUID, str]:
     serial = (await uow.session.execute(select(func.nextval("registry.uscc_serial")))).scalar_one()
-    return uuid.uuid4(), generate_uscc(DIVISION_CODES.get(case.district, "510100"), int(serial))
+    return uuid.uuid4(), generate_uscc(await _division_of(uow, case), int(serial))
+
+
+async def _division_of(uow: UnitOfWork, case: Case) -> str:
+    """Positions 3–8 of the USCC: the division the firm's building lies in (its community's)."""
+    community_id = case.form.get("community_id")
+    if community_id:
+        code = (
+            await uow.session.execute(
+                select(t.communities.c.division_code).where(t.communities.c.id == uuid.UUID(str(community_id)))
+            )
+        ).scalar_one_or_none()
+        if code:
+            return code
+    where = await districts.find_district(uow, case.district)
+    if where is None or where.division_code is None:
+        raise Problem("unknown_district", 422, params={"district": case.district})
+    return where.division_code
 
 
 async def _create_firm(uow: UnitOfWork, case: Case, now: datetime, actor: str) -> None:

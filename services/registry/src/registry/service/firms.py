@@ -18,6 +18,7 @@ from opc_shared.problems import Problem
 from registry.adapters.tables import cases, firm_status_history, firms
 from registry.domain.errors import DomainError
 from registry.domain.firm import check_status_change
+from registry.service.districts import check_district_filter
 from registry.service.problems import to_problem
 
 STAFF = ("caseworker", "reviewer", "finance", "admin")
@@ -55,6 +56,7 @@ async def list_firms(uow: UnitOfWork, *, principal: Principal, district: str | N
         raise Problem("forbidden", 403, params={"reason": "firm records are for street-office staff and the firms themselves"})
     if district and principal.has_any(*STAFF) and not principal.may_see_district(district):
         raise Problem("forbidden", 403, params={"reason": f"district {district} is not yours"})
+    await check_district_filter(uow, district)
     query = select(firms).where(readable(principal)).order_by(firms.c.created_at.desc(), firms.c.id.desc()).limit(limit + 1)
     if district:
         query = query.where(firms.c.district == district)

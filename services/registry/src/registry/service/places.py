@@ -11,11 +11,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from opc_shared.auth import CITY_WIDE, Principal
+from opc_shared.clock import SHANGHAI
+from opc_shared.contracts.registry import CalendarYearLoadedV1, CommunityRegisteredV1
 from opc_shared.db import UnitOfWork
 from opc_shared.problems import FieldError, Problem, validation_problem
 from registry.adapters import tables as t
 from registry.adapters.repository import refresh_due_dates, replace_calendar_year
 from registry.domain.calendar import CalendarNotLoaded, DayKind, seed_entries
+from registry.domain.identifiers import InvalidIdentifier, validate_uscc
+from registry.service import districts
 from registry.service.cases import STAFF
 
 NOT_FOUND = {"en": "community", "zh-CN": "社区"}
@@ -48,12 +52,39 @@ def check_calendar_year(year: int, today: date) -> None:
 
 async def create_community(uow: UnitOfWork, principal: Principal, data: dict[str, Any], now: datetime) -> dict[str, Any]:
     require_admin(principal, data["district"])
+    where = await districts.district(uow, data["district"], location="body")
+    errors = []
+    try:
+        data["division_code"] = where.division_for(data.get("division_code"))
+    except ValueError as exc:
+        errors.append(FieldError("division_code", str(exc), "invalid_division"))
+    if data.get("operator_uscc"):
+        try:
+            data["operator_uscc"] = validate_uscc(data["operator_uscc"])
+        except InvalidIdentifier as exc:
+            errors.append(FieldError("operator_uscc", str(exc), "invalid_uscc"))
+    if errors:
+        raise validation_problem(errors)
     row = {"id": uuid.uuid4(), "created_at": now, **data}
     try:
         async with uow.session.begin_nested():
             await uow.session.execute(insert(t.communities).values(**row))
     except IntegrityError:
         raise Problem("duplicate", 409, params={"what": f"community {data['name']}"}) from None
+    uow.publish(
+        CommunityRegisteredV1(
+            community_id=row["id"],
+            name=row["name"],
+            district=where.code,
+            city=where.city,
+            division_code=row["division_code"],
+            kind=row["kind"],
+            land_use=row["land_use"],
+            operator_name=row.get("operator_name"),
+            operator_uscc=row.get("operator_uscc"),
+            registered_at=now,
+        )
+    )
     return row
 
 
@@ -62,6 +93,7 @@ async def list_communities(uow: UnitOfWork, principal: Principal, district: str 
     for another district's list is refused, as it is for every other list."""
     if district and not principal.may_see_district(district):
         raise Problem("forbidden", 403, params={"reason": f"district {district} is not yours"})
+    await districts.check_district_filter(uow, district)
     query = select(t.communities).order_by(t.communities.c.name)
     if principal.district != CITY_WIDE:
         query = query.where(t.communities.c.district == principal.district)
@@ -129,10 +161,10 @@ async def get_calendar_year(uow: UnitOfWork, year: int) -> dict[str, Any]:
 
 
 async def put_calendar_year(
-    uow: UnitOfWork, principal: Principal, year: int, days: list[dict[str, Any]], source: str, today: date
+    uow: UnitOfWork, principal: Principal, year: int, days: list[dict[str, Any]], source: str, now: datetime
 ) -> None:
     require_city_admin(principal)
-    check_calendar_year(year, today)
+    check_calendar_year(year, now.astimezone(SHANGHAI).date())
     errors = []
     for i, d in enumerate(days):
         if d["day"].year != year:
@@ -147,19 +179,35 @@ async def put_calendar_year(
             errors.append(FieldError(f"days.{i}.kind", kind, "inconsistent"))
     if errors:
         raise validation_problem(errors)
-    await replace_calendar_year(uow.session, year, {d["day"]: (DayKind(d["kind"]), d.get("name")) for d in days}, source)
-    await refresh_due_dates(uow.session)
+    entries = {d["day"]: (DayKind(d["kind"]), d.get("name")) for d in days}
+    await _load_year(uow, year, entries, source, now)
 
 
-async def seed_calendar_year(uow: UnitOfWork, principal: Principal, year: int, today: date) -> None:
+async def seed_calendar_year(uow: UnitOfWork, principal: Principal, year: int, now: datetime) -> None:
     require_city_admin(principal)
-    check_calendar_year(year, today)
+    check_calendar_year(year, now.astimezone(SHANGHAI).date())
     try:
         entries = seed_entries(year)
     except CalendarNotLoaded as exc:
         raise Problem("calendar_not_loaded", 409, params={"year": exc.year}) from None
-    await replace_calendar_year(uow.session, year, {d: (e.kind, e.name) for d, e in entries.items()}, "chinese-calendar package")
+    await _load_year(uow, year, {d: (e.kind, e.name) for d, e in entries.items()}, "chinese-calendar package", now)
+
+
+async def _load_year(
+    uow: UnitOfWork, year: int, entries: dict[date, tuple[DayKind, str | None]], source: str, now: datetime
+) -> None:
+    """Store the year, move running deadlines, and tell the other services (their SLAs count on it too)."""
+    await replace_calendar_year(uow.session, year, entries, source, now)
     await refresh_due_dates(uow.session)
+    uow.publish(
+        CalendarYearLoadedV1(
+            year=year,
+            holidays=sorted(d for d, (kind, _) in entries.items() if kind is DayKind.holiday),
+            adjusted_working_days=sorted(d for d, (kind, _) in entries.items() if kind is DayKind.workday),
+            loaded_at=now,
+            source=source,
+        )
+    )
 
 
 __all__ = ["STAFF"]

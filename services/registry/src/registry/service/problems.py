@@ -73,6 +73,10 @@ register_messages(
             ),
             "zh-CN": ("材料已受理", "{code} 已随案件受理，只能通过补正更换。"),
         },
+        "unknown_district": {
+            "en": ("Unknown district", "{district} is not in the district catalogue; GET /v1/districts lists it."),
+            "zh-CN": ("区域不存在", "区域目录中没有 {district}，可通过 GET /v1/districts 查询。"),
+        },
         "duplicate": {"en": ("Already exists", "{what} already exists."), "zh-CN": ("已存在", "{what} 已存在。")},
     }
 )

@@ -18,6 +18,7 @@ from opc_shared.problems import Problem
 from registry.adapters import tables as t
 from registry.adapters.repository import clock_from_json, load_calendar
 from registry.service.cases import STAFF
+from registry.service.districts import check_district_filter
 
 RISKS = ("on_track", "at_risk", "overdue")
 
@@ -51,6 +52,7 @@ async def queue(
         query = query.where(c.c.founder_sub == principal.sub)  # a founder's own cases, nothing else
     else:
         scope = _district_scope(principal, district)
+        await check_district_filter(uow, district)
         if scope:
             query = query.where(c.c.district == scope)
     if status:
@@ -101,6 +103,7 @@ async def figures(
 ) -> dict[str, Any]:
     """Figures for cases accepted in [start, end] (local dates), plus cases opened (submitted) in that window."""
     scope = _district_scope(principal, district)
+    await check_district_filter(uow, district)
     c = t.cases
     window_start = datetime.combine(start, time(0), tzinfo=SHANGHAI)
     window_end = datetime.combine(end + timedelta(days=1), time(0), tzinfo=SHANGHAI)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from opc_shared.auth import CurrentPrincipal
+from opc_shared.service import UowDep
+from registry.api.schemas import CityIn, CityOut, DistrictIn, DistrictOut
+from registry.service import districts as service
+from registry.service.places import require_city_admin
+
+router = APIRouter(tags=["districts and cities"])
+Code = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{1,63}$")]
+
+
+@router.get("/districts", response_model=list[DistrictOut], summary="The district catalogue: code, GB/T 2260 division, city")
+async def list_districts(
+    principal: CurrentPrincipal, uow: UowDep, city: Annotated[str | None, Query(max_length=64)] = None
+) -> list[DistrictOut]:
+    del principal
+    return [DistrictOut.model_validate(r) for r in await service.list_districts(uow, city)]
+
+
+@router.put("/districts/{code}", response_model=DistrictOut, summary="Add or correct a district (city-wide admins)")
+async def put_district(code: Code, body: DistrictIn, principal: CurrentPrincipal, uow: UowDep) -> DistrictOut:
+    require_city_admin(principal)
+    row = await service.put_district(uow, code, body.model_dump())
+    await uow.commit()
+    return DistrictOut.model_validate(row)
+
+
+@router.get("/cities", response_model=list[CityOut], summary="Cities served, with the business lines of their sandbox pilot")
+async def list_cities(principal: CurrentPrincipal, uow: UowDep) -> list[CityOut]:
+    del principal
+    return [CityOut.model_validate(r) for r in await service.list_cities(uow)]
+
+
+@router.put("/cities/{code}", response_model=CityOut, summary="Add a city or change its sandbox pilot lines (city-wide admins)")
+async def put_city(code: Code, body: CityIn, principal: CurrentPrincipal, uow: UowDep) -> CityOut:
+    require_city_admin(principal)
+    row = await service.put_city(uow, code, body.model_dump())
+    await uow.commit()
+    return CityOut.model_validate(row)

@@ -1,0 +1,111 @@
+"""The district catalogue: which districts and cities the registry serves, and their division codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from opc_shared.auth import Principal
+from opc_shared.db import UnitOfWork
+from opc_shared.problems import FieldError, Problem, validation_problem
+from registry.adapters import tables as t
+from registry.domain.districts import DIVISION, City, District
+
+
+def unknown_district(code: str, field: str = "district", location: str = "query") -> Problem:
+    return Problem(
+        "unknown_district",
+        422,
+        params={"district": code},
+        errors=[FieldError(field, f"{code} is not in the district catalogue (GET /v1/districts)", "unknown_district", location)],
+    )
+
+
+def _district(row: Any) -> District:
+    return District(row.code, row.name_zh, row.name_en, row.city, row.division_code, tuple(row.member_divisions))
+
+
+async def find_district(uow: UnitOfWork, code: str) -> District | None:
+    row = (await uow.session.execute(select(t.districts).where(t.districts.c.code == code))).first()
+    return _district(row) if row else None
+
+
+async def district(uow: UnitOfWork, code: str, *, field: str = "district", location: str = "query") -> District:
+    """The catalogue entry, or a 422 naming the field that carried the unknown code."""
+    found = await find_district(uow, code)
+    if found is None:
+        raise unknown_district(code, field, location)
+    return found
+
+
+async def principal_district(uow: UnitOfWork, principal: Principal) -> District:
+    """The district a district-bound account acts for; a token naming an unknown district is refused."""
+    return await district(uow, principal.district, field="district", location="token")
+
+
+async def check_district_filter(uow: UnitOfWork, code: str | None) -> None:
+    """A ``?district=`` filter must name a catalogue district (an unknown one is a typo, not an empty list)."""
+    if code is not None:
+        await district(uow, code)
+
+
+async def city(uow: UnitOfWork, code: str) -> City:
+    row = (await uow.session.execute(select(t.cities).where(t.cities.c.code == code))).first()
+    if row is None:
+        raise validation_problem([FieldError("city", f"{code} is not a known city (GET /v1/cities)", "unknown_city")])
+    return City(row.code, row.name_zh, row.name_en, row.division_code, tuple(row.sandbox_lines))
+
+
+async def list_districts(uow: UnitOfWork, city_code: str | None, code: str | None = None) -> list[dict[str, Any]]:
+    d, c = t.districts, t.cities
+    query = (
+        select(d, c.c.name_zh.label("city_name_zh"), c.c.name_en.label("city_name_en"))
+        .join(c, c.c.code == d.c.city)
+        .order_by(d.c.city, d.c.code)
+    )
+    if city_code:
+        query = query.where(d.c.city == city_code)
+    if code:
+        query = query.where(d.c.code == code)
+    return [dict(r) for r in (await uow.session.execute(query)).mappings()]
+
+
+async def list_cities(uow: UnitOfWork) -> list[dict[str, Any]]:
+    return [dict(r) for r in (await uow.session.execute(select(t.cities).order_by(t.cities.c.code))).mappings()]
+
+
+async def put_district(uow: UnitOfWork, code: str, data: dict[str, Any]) -> dict[str, Any]:
+    await city(uow, data["city"])
+    errors = []
+    if data.get("division_code") is not None and not DIVISION.match(data["division_code"]):
+        errors.append(FieldError("division_code", "six digits (GB/T 2260)", "invalid_division"))
+    if data.get("division_code") is None and not data.get("member_divisions"):
+        errors.append(
+            FieldError("member_divisions", "a district without its own division code lists the divisions it spans", "missing")
+        )
+    for i, member in enumerate(data.get("member_divisions") or []):
+        if not DIVISION.match(member):
+            errors.append(FieldError(f"member_divisions.{i}", "six digits (GB/T 2260)", "invalid_division"))
+    if errors:
+        raise validation_problem(errors)
+    stmt = pg_insert(t.districts).values(code=code, **data)
+    await uow.session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={k: stmt.excluded[k] for k in data}))
+    return (await list_districts(uow, None, code))[0]
+
+
+async def put_city(uow: UnitOfWork, code: str, data: dict[str, Any]) -> dict[str, Any]:
+    lines = data.get("sandbox_lines") or []
+    known = set((await uow.session.execute(select(t.business_lines.c.code).where(t.business_lines.c.code.in_(lines)))).scalars())
+    unknown = [i for i, line in enumerate(lines) if line not in known]
+    if unknown:
+        raise validation_problem(
+            [
+                FieldError(f"sandbox_lines.{i}", f"{lines[i]} is not in the business-line catalogue", "unknown_business_line")
+                for i in unknown
+            ]
+        )
+    stmt = pg_insert(t.cities).values(code=code, **data)
+    await uow.session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={k: stmt.excluded[k] for k in data}))
+    return {"code": code, **data}
