@@ -28,8 +28,24 @@ _MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "zh-CN": ("请求内容有误", "共有 {count} 个字段有误：{fields}。"),
     },
     "malformed_body": {
-        "en": ("Malformed request body", "The request body is not valid JSON."),
-        "zh-CN": ("请求体格式错误", "请求体不是有效的 JSON。"),
+        "en": ("Malformed request body", "The request body is not valid JSON: {reason}."),
+        "zh-CN": ("请求体格式错误", "请求体不是有效的 JSON：{reason}。"),
+    },
+    "unsupported_media_type": {
+        "en": ("Unsupported media type", "Send the body as application/json (UTF-8), not {media_type}."),
+        "zh-CN": ("不支持的内容类型", "请求体须为 application/json（UTF-8 编码），而不是 {media_type}。"),
+    },
+    "payload_too_large": {
+        "en": ("Request body too large", "The body exceeds the limit of {limit} bytes."),
+        "zh-CN": ("请求体过大", "请求体超过 {limit} 字节的上限。"),
+    },
+    "value_out_of_range": {
+        "en": ("Value out of range", "A value in the request is outside what this service can store or compute with."),
+        "zh-CN": ("取值超出范围", "请求中的某个取值超出了本服务可存储或计算的范围。"),
+    },
+    "bad_request": {
+        "en": ("Bad request", "{reason}"),
+        "zh-CN": ("请求有误", "{reason}"),
     },
     "unauthenticated": {
         "en": ("Authentication required", "A valid bearer token is required: {reason}."),
@@ -93,6 +109,10 @@ _FIELD_MESSAGES_ZH = {
     "less_than_equal": "数值过大",
     "extra_forbidden": "不允许的字段",
     "value_error": "取值无效",
+    "string_unicode": "含有不允许的字符（如 NUL）",
+    "date_from_datetime_inexact": "必须是日期",
+    "date_parsing": "必须是日期（YYYY-MM-DD）",
+    "timezone_aware": "必须带时区（RFC 3339）",
 }
 
 
@@ -220,21 +240,38 @@ def install(app: FastAPI) -> None:
         errors = _field_errors(exc)
         if any(e.location == "header" and e.field.lower() == "if-match" and e.type == "missing" for e in errors):
             return render(Problem("precondition_required", 428), request)
-        if any(e.type == "json_invalid" for e in errors):
-            return render(Problem("malformed_body", 400), request)
+        invalid = next((err for err in exc.errors() if err.get("type") == "json_invalid"), None)
+        if invalid is not None:
+            loc = invalid.get("loc", ())
+            where, what = (loc[-1] if loc else "?"), (invalid.get("ctx") or {}).get("error", "invalid JSON")
+            reason = {"en": f"{what} at character {where}", "zh-CN": f"第 {where} 个字符处有误（{what}）"}
+            return render(Problem("malformed_body", 400, params={"reason": reason}), request)
         return render(validation_problem(errors), request)
 
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "route_not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}.get(exc.status_code)
+        code = _HTTP_CODES.get(exc.status_code)
         if code is None:
-            code = "internal_error" if exc.status_code >= 500 else "conflict"
-        return render(Problem(code, exc.status_code, params={"reason": str(exc.detail)}), request)
-
-    async def on_unhandled(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("http.unhandled", path=request.url.path)
-        return render(Problem("internal_error", 500), request)
+            code = "internal_error" if exc.status_code >= 500 else "bad_request"
+        params: dict[str, Any] = {"reason": str(exc.detail)}
+        if code == "malformed_body":  # FastAPI could not decode the body (wrong encoding, nested too deeply)
+            params["reason"] = {"en": "it could not be decoded", "zh-CN": "无法解码"}
+        return render(Problem(code, exc.status_code, params=params), request)
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(Exception, on_unhandled)
+    # Unexpected exceptions are answered by RequestGuardMiddleware (keeps the connection alive).
+    from opc_shared.request_guard import RequestGuardMiddleware
+
+    app.add_middleware(RequestGuardMiddleware)
+
+
+_HTTP_CODES = {
+    400: "malformed_body",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "route_not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}

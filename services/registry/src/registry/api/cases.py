@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -13,6 +12,7 @@ from opc_shared.idempotency import IdempotencyDep
 from opc_shared.pagination import PageOut
 from opc_shared.problems import pick_language
 from opc_shared.service import ClockDep, UowDep
+from opc_shared.times import ApiDate
 from registry.api.render import case_out
 from registry.api.schemas import (
     AssignIn,
@@ -194,8 +194,8 @@ async def get_figures(
     principal: CurrentPrincipal,
     uow: UowDep,
     clock: ClockDep,
-    start: Annotated[date, Query(alias="from")],
-    end: Annotated[date, Query(alias="to")],
+    start: Annotated[ApiDate, Query(alias="from")],
+    end: Annotated[ApiDate, Query(alias="to")],
     district: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict:
     return await queries.figures(uow, principal=principal, district=district, start=start, end=end, now=clock.now())
