@@ -1,8 +1,8 @@
 """district catalogue: cities, districts with GB/T 2260 division codes, per-city sandbox lines;
 communities carry their division and operator
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ from sqlalchemy.dialects import postgresql as pg
 
 from registry.domain.districts import CITIES, DISTRICTS
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
