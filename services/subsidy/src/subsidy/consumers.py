@@ -1,15 +1,46 @@
-"""Events this service reacts to."""
+"""Events this service reacts to. The event's own time is the handlers' "now", so a replay
+computes exactly what the first delivery did."""
 
 from __future__ import annotations
 
-from opc_shared.contracts import FirmRegisteredV1
+from opc_shared.contracts.ledger import InvoiceRecordedV1, InvoiceReversedV1, PoolSettlementAttributedV1
+from opc_shared.contracts.registry import CalendarYearLoadedV1, FirmRegisteredV1, FirmStatusChangedV1
 from opc_shared.db import Work
 from opc_shared.events import CloudEvent
+from subsidy.service import calendar, entitlements
 from subsidy.service.accounts import open_for_registered_firm
 
 
 async def on_firm_registered(work: Work, event: CloudEvent, data: FirmRegisteredV1) -> None:
     await open_for_registered_firm(work, data)
+    await entitlements.on_firm_registered(work, data, event.time)
 
 
-HANDLERS = {FirmRegisteredV1: on_firm_registered}
+async def on_firm_status_changed(work: Work, event: CloudEvent, data: FirmStatusChangedV1) -> None:
+    await entitlements.on_firm_status_changed(work, data, event.time)
+
+
+async def on_invoice_recorded(work: Work, event: CloudEvent, data: InvoiceRecordedV1) -> None:
+    await entitlements.on_invoice_recorded(work, data, event.time)
+
+
+async def on_invoice_reversed(work: Work, event: CloudEvent, data: InvoiceReversedV1) -> None:
+    await entitlements.on_invoice_reversed(work, data, event.time)
+
+
+async def on_pool_settlement(work: Work, event: CloudEvent, data: PoolSettlementAttributedV1) -> None:
+    await entitlements.on_pool_settlement(work, data, event.time)
+
+
+async def on_calendar_year(work: Work, event: CloudEvent, data: CalendarYearLoadedV1) -> None:
+    await calendar.store_year(work, data)
+
+
+HANDLERS = {
+    FirmRegisteredV1: on_firm_registered,
+    FirmStatusChangedV1: on_firm_status_changed,
+    InvoiceRecordedV1: on_invoice_recorded,
+    InvoiceReversedV1: on_invoice_reversed,
+    PoolSettlementAttributedV1: on_pool_settlement,
+    CalendarYearLoadedV1: on_calendar_year,
+}

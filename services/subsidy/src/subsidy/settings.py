@@ -12,5 +12,5 @@ class SubsidySettings(ServiceSettings):
     service_name: ClassVar[str] = "subsidy"
     db_schema: ClassVar[str] = "subsidy"
     topic: ClassVar[str] = topics.SUBSIDY
-    consumes: ClassVar[tuple[str, ...]] = (topics.REGISTRY,)
+    consumes: ClassVar[tuple[str, ...]] = (topics.REGISTRY, topics.LEDGER, topics.MATCHING)
     default_port: ClassVar[int] = 8002

@@ -204,3 +204,14 @@ def test_months_of_normal_operation_leave_suspensions_out() -> None:
 def test_money_formatting() -> None:
     assert fmt_yuan(123_456_789) == "1,234,567.89" and fmt_yuan(Decimal("74073.6")) == "740.736" and fmt_yuan(5) == "0.05"
     assert floor_fen(Decimal("-0.5")) == -1
+
+
+def test_the_integer_fast_path_agrees_with_the_explained_engine(policy) -> None:
+    from subsidy.domain.compute import rate_amount
+
+    rng = random.Random(11)
+    for code in ("compute", "model_voucher", "loan_interest", "open_competition", "hit_product"):
+        p = policy.programme(code)
+        for _ in range(500):
+            base, granted = rng.randrange(0, 10**12), rng.choice([0, rng.randrange(0, 10**9)])
+            assert rate_amount(p, base, granted) == run(policy, code, base_fen=base, already_granted_fen=granted).amount_fen

@@ -282,3 +282,18 @@ def _caps(programme: Programme, facts: Facts, amount: int, limited_by: str, word
         )
         amount = left
     return amount, limited_by, tightest
+
+
+def rate_amount(programme: Programme, base_fen: int, already_granted_fen: int = 0) -> int:
+    """The amount of a ``rate`` programme in integers only, for re-evaluating 10⁵ firms at once.
+
+    Same rule as :func:`evaluate` (floor of base × rate, then the caps); a unit test holds the
+    two equal on random inputs. ``rate`` is exact, so base × p // q is the exact floor."""
+    p, q = (programme.rate or ZERO).as_integer_ratio()
+    amount = max(base_fen, 0) * p // q
+    if programme.cap_per_project_fen is not None:
+        amount = min(amount, programme.cap_per_project_fen)
+    for cap in (programme.cap_per_year_fen, programme.cap_one_off_fen):
+        if cap is not None:
+            amount = min(amount, max(cap - already_granted_fen, 0))
+    return amount

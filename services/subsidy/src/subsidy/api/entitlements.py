@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from opc_shared.auth import CurrentPrincipal
+from opc_shared.service import UowDep
+from subsidy.service import entitlements as service
+
+router = APIRouter(tags=["entitlements"])
+
+
+class EntitlementOut(BaseModel):
+    programme: str
+    year: int
+    amount_fen: int
+    base_fen: int | None
+    paid_fen: int
+    scheduled_fen: int
+    owed_fen: int
+    policy_set: str
+    policy_version: str
+    clause: str
+    explanation: dict[str, str]
+    updated_at: datetime
+
+
+@router.get(
+    "/firms/{firm_id}/entitlements",
+    response_model=list[EntitlementOut],
+    summary="A firm's automatic entitlements of a year, each with its computation in zh-CN and en",
+)
+async def list_entitlements(
+    firm_id: UUID, principal: CurrentPrincipal, uow: UowDep, year: Annotated[int, Query(ge=2000, le=2200)]
+) -> list[EntitlementOut]:
+    return [EntitlementOut(**row) for row in await service.for_firm(uow, principal, firm_id, year)]

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel
+
+from opc_shared.auth import CurrentPrincipal, require_roles
+from opc_shared.problems import Problem
+from opc_shared.service import ClockDep, UowDep
+from subsidy.service import policies as service
+
+router = APIRouter(prefix="/policies", tags=["policies"])
+ADMIN = require_roles("admin")
+
+
+class PolicyVersionOut(BaseModel):
+    id: UUID
+    policy_set: str
+    version: str
+    city: str
+    status: str
+    effective_from: date
+    created_by: str
+    created_at: datetime
+    published_at: datetime | None = None
+    document: dict[str, Any] | None = None
+
+
+def _city_admin(principal) -> None:
+    if principal.district != "*":
+        raise Problem("forbidden", 403, params={"reason": "policies are set by city-wide admins"})
+
+
+@router.get("", response_model=list[PolicyVersionOut], summary="Every policy version, drafts included")
+async def list_versions(principal: CurrentPrincipal, uow: UowDep) -> list[PolicyVersionOut]:
+    return [PolicyVersionOut(**r) for r in await service.list_versions(uow.session)]
+
+
+@router.get("/{version_id}", response_model=PolicyVersionOut)
+async def get_version(version_id: UUID, principal: CurrentPrincipal, uow: UowDep) -> PolicyVersionOut:
+    return PolicyVersionOut(**await service.get(uow.session, version_id))
+
+
+@router.post("", status_code=201, response_model=PolicyVersionOut, dependencies=[ADMIN], summary="Create a draft version")
+async def create_draft(
+    principal: CurrentPrincipal, uow: UowDep, document: dict[str, Any] = Body(..., description="the policy document")
+) -> PolicyVersionOut:
+    _city_admin(principal)
+    row = await service.create_draft(uow.session, document, principal.sub)
+    await uow.commit()
+    return PolicyVersionOut(**row)
+
+
+@router.post("/{version_id}/publish", response_model=PolicyVersionOut, dependencies=[ADMIN], summary="Publish a draft")
+async def publish(version_id: UUID, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep) -> PolicyVersionOut:
+    _city_admin(principal)
+    row = await service.publish(uow.session, version_id, principal.sub, clock.now())
+    await uow.commit()
+    return PolicyVersionOut(**row)

@@ -1,0 +1,369 @@
+"""Automatic entitlements: compute and model voucher from invoiced cost, graduate founder tiers.
+
+The ledger's events are facts (one row per invoice, reversal or pool share); an entitlement is
+recomputed from the sum of its year's facts every time one arrives, so the result never depends
+on the order or the rounding of single invoices. Its policy version is pinned when the year's
+first fact arrives. When a lower amount than was already paid results, the difference becomes a
+recovery, netted against the recipient's next payout.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from opc_shared.auth import Principal
+from opc_shared.clock import SHANGHAI
+from opc_shared.contracts.ledger import InvoiceRecordedV1, InvoiceReversedV1, PoolSettlementAttributedV1
+from opc_shared.contracts.registry import FirmRegisteredV1, FirmStatusChangedV1
+from opc_shared.db import Work
+from opc_shared.problems import Problem
+from subsidy.adapters.tables import accounts, base_entries, entitlements, firm_status_changes, recoveries
+from subsidy.domain.compute import Facts, evaluate, fmt_yuan
+from subsidy.domain.operation import months_of_normal_operation
+from subsidy.domain.policy import Policy, Programme
+from subsidy.service import policies
+
+#: Which ledger category feeds which base.
+CATEGORY_OF_BASE = {"invoiced_compute_cost": "compute", "invoiced_token_cost": "tokens"}
+
+
+def automatic_programmes(policy: Policy, category: str) -> list[Programme]:
+    return [p for p in policy.programmes.values() if p.mode == "automatic" and CATEGORY_OF_BASE.get(p.base) == category]
+
+
+async def _add_entries(uow: Work, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Insert base facts; the unique (source, reference, category) makes a replay a no-op."""
+    if not rows:
+        return []
+    added = await uow.session.execute(
+        insert(base_entries).values(rows).on_conflict_do_nothing().returning(base_entries.c.year, base_entries.c.category)
+    )
+    return [dict(r) for r in added.mappings()]
+
+
+async def on_invoice_recorded(uow: Work, e: InvoiceRecordedV1, now: datetime) -> None:
+    rows = [
+        dict(
+            firm_id=e.firm_id,
+            district=e.district,
+            year=e.issued_on.year,
+            category=c.category,
+            source="invoice",
+            reference=e.invoice_number,
+            issued_on=e.issued_on,
+            amount_fen=c.amount_fen,
+            tax_fen=c.tax_fen,
+            total_fen=c.total_fen,
+        )
+        for c in e.categories
+    ]
+    for added in await _add_entries(uow, rows):
+        await recompute(
+            uow, e.firm_id, e.district, added["year"], added["category"], e.issued_on, now, reason=f"invoice {e.invoice_number}"
+        )
+
+
+async def on_invoice_reversed(uow: Work, e: InvoiceReversedV1, now: datetime) -> None:
+    year = e.reverses_issued_on.year
+    rows = [
+        dict(
+            firm_id=e.firm_id,
+            district=e.district,
+            year=year,
+            category=c.category,
+            source="reversal",
+            reference=e.invoice_number,
+            issued_on=e.reverses_issued_on,
+            amount_fen=-c.amount_fen,
+            tax_fen=-c.tax_fen,
+            total_fen=-c.total_fen,
+        )
+        for c in e.categories
+    ]
+    for added in await _add_entries(uow, rows):
+        await recompute(
+            uow,
+            e.firm_id,
+            e.district,
+            added["year"],
+            added["category"],
+            e.reverses_issued_on,
+            now,
+            reason=f"red-letter invoice {e.invoice_number} reverses {e.reverses}",
+        )
+
+
+async def on_pool_settlement(uow: Work, e: PoolSettlementAttributedV1, now: datetime) -> None:
+    rows = [
+        dict(
+            firm_id=e.firm_id,
+            district=e.district,
+            year=e.issued_on.year,
+            category=e.category,
+            source="pool",
+            reference=f"{e.settlement_id}",
+            issued_on=e.issued_on,
+            amount_fen=e.amount_fen,
+            tax_fen=e.tax_fen,
+            total_fen=e.total_fen,
+        )
+    ]
+    for added in await _add_entries(uow, rows):
+        await recompute(
+            uow,
+            e.firm_id,
+            e.district,
+            added["year"],
+            added["category"],
+            e.issued_on,
+            now,
+            reason=f"pool settlement {e.settlement_id}",
+        )
+
+
+async def _pinned_row(uow: Work, firm_id: uuid.UUID, programme: str, year: int) -> dict | None:
+    row = (
+        (
+            await uow.session.execute(
+                select(entitlements)
+                .where(entitlements.c.firm_id == firm_id, entitlements.c.programme == programme, entitlements.c.year == year)
+                .with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def recompute(
+    uow: Work, firm_id: uuid.UUID, district: str, year: int, category: str, day: date, now: datetime, *, reason: str
+) -> None:
+    s = uow.session
+    forced = await policies.in_force_on(s, day)
+    if forced is None:
+        return  # no policy in force on that day: nothing accrues
+    for programme in automatic_programmes(forced[1], category):
+        row = await _pinned_row(uow, firm_id, programme.code, year)
+        if row is None:
+            await s.execute(
+                insert(entitlements)
+                .values(
+                    firm_id=firm_id,
+                    programme=programme.code,
+                    year=year,
+                    district=district,
+                    policy_version_id=forced[0],
+                    amount_fen=0,
+                    base_fen=0,
+                )
+                .on_conflict_do_nothing()
+            )
+            row = await _pinned_row(uow, firm_id, programme.code, year)
+        assert row is not None
+        policy = await policies.policy_by_id(s, row["policy_version_id"])
+        pinned = policy.programme(programme.code)
+        column = base_entries.c.total_fen if policy.cost_basis == "tax_included" else base_entries.c.amount_fen
+        base = (
+            await s.execute(
+                select(func.coalesce(func.sum(column), 0)).where(
+                    base_entries.c.firm_id == firm_id, base_entries.c.year == year, base_entries.c.category == category
+                )
+            )
+        ).scalar_one()
+        base = max(int(base), 0)
+        amount = evaluate(policy, pinned, Facts(base_fen=base)).amount_fen
+        await _settle(uow, row, amount, now, reason=reason, base_fen=base)
+
+
+async def _settle(
+    uow: Work, row: dict, amount: int, now: datetime, *, reason: str, base_fen: int | None = None, facts: dict | None = None
+) -> None:
+    """Store the new amount; what was paid (or scheduled) above it becomes a recovery."""
+    outstanding = row["paid_fen"] + row["scheduled_fen"] - row["recovery_fen"]
+    over = outstanding - amount
+    values: dict[str, Any] = {"amount_fen": amount, "updated_at": now}
+    if base_fen is not None:
+        values["base_fen"] = base_fen
+    if facts is not None:
+        values["facts"] = facts
+    if over > 0:
+        values["recovery_fen"] = row["recovery_fen"] + over
+        await uow.session.execute(
+            insert(recoveries).values(
+                id=uuid.uuid4(),
+                recipient_kind="firm",
+                recipient_id=str(row["firm_id"]),
+                district=row["district"],
+                programme=row["programme"],
+                year=row["year"],
+                amount_fen=over,
+                remaining_fen=over,
+                status="open",
+                reason=reason[:500],
+                created_at=now,
+            )
+        )
+    await uow.session.execute(
+        update(entitlements)
+        .where(
+            entitlements.c.firm_id == row["firm_id"],
+            entitlements.c.programme == row["programme"],
+            entitlements.c.year == row["year"],
+        )
+        .values(**values)
+    )
+
+
+# --- registry facts -------------------------------------------------------------------------
+
+
+async def on_firm_registered(uow: Work, firm: FirmRegisteredV1, now: datetime) -> None:
+    await uow.session.execute(
+        update(accounts)
+        .where(accounts.c.firm_id == firm.firm_id)
+        .values(
+            uscc=firm.uscc,
+            community_id=firm.community_id,
+            founder_is_graduate=firm.founder_is_graduate,
+            graduation_date=firm.graduation_date,
+        )
+    )
+    await refresh_graduate(uow, firm.firm_id, now.astimezone(SHANGHAI).date(), now)
+
+
+async def on_firm_status_changed(uow: Work, e: FirmStatusChangedV1, now: datetime) -> None:
+    await uow.session.execute(
+        insert(firm_status_changes)
+        .values(firm_id=e.firm_id, effective_date=e.effective_date, status=e.status)
+        .on_conflict_do_nothing()
+    )
+    await uow.session.execute(update(accounts).where(accounts.c.firm_id == e.firm_id).values(status=e.status))
+    await refresh_graduate(uow, e.firm_id, now.astimezone(SHANGHAI).date(), now)
+
+
+async def refresh_graduate(uow: Work, firm_id: uuid.UUID, today: date, now: datetime) -> None:
+    """The graduate founder tier reached by ``today``, booked in the year it was reached.
+
+    Top-up rule (policy parameter ``graduate_tiers``): a year's row holds the tier amount reached
+    by then, less what earlier years' rows hold."""
+    s = uow.session
+    firm = (await s.execute(select(accounts).where(accounts.c.firm_id == firm_id))).mappings().first()
+    if firm is None or not firm["founder_is_graduate"]:
+        return
+    forced = await policies.in_force_on(s, today)
+    if forced is None or "graduate_founder" not in forced[1].programmes:
+        return
+    changes = [
+        (r.effective_date, r.status)
+        for r in await s.execute(select(firm_status_changes).where(firm_status_changes.c.firm_id == firm_id))
+    ]
+    registered_on = firm["registered_at"].astimezone(SHANGHAI).date()
+    months = months_of_normal_operation(registered_on, changes, today)
+    earlier = (
+        await s.execute(
+            select(func.coalesce(func.sum(entitlements.c.amount_fen), 0)).where(
+                entitlements.c.firm_id == firm_id,
+                entitlements.c.programme == "graduate_founder",
+                entitlements.c.year < today.year,
+            )
+        )
+    ).scalar_one()
+    row = await _pinned_row(uow, firm_id, "graduate_founder", today.year)
+    if row is None:
+        await s.execute(
+            insert(entitlements)
+            .values(
+                firm_id=firm_id,
+                programme="graduate_founder",
+                year=today.year,
+                district=firm["district"],
+                policy_version_id=forced[0],
+                amount_fen=0,
+            )
+            .on_conflict_do_nothing()
+        )
+        row = await _pinned_row(uow, firm_id, "graduate_founder", today.year)
+    assert row is not None
+    policy = await policies.policy_by_id(s, row["policy_version_id"])
+    comp = evaluate(policy, policy.programme("graduate_founder"), Facts(months=months, already_granted_fen=int(earlier)))
+    await _settle(
+        uow,
+        row,
+        comp.amount_fen,
+        now,
+        reason=f"graduate tier as of {today}",
+        facts={"months": months, "as_of": today.isoformat(), "already_granted_fen": int(earlier)},
+    )
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+async def explain_row(uow: Work, row: dict) -> dict[str, str]:
+    policy = await policies.policy_by_id(uow.session, row["policy_version_id"])
+    programme = policy.programme(row["programme"])
+    if programme.kind == "tiers":
+        f = row["facts"] or {}
+        facts = Facts(months=int(f.get("months", 0)), already_granted_fen=int(f.get("already_granted_fen", 0)))
+    else:
+        facts = Facts(base_fen=int(row["base_fen"] or 0))
+    text = dict(evaluate(policy, programme, facts).explanation)
+    paid = row["paid_fen"] - row["recovery_fen"]
+    owed = row["amount_fen"] - paid - row["scheduled_fen"]
+    text["zh-CN"] += f"本年{programme.name_zh}累计应得 {fmt_yuan(row['amount_fen'])} 元，已支付 {fmt_yuan(paid)} 元"
+    text["en"] += f" Owed for the year: {fmt_yuan(row['amount_fen'])} yuan; paid so far: {fmt_yuan(paid)} yuan"
+    if row["scheduled_fen"]:
+        text["zh-CN"] += f"，已排入支付批次 {fmt_yuan(row['scheduled_fen'])} 元"
+        text["en"] += f"; scheduled for payment: {fmt_yuan(row['scheduled_fen'])} yuan"
+    if owed < 0:
+        text["zh-CN"] += f"，多付 {fmt_yuan(-owed)} 元将在下次支付中抵扣或追回。"
+        text["en"] += f"; {fmt_yuan(-owed)} yuan overpaid will be netted against the next payment or recovered."
+    else:
+        text["zh-CN"] += f"，待支付 {fmt_yuan(owed)} 元。"
+        text["en"] += f"; still to pay: {fmt_yuan(owed)} yuan."
+    return text
+
+
+async def for_firm(uow: Work, principal: Principal, firm_id: uuid.UUID, year: int) -> list[dict]:
+    s = uow.session
+    district = (await s.execute(select(accounts.c.district).where(accounts.c.firm_id == firm_id))).scalar_one_or_none()
+    rows = [
+        dict(r)
+        for r in (
+            await s.execute(
+                select(entitlements)
+                .where(entitlements.c.firm_id == firm_id, entitlements.c.year == year)
+                .order_by(entitlements.c.programme)
+            )
+        ).mappings()
+    ]
+    district = district or (rows[0]["district"] if rows else None)
+    if district is None or not principal.may_see_firm(firm_id, district):
+        raise Problem("not_found", 404, params={"resource": {"en": "firm", "zh-CN": "企业"}, "id": str(firm_id)})
+    out = []
+    for row in rows:
+        policy = await policies.policy_by_id(s, row["policy_version_id"])
+        paid = row["paid_fen"] - row["recovery_fen"]
+        out.append(
+            {
+                "programme": row["programme"],
+                "year": row["year"],
+                "amount_fen": row["amount_fen"],
+                "base_fen": row["base_fen"],
+                "paid_fen": paid,
+                "scheduled_fen": row["scheduled_fen"],
+                "owed_fen": row["amount_fen"] - paid - row["scheduled_fen"],
+                "policy_set": policy.policy_set,
+                "policy_version": policy.version,
+                "clause": policy.programme(row["programme"]).clause_zh,
+                "explanation": await explain_row(uow, row),
+                "updated_at": row["updated_at"],
+            }
+        )
+    return out
