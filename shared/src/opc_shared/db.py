@@ -9,6 +9,7 @@ from typing import Any, Self
 from sqlalchemy import MetaData, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from opc_shared.contracts import CATALOGUE
 from opc_shared.contracts.base import EventContract
 from opc_shared.events import CloudEvent, build_event
 from opc_shared.settings import ServiceSettings
@@ -55,6 +56,10 @@ class Database:
         await self.engine.dispose()
 
 
+class UnregisteredEvent(TypeError):
+    """Only catalogued contracts are published: the catalogue is what consumers and schemas know."""
+
+
 class UnitOfWork:
     """One database transaction. Events collected with :meth:`publish` are written to the
     outbox by :meth:`commit` in the same transaction; the outbox's insert trigger NOTIFYs the
@@ -81,6 +86,10 @@ class UnitOfWork:
         return Work(self)
 
     def publish(self, contract: EventContract, *, traceparent: str | None = None) -> CloudEvent:
+        if CATALOGUE.get(contract.event_type) is not type(contract):
+            raise UnregisteredEvent(
+                f"{type(contract).__qualname__} ({contract.event_type}) is not in opc_shared.contracts.CATALOGUE"
+            )
         event = build_event(
             event_type=contract.event_type,
             source=f"/opc/{self._db.settings.service_name}",

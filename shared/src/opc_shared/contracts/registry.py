@@ -212,6 +212,7 @@ REGISTRY_EVENTS: tuple[type[EventContract], ...] = (
     FirmRegisteredV1,
     CaseSubmittedV1,
     MaterialsRequestedV1,
+    MaterialsReminderV1,
     MaterialsSuppliedV1,
     CaseAcceptedV1,
     LicenceIssuedV1,
