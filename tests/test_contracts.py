@@ -70,11 +70,11 @@ CONTRACT_NAME = re.compile(r"^[A-Z]\w*V\d+$")
 
 
 def _import_everything() -> None:
-    """Every contract module and every service module (but migrations, which run on import)."""
+    """Every contract module and every service module (but migrations and entry points, which run on import)."""
     for package in ["opc_shared.contracts", *SERVICE_PACKAGES]:
         root = importlib.import_module(package)
         for info in pkgutil.walk_packages(root.__path__, f"{package}."):
-            if ".migrations" not in info.name:
+            if ".migrations" not in info.name and not info.name.endswith("__main__"):
                 importlib.import_module(info.name)
 
 
