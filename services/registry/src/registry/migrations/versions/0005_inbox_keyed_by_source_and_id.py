@@ -1,13 +1,13 @@
 """inbox keyed by (source, id) as the CloudEvents envelope carries them
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0005
+Revises: 0004
 """
 
 from opc_shared.migrations import key_inbox_by_source_and_id, unkey_inbox_by_source
 
-revision = "0006"
-down_revision = "0005"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
