@@ -49,3 +49,10 @@ def test_an_unknown_mode_is_refused(tmp_path: Path) -> None:
     result = _run_probe(tmp_path, "in-the-cloud")
     assert result.returncode == 3
     assert "must be 'embedded' or 'testcontainers'" in result.stdout + result.stderr
+
+
+def test_an_unknown_embedded_broker_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPC_DEV_BROKER", "redpanda")
+    result = _run_probe(tmp_path, "embedded")
+    assert result.returncode == 3
+    assert "OPC_DEV_BROKER must be one of noida, tansu" in result.stdout + result.stderr

@@ -207,7 +207,7 @@ class Stack:
         broker = self.infra.broker
         assert broker is not None
         broker.stop()
-        broker.start()
+        broker.start(fresh=True)
         await ensure_topics(self.bootstrap, TOPICS)
 
     @property
@@ -294,7 +294,7 @@ class CpuMeter:
         for name, proc in workers.procs.items():
             self.parts[name] = psutil.Process(proc.pid)
         if stack.infra.broker is not None and stack.infra.broker.proc is not None:
-            self.parts["tansu broker"] = psutil.Process(stack.infra.broker.proc.pid)
+            self.parts[f"{stack.infra.broker.kind} broker"] = psutil.Process(stack.infra.broker.proc.pid)
         if stack.infra.pg is not None and stack.infra.pg.proc is not None:
             self.parts["postgres (all backends)"] = psutil.Process(stack.infra.pg.proc.pid)
         self._start: dict[str, float] = {}

