@@ -49,3 +49,29 @@ def test_the_check_would_catch_an_offender(tmp_path: Path) -> None:
         assert {"subsidy", "matching"} <= set(imported_top_levels(tmp_path))
     finally:
         ROOT = saved
+
+
+PLATFORM_ONLY = {
+    r"\.commit\(": "routes never commit: the request's unit of work (opc_shared.service.UowDep) does",
+    r"urlsafe_b64(en|de)code": "cursors come from opc_shared.pagination.Keyset",
+    r"alias=\"If-Match\"": "If-Match is read by opc_shared.concurrency.IfMatch",
+    r"raise Problem\(": "use cases raise opc_shared.errors.DomainError; the service's problem table maps it",
+}
+
+
+@pytest.mark.parametrize("folder", sorted(SERVICES))
+def test_services_leave_plumbing_to_the_platform(folder: str) -> None:
+    import re
+
+    src = ROOT / "services" / folder / "src"
+    offenders = []
+    for path in src.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        code = path.read_text()
+        for pattern, why in PLATFORM_ONLY.items():
+            if pattern == r"\.commit\(" and "api" not in path.parts:
+                continue  # jobs and consumers own their transaction; only routes must not
+            if re.search(pattern, code):
+                offenders.append(f"{path.relative_to(ROOT)}: {why}")
+    assert not offenders, "\n".join(offenders)

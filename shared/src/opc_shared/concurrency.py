@@ -5,6 +5,13 @@ aggregate takes :data:`IfMatch`: without the header the answer is 428 ``precondi
 with a version that is no longer current 412 ``version_mismatch`` (checked by
 :func:`check_version` once the aggregate is loaded, locked). Two people acting on the same
 version therefore cannot both win, and nobody acts on a state they have not seen.
+
+Usage::
+
+    @router.post("/{claim_id}/approve")
+    async def approve(claim_id: UUID, version: IfMatch, uow: UowDep, ...) -> JSONResponse:
+        claim = await service.approve(uow, claim_id, version=version, ...)  # calls check_version
+        return with_etag(ClaimOut.model_validate(claim), claim.version)
 """
 
 from __future__ import annotations
@@ -12,8 +19,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from opc_shared.problems import FieldError, Problem, validation_problem
+from opc_shared.errors import VersionMismatch
+from opc_shared.problems import FieldError, validation_problem
 
 IF_MATCH_DOC = 'The ETag of the version you last read, e.g. "3" (412 when it is no longer current).'
 
@@ -48,9 +58,14 @@ OptionalIfMatch = Annotated[int | None, Depends(_optional_if_match)]
 
 
 def check_version(current: int, sent: int) -> None:
-    """412 unless the client acted on the current version."""
+    """412 unless the client acted on the current version (a DomainError: use cases call it)."""
     if current != sent:
-        raise Problem("version_mismatch", 412, params={"current": current, "sent": sent})
+        raise VersionMismatch(current=current, sent=sent)
+
+
+def with_etag(body: BaseModel, version: int, status: int = 200) -> JSONResponse:
+    """A JSON response about one aggregate, tagged with its version."""
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers={"ETag": etag(version)})
 
 
 def requires_if_match(dependant: object) -> bool:

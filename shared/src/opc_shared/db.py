@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import uuid
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import MetaData, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from opc_shared.aggregate import Aggregate
 from opc_shared.contracts import CATALOGUE
 from opc_shared.contracts.base import EventContract
 from opc_shared.events import CloudEvent, build_event
 from opc_shared.settings import ServiceSettings
 from opc_shared.tables import PlatformTables
 from opc_shared.tracing import child_traceparent, current_traceparent
+
+AggregateT = TypeVar("AggregateT", bound=Aggregate)
 
 
 def create_engine(settings: ServiceSettings, **overrides: object) -> AsyncEngine:
@@ -61,15 +64,19 @@ class UnregisteredEvent(TypeError):
 
 
 class UnitOfWork:
-    """One database transaction. Events collected with :meth:`publish` are written to the
-    outbox by :meth:`commit` in the same transaction; the outbox's insert trigger NOTIFYs the
-    relay, which Postgres delivers only if the transaction commits."""
+    """One database transaction. The events of every aggregate handed to :meth:`track`
+    (and any queued with :meth:`publish`) are written to the outbox by :meth:`commit` in the
+    same transaction; the outbox's insert trigger NOTIFYs the relay, which Postgres delivers
+    only if the transaction commits."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self.session: AsyncSession = db.sessionmaker()
         self._events: list[tuple[CloudEvent, str]] = []
+        self._seen: list[Aggregate] = []
         self._committed = False
+        #: Per-transaction memo for repositories (e.g. a calendar read once per request).
+        self.memo: dict[object, object] = {}
 
     async def __aenter__(self) -> Self:
         return self
@@ -100,11 +107,25 @@ class UnitOfWork:
         self._events.append((event, contract.topic))
         return event
 
+    def track(self, aggregate: AggregateT) -> AggregateT:
+        """Repositories call this for every aggregate they load or add; commit drains its events."""
+        if not any(seen is aggregate for seen in self._seen):
+            self._seen.append(aggregate)
+        return aggregate
+
+    def collect_events(self) -> None:
+        """Move the tracked aggregates' recorded events into this unit of work's queue."""
+        for aggregate in self._seen:
+            for contract in aggregate.pull_events():
+                self.publish(contract)
+
     @property
     def pending_events(self) -> list[CloudEvent]:
+        self.collect_events()
         return [event for event, _ in self._events]
 
     async def commit(self) -> None:
+        self.collect_events()
         if self._events:
             outbox = self._db.platform.outbox
             await self.session.execute(
@@ -124,10 +145,15 @@ class UnitOfWork:
         await self.session.commit()
         self._committed = True
         self._events.clear()
+        self.memo.clear()
 
     async def rollback(self) -> None:
         await self.session.rollback()
         self._events.clear()
+        for aggregate in self._seen:
+            aggregate.events.clear()
+        self._seen.clear()
+        self.memo.clear()
 
 
 class GuardedSession:

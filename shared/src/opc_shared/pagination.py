@@ -1,40 +1,131 @@
-"""Cursor pagination: an opaque, URL-safe cursor naming the last row of the previous page."""
+"""Keyset pagination: one helper for every list of every service.
+
+A list is ordered newest first by (sort column, id column); the cursor names the last row
+of the previous page as an opaque URL-safe string. Decoding is typed: the sort value must be
+an aware timestamp and the id must parse as the id column's type, so a forged or foreign
+cursor is a 422 problem naming ``cursor``, never a 500 from the database. The limit is
+bounded by the query parameter itself.
+
+Usage (route, service, response)::
+
+    KEYSET = Keyset(accounts.c.opened_at, accounts.c.firm_id)
+
+    async def list_accounts(session, page: PageParams) -> Page[dict]:
+        query = KEYSET.apply(select(accounts), page)
+        rows = [dict(r) for r in (await session.execute(query)).mappings()]
+        return KEYSET.page(rows, page)
+
+    @router.get("", response_model=PageOut[AccountOut])
+    async def list_all(page: PageDep, uow: UowDep) -> PageOut[AccountOut]:
+        return PageOut.of(await service.list_accounts(uow.session, page), AccountOut)
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Generic, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Depends, Query
 from pydantic import BaseModel
+from sqlalchemy import Select, tuple_
+from sqlalchemy.sql.elements import ColumnElement
 
 from opc_shared.problems import FieldError, validation_problem
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+MAX_CURSOR_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class PageParams:
+    """What a client asks of a list: where to continue, and how many rows."""
+
+    cursor: str | None = None
+    limit: int = DEFAULT_LIMIT
+
+
+async def _page_params(
+    cursor: Annotated[
+        str | None, Query(max_length=MAX_CURSOR_LENGTH, description="next_cursor of the previous page; omit for the first")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="rows per page")] = DEFAULT_LIMIT,
+) -> PageParams:
+    return PageParams(cursor=cursor, limit=limit)
+
+
+PageDep = Annotated[PageParams, Depends(_page_params)]
 
 
 @dataclass
-class Page:
-    items: list[dict[str, Any]]
+class Page(Generic[T]):
+    items: list[T]
     next_cursor: str | None
+
+    def map(self, fn: Callable[[T], M]) -> Page[M]:
+        return Page([fn(item) for item in self.items], self.next_cursor)
 
 
 class PageOut(BaseModel, Generic[T]):
+    """Every list answers ``{items, next_cursor}``; ``next_cursor`` is null on the last page."""
+
     items: list[T]
     next_cursor: str | None = None
 
+    @classmethod
+    def of(cls, page: Page[Any], model: type[M]) -> PageOut[M]:
+        return PageOut[model](items=[model.model_validate(i) for i in page.items], next_cursor=page.next_cursor)  # type: ignore[valid-type]
 
-def encode_cursor(sort_value: datetime, last_id: object) -> str:
-    raw = json.dumps([sort_value.isoformat(), str(last_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+def _cursor_error() -> Exception:
+    return validation_problem([FieldError("cursor", "not a cursor this API issued", "value_error", "query")])
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        sort_value, last_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(sort_value), str(last_id)
-    except (ValueError, TypeError) as exc:
-        raise validation_problem([FieldError("cursor", "not a cursor this API issued", "value_error", "query")]) from exc
+class Keyset:
+    """Newest-first keyset over ``(sort, id)``; ``id_type`` parses the id from the cursor."""
+
+    def __init__(self, sort: ColumnElement[Any], id: ColumnElement[Any], *, id_type: Callable[[str], Any] = uuid.UUID) -> None:
+        self.sort, self.id, self.id_type = sort, id, id_type
+
+    def encode(self, sort_value: datetime, last_id: object) -> str:
+        raw = json.dumps([sort_value.astimezone(UTC).isoformat(), str(last_id)], separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def decode(self, cursor: str) -> tuple[datetime, Any]:
+        """(sort value, id) or a 422 problem naming ``cursor``."""
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            sort_text, id_text = json.loads(raw)
+            if not isinstance(sort_text, str) or not isinstance(id_text, str):
+                raise ValueError("cursor parts must be strings")
+            at = datetime.fromisoformat(sort_text)
+            if at.tzinfo is None:
+                raise ValueError("naive timestamp")
+            return at.astimezone(UTC), self.id_type(id_text)
+        except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError, AttributeError) as exc:
+            raise _cursor_error() from exc
+
+    def apply(self, query: Select[Any], page: PageParams) -> Select[Any]:
+        """Order newest first, continue after the cursor, fetch one row more than the limit."""
+        query = query.order_by(self.sort.desc(), self.id.desc()).limit(page.limit + 1)
+        if page.cursor:
+            at, last = self.decode(page.cursor)
+            query = query.where(tuple_(self.sort, self.id) < tuple_(at, last))
+        return query
+
+    def page(self, rows: Sequence[Mapping[str, Any]], page: PageParams) -> Page[Any]:
+        """Cut the extra row off and name the last kept one in ``next_cursor``."""
+        items = list(rows[: page.limit])
+        if len(rows) <= page.limit:
+            return Page(items, None)
+        last = items[-1]
+        return Page(items, self.encode(last[self.sort.key], last[self.id.key]))

@@ -1,7 +1,9 @@
 """RFC 9457 problem responses with stable codes and zh-CN / en text chosen by Accept-Language.
 
-Every error a client sees goes through :class:`Problem`; services register the text for
-their own codes with :func:`register_messages`. No stack trace ever reaches a client.
+Every error a client sees goes through :class:`Problem`. HTTP-level refusals (authentication,
+malformed requests) raise a Problem directly; rules and use cases raise an
+:class:`~opc_shared.errors.DomainError`, which :func:`install` renders through the service's
+:class:`~opc_shared.errors.ProblemTable`. No stack trace ever reaches a client.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from opc_shared.errors import PLATFORM_PROBLEMS, DomainError, ProblemTable
+
 log = structlog.get_logger("opc.problems")
 
 PROBLEM_JSON = "application/problem+json"
@@ -23,10 +27,6 @@ LANGS = ("zh-CN", "en")
 
 #: code -> language -> (title, detail template using str.format(**params))
 _MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
-    "validation_error": {
-        "en": ("Invalid request", "{count} field(s) are invalid: {fields}."),
-        "zh-CN": ("请求内容有误", "共有 {count} 个字段有误：{fields}。"),
-    },
     "malformed_body": {
         "en": ("Malformed request body", "The request body is not valid JSON: {reason}."),
         "zh-CN": ("请求体格式错误", "请求体不是有效的 JSON：{reason}。"),
@@ -51,14 +51,6 @@ _MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Authentication required", "A valid bearer token is required: {reason}."),
         "zh-CN": ("需要身份认证", "需要有效的访问令牌：{reason}。"),
     },
-    "forbidden": {
-        "en": ("Not allowed", "Your role or district does not allow this: {reason}."),
-        "zh-CN": ("无权操作", "您的角色或所属区域不允许此操作：{reason}。"),
-    },
-    "not_found": {
-        "en": ("Not found", "No {resource} with id {id}."),
-        "zh-CN": ("未找到", "未找到编号为 {id} 的{resource}。"),
-    },
     "route_not_found": {
         "en": ("Not found", "There is nothing at this address."),
         "zh-CN": ("未找到", "该地址不存在。"),
@@ -66,18 +58,6 @@ _MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
     "method_not_allowed": {
         "en": ("Method not allowed", "This address does not accept that method."),
         "zh-CN": ("不支持的请求方法", "该地址不支持此请求方法。"),
-    },
-    "conflict": {
-        "en": ("Conflict", "{reason}"),
-        "zh-CN": ("冲突", "{reason}"),
-    },
-    "version_mismatch": {
-        "en": ("Edited by someone else", "The record is at version {current}, you sent {sent}; reload and retry."),
-        "zh-CN": ("记录已被他人修改", "记录当前版本为 {current}，您提交的是 {sent}，请刷新后重试。"),
-    },
-    "precondition_required": {
-        "en": ("If-Match required", "Send the version you last read (its ETag) in If-Match to change this record."),
-        "zh-CN": ("缺少 If-Match", "修改此记录须在 If-Match 中提供您最后读取的版本号（ETag）。"),
     },
     "idempotency_key_reused": {
         "en": ("Idempotency key reused", "This Idempotency-Key was already used with a different request."),
@@ -92,6 +72,8 @@ _MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "zh-CN": ("服务暂不可用", "{reason}"),
     },
 }
+
+_MESSAGES.update({code: t.texts() for code, t in PLATFORM_PROBLEMS.items()})
 
 _FIELD_MESSAGES_ZH = {
     "missing": "必填",
@@ -180,6 +162,10 @@ def pick_language(accept_language: str | None) -> str:
 def render(problem: Problem, request: Request) -> JSONResponse:
     lang = pick_language(request.headers.get("accept-language"))
     title, detail = _MESSAGES[problem.code][lang]
+    return _render(problem, request, lang, title, detail)
+
+
+def _render(problem: Problem, request: Request, lang: str, title: str, detail: str) -> JSONResponse:
     # A param may carry its own translations: {"en": "firm", "zh-CN": "企业"}.
     params = {k: (v.get(lang, next(iter(v.values()))) if isinstance(v, dict) else v) for k, v in problem.params.items()}
     with contextlib.suppress(KeyError, IndexError):
@@ -209,6 +195,12 @@ def render(problem: Problem, request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def to_problem(error: DomainError, table: ProblemTable) -> Problem:
+    """The problem a refusal becomes under ``table``; KeyError if the code is not in it."""
+    errors = [FieldError(field=f, type=ty, message=msg) for f, ty, msg in error.fields]
+    return Problem(error.code, table[error.code].status, params=error.params, errors=errors)
+
+
 def validation_problem(errors: list[FieldError]) -> Problem:
     return Problem(
         "validation_error", 422, params={"count": len(errors), "fields": ", ".join(e.field for e in errors)}, errors=errors
@@ -232,9 +224,27 @@ def _field_errors(exc: RequestValidationError) -> list[FieldError]:
     return out
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, table: ProblemTable | None = None) -> None:
+    """Render every error as a problem; ``table`` is the service's code -> status and text."""
+    table = table or ProblemTable()
+    app.state.problem_table = table
+    register_messages({code: table[code].texts() for code in table.codes()})
+
     async def on_problem(request: Request, exc: Problem) -> JSONResponse:
         return render(exc, request)
+
+    async def on_domain(request: Request, exc: DomainError) -> JSONResponse:
+        if exc.code in table:
+            return render(to_problem(exc, table), request)
+        log.error("problem.unregistered_code", code=exc.code, path=request.url.path)
+        settings = getattr(request.app.state, "settings", None)
+        if getattr(settings, "environment", None) == "test":
+            return render(Problem("internal_error", 500), request)  # the suite must see it
+        lang = pick_language(request.headers.get("accept-language"))
+        title = "Request refused" if lang == "en" else "请求被拒绝"
+        fallback = Problem("conflict", 409, params=exc.params)
+        fallback.code = exc.code  # keep the code: it still says what went wrong
+        return _render(fallback, request, lang, title, exc.code)
 
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _field_errors(exc)
@@ -258,6 +268,7 @@ def install(app: FastAPI) -> None:
         return render(Problem(code, exc.status_code, params=params), request)
 
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(DomainError, on_domain)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     # Unexpected exceptions are answered by RequestGuardMiddleware (keeps the connection alive).

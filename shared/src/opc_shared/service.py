@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated
 
 import structlog
@@ -20,11 +21,15 @@ from opc_shared.clock import Clock, SystemClock
 from opc_shared.consumer import ConsumerRunner, Handler
 from opc_shared.contracts.base import EventContract
 from opc_shared.db import Database, UnitOfWork
+from opc_shared.errors import ProblemTable
 from opc_shared.observability import RequestContextMiddleware, configure_logging
 from opc_shared.relay import OutboxRelay
 from opc_shared.settings import ServiceSettings
 
 log = structlog.get_logger("opc.service")
+
+
+Job = Callable[[Database, asyncio.Event, Clock], Awaitable[None]]
 
 
 @dataclass
@@ -38,8 +43,11 @@ class ServiceSpec:
     metadata: MetaData
     routers: list[APIRouter] = field(default_factory=list)
     handlers: Mapping[type[EventContract], Handler] = field(default_factory=dict)
-    #: Periodic jobs of the service (e.g. SLA escalation), run beside the relay: ``job(db, stop)``.
-    jobs: Mapping[str, Callable[[Database, asyncio.Event], Awaitable[None]]] = field(default_factory=dict)
+    #: Periodic jobs of the service (e.g. SLA escalation), run beside the relay:
+    #: ``job(db, stop, clock)``; the clock is the app's, so a test's FixedClock drives jobs too.
+    jobs: Mapping[str, Job] = field(default_factory=dict)
+    #: The service's problem codes: status and text of every DomainError it raises.
+    problems: ProblemTable = field(default_factory=ProblemTable)
     version: str = "0.1.0"
 
 
@@ -72,8 +80,9 @@ class BrokerProbe:
 class Workers:
     """The relay and the consumer, run as tasks in whichever process ops choose."""
 
-    def __init__(self, spec: ServiceSpec, db: Database, *, relay: bool, consumers: bool) -> None:
+    def __init__(self, spec: ServiceSpec, db: Database, *, relay: bool, consumers: bool, clock: Clock | None = None) -> None:
         self.stop = asyncio.Event()
+        self.clock: Clock = clock or SystemClock()
         self.relay = OutboxRelay(db.settings) if relay else None
         topics = tuple(db.settings.consumes)
         self.consumer = ConsumerRunner(db, spec.handlers, topics) if consumers and spec.handlers and topics else None
@@ -87,7 +96,7 @@ class Workers:
         if self.consumer:
             self._tasks.append(asyncio.create_task(self.consumer.run(self.stop), name="inbox-consumer"))
         for name, job in self.jobs.items():
-            self._tasks.append(asyncio.create_task(job(self.db, self.stop), name=name))
+            self._tasks.append(asyncio.create_task(job(self.db, self.stop, self.clock), name=name))
 
     def stopped_unexpectedly(self) -> list[str]:
         """Names of worker tasks that ended although nobody asked them to stop."""
@@ -116,7 +125,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
         db = Database(settings, spec.metadata)
         app.state.db = db
         app.state.broker = BrokerProbe(settings)
-        workers = Workers(spec, db, relay=settings.run_relay, consumers=settings.run_consumers)
+        workers = Workers(spec, db, relay=settings.run_relay, consumers=settings.run_consumers, clock=_AppClock(app))
         app.state.workers = workers
         workers.start()
         log.info("service.started", settings=settings.safe_dump())
@@ -132,7 +141,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     app.state.settings = settings
     app.state.spec = spec
     app.state.clock = SystemClock()  # tests swap in a FixedClock
-    problems.install(app)
+    problems.install(app, spec.problems)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     app.include_router(_ops_router())
     for router in spec.routers:
@@ -171,9 +180,22 @@ def _ops_router() -> APIRouter:
     return router
 
 
+class _AppClock:
+    """The app's current clock, read on every call, so a test that swaps app.state.clock moves jobs too."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+
+    def now(self) -> datetime:
+        return self._app.state.clock.now()
+
+
 async def _uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    """The request's transaction: commits (events included) once the route returned, before the
+    response is sent; rolls back if anything raised. Routes never commit by hand."""
     async with request.app.state.db.uow() as uow:
         yield uow
+        await uow.commit()
 
 
 async def _db(request: Request) -> Database:
@@ -184,6 +206,7 @@ async def _clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
-UowDep = Annotated[UnitOfWork, Depends(_uow)]
+#: The request's unit of work (``scope="function"``: it commits before the response leaves).
+UowDep = Annotated[UnitOfWork, Depends(_uow, scope="function")]
 ClockDep = Annotated[Clock, Depends(_clock)]
 DatabaseDep = Annotated[Database, Depends(_db)]

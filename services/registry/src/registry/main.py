@@ -6,6 +6,7 @@ from opc_shared.service import ServiceSpec, create_app
 from registry import scheduler
 from registry.adapters.tables import metadata
 from registry.api import cases, districts, firms, places
+from registry.service.problems import PROBLEMS
 from registry.settings import RegistrySettings
 
 spec = ServiceSpec(
@@ -16,6 +17,7 @@ spec = ServiceSpec(
     metadata=metadata,
     routers=[cases.router, cases.figures_router, places.router, districts.router, firms.router],
     jobs={"sla-escalation": scheduler.run},
+    problems=PROBLEMS,
 )
 
 

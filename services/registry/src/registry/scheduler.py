@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from opc_shared.clock import SHANGHAI, Clock, SystemClock
+from opc_shared.clock import SHANGHAI, Clock
 from opc_shared.contracts import registry as ev
 from opc_shared.db import Database, UnitOfWork
 from registry.adapters import tables as t
@@ -172,8 +172,7 @@ async def _fire(uow: UnitOfWork, case: Case, clock_name: str, step: str, due: da
     return 1
 
 
-async def run(db: Database, stop: asyncio.Event, clock: Clock | None = None) -> None:
-    clock = clock or SystemClock()
+async def run(db: Database, stop: asyncio.Event, clock: Clock) -> None:
     while not stop.is_set():
         try:
             await escalate_once(db, clock)

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from compute_ledger.service import firm_accounts as service
 from opc_shared.auth import CurrentPrincipal, require_roles
-from opc_shared.pagination import PageOut
+from opc_shared.pagination import PageDep, PageOut
 from opc_shared.service import UowDep
 
 router = APIRouter(prefix="/firm-accounts", tags=["firm-accounts"])
@@ -35,9 +35,7 @@ async def get_one(firm_id: UUID, principal: CurrentPrincipal, uow: UowDep) -> Le
 async def list_all(
     principal: CurrentPrincipal,
     uow: UowDep,
+    page: PageDep,
     district: Annotated[str | None, Query(max_length=64)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PageOut[LedgerAccountOut]:
-    page = await service.list_for(uow, principal=principal, district=district, cursor=cursor, limit=limit)
-    return PageOut[LedgerAccountOut](items=[LedgerAccountOut.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+    return PageOut.of(await service.list_for(uow, principal=principal, district=district, page=page), LedgerAccountOut)

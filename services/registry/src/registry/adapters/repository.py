@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from opc_shared.problems import Problem
+from opc_shared.errors import VersionMismatch
 from registry.adapters import tables as t
 from registry.domain.calendar import CalendarNotLoaded, DayKind, WorkingCalendar
 from registry.domain.case import Case, MaterialItem, Status, Step, StepState, SubCase, SubStatus
@@ -148,7 +148,7 @@ async def save_case(session: AsyncSession, case: Case, *, calendar: WorkingCalen
             .values(version=t.cases.c.version + 1, updated_at=now, **row)
         )
         if result.rowcount != 1:
-            raise Problem("version_mismatch", 412, params={"current": "newer", "sent": case.version})
+            raise VersionMismatch(current="newer", sent=case.version)
         case.version += 1
     if case.steps:
         stmt = pg_insert(t.case_steps).values(

@@ -7,9 +7,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from opc_shared.auth import CurrentPrincipal
-from opc_shared.concurrency import IfMatch, etag
+from opc_shared.clock import Clock
+from opc_shared.concurrency import IfMatch, with_etag
+from opc_shared.db import UnitOfWork
 from opc_shared.idempotency import IdempotencyDep
-from opc_shared.pagination import PageOut
+from opc_shared.pagination import PageDep, PageOut
 from opc_shared.problems import pick_language
 from opc_shared.service import ClockDep, UowDep
 from opc_shared.times import ApiDate
@@ -47,14 +49,12 @@ async def _case_call(case_id: UUID, principal: CurrentPrincipal, uow: UowDep, cl
 Call = Annotated[CaseCall, Depends(_case_call)]
 
 
-async def _respond(call: CaseCall, case: Case, status: int = 200) -> JSONResponse:
-    await call.uow.commit()
-    return await _render(call.uow, call.clock, case, status)
+async def _respond(call: CaseCall, case: Case) -> JSONResponse:
+    return await _render(call.uow, call.clock, case)
 
 
-async def _render(uow, clock, case: Case, status: int = 200) -> JSONResponse:
-    body = case_out(case, await service.calendar_for(uow), clock.now())
-    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers={"ETag": etag(case.version)})
+async def _render(uow: UnitOfWork, clock: Clock, case: Case) -> JSONResponse:
+    return with_etag(case_out(case, await service.calendar_for(uow), clock.now()), case.version)
 
 
 def _form(body: CaseForm) -> dict:
@@ -77,15 +77,14 @@ async def list_cases(
     principal: CurrentPrincipal,
     uow: UowDep,
     clock: ClockDep,
+    page: PageDep,
     status: Annotated[str | None, Query(max_length=32)] = None,
     owner: Annotated[str | None, Query(max_length=200)] = None,
     community_id: UUID | None = None,
     sla_risk: Annotated[str | None, Query(pattern="^(on_track|at_risk|overdue)$")] = None,
     district: Annotated[str | None, Query(max_length=64)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PageOut[CaseSummary]:
-    page = await queries.queue(
+    found = await queries.queue(
         uow,
         principal=principal,
         now=clock.now(),
@@ -94,11 +93,9 @@ async def list_cases(
         owner=owner,
         community_id=community_id,
         sla_risk=sla_risk,
-        cursor=cursor,
-        limit=limit,
+        page=page,
     )
-    items = [CaseSummary(**{**row, "proposed_name": row["form"].get("proposed_name")}) for row in page.items]
-    return PageOut[CaseSummary](items=items, next_cursor=page.next_cursor)
+    return PageOut.of(found.map(lambda row: {**row, "proposed_name": row["form"].get("proposed_name")}), CaseSummary)
 
 
 @router.get("/{case_id}", response_model=CaseOut, summary="One case; its ETag is the version actions send in If-Match")

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from opc_shared.auth import CurrentPrincipal
 from opc_shared.concurrency import IfMatch, etag
-from opc_shared.pagination import PageOut
+from opc_shared.pagination import PageDep, PageOut
 from opc_shared.service import ClockDep, UowDep
 from registry.api.schemas import FirmStatusIn
 from registry.service import firms as service
@@ -52,12 +52,10 @@ async def get_firm(firm_id: UUID, principal: CurrentPrincipal, uow: UowDep, resp
 async def list_firms(
     principal: CurrentPrincipal,
     uow: UowDep,
+    page: PageDep,
     district: Annotated[str | None, Query(max_length=64)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PageOut[FirmOut]:
-    page = await service.list_firms(uow, principal=principal, district=district, cursor=cursor, limit=limit)
-    return PageOut[FirmOut](items=[FirmOut.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+    return PageOut.of(await service.list_firms(uow, principal=principal, district=district, page=page), FirmOut)
 
 
 @router.post(
@@ -84,7 +82,6 @@ async def change_status(
         effective_date=body.effective_date,
         reason=body.reason,
     )
-    await uow.commit()
     response.headers["ETag"] = etag(firm["version"])
     return FirmOut.model_validate(firm)
 

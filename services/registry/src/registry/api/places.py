@@ -46,7 +46,6 @@ async def add_workstations(
     community_id: UUID, body: list[WorkstationIn], principal: CurrentPrincipal, uow: UowDep
 ) -> list[WorkstationOut]:
     rows = await service.add_workstations(uow, principal, community_id, [w.model_dump() for w in body])
-    await uow.commit()
     return [WorkstationOut.model_validate(r) for r in rows]
 
 
@@ -68,7 +67,6 @@ async def put_line(
     code: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,63}$")], body: BusinessLineIn, principal: CurrentPrincipal, uow: UowDep
 ) -> BusinessLineOut:
     row = await service.upsert_line(uow, principal, code, body.model_dump(mode="json"))
-    await uow.commit()
     return BusinessLineOut.model_validate(row)
 
 
@@ -85,12 +83,10 @@ async def put_calendar(
     year: Year, body: CalendarYearIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep
 ) -> CalendarYearOut:
     await service.put_calendar_year(uow, principal, year, [d.model_dump() for d in body.days], body.source, clock.now())
-    await uow.commit()
     return CalendarYearOut.model_validate(await service.get_calendar_year(uow, year))
 
 
 @router.post("/calendar/{year}/seed", response_model=CalendarYearOut, summary="Load a year from the chinese-calendar package")
 async def seed_calendar(year: Year, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep) -> CalendarYearOut:
     await service.seed_calendar_year(uow, principal, year, clock.now())
-    await uow.commit()
     return CalendarYearOut.model_validate(await service.get_calendar_year(uow, year))

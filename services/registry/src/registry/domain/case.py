@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
+from opc_shared.aggregate import Aggregate
 from opc_shared.clock import SHANGHAI
 from opc_shared.contracts import registry as ev
 from opc_shared.contracts.base import EventContract
@@ -135,7 +136,7 @@ class Placement:
 
 
 @dataclass
-class Case:
+class Case(Aggregate):
     id: uuid.UUID
     district: str
     founder_sub: str
@@ -170,7 +171,7 @@ class Case:
 
     def update_form(self, patch: dict[str, Any], *, now: datetime, actor: str) -> None:
         if self.status != Status.DRAFT:
-            raise DomainError("case_not_editable", 409, {"status": self.status.value})
+            raise DomainError("case_not_editable", {"status": self.status.value})
         merged = dict(self.form)
         for key, value in patch.items():
             if isinstance(value, dict) and isinstance(merged.get(key), dict):
@@ -195,7 +196,7 @@ class Case:
     ) -> None:
         """Lines: the active catalogue entries for the chosen codes (code -> entry with .permits, .sandbox)."""
         if self.status != Status.DRAFT:
-            raise DomainError("case_not_editable", 409, {"status": self.status.value})
+            raise DomainError("case_not_editable", {"status": self.status.value})
         problems = [(f, "missing", "required") for f in self.missing_fields()]
         unknown = [c for c in self.form.get("business_lines") or [] if c not in lines]
         if unknown:
@@ -207,7 +208,7 @@ class Case:
         if placement.occupied_by_other:
             problems.append(("workstation_id", "occupied", "another firm already sits at this workstation"))
         if problems:
-            raise DomainError("case_incomplete", 422, {"count": len(problems)}, problems)
+            raise DomainError("case_incomplete", {"count": len(problems)}, problems)
         chosen = [lines[c] for c in self.form["business_lines"]]
         self.sandbox = any(line.sandbox for line in chosen)
         self.permits = [p.value for p in mat.permits_for(chosen, self.form.get("requested_permits") or [])]
@@ -224,7 +225,7 @@ class Case:
                     item.code, requested_at=now, reminders=mat.reminder_schedule(now.astimezone(SHANGHAI).date())
                 )
         self.submitted_at = now
-        self.events.append(
+        self.record(
             ev.CaseSubmittedV1(
                 case_id=self.id,
                 district=self.district,
@@ -251,7 +252,7 @@ class Case:
         missing = self.missing_materials()
         if missing:
             self.status = Status.AWAITING_MATERIALS
-            self.events.append(ev.MaterialsRequestedV1(case_id=self.id, district=self.district, items=missing, requested_at=now))
+            self.record(ev.MaterialsRequestedV1(case_id=self.id, district=self.district, items=missing, requested_at=now))
             self._log(now, actor, "materials_requested", {"items": missing, "consolidated": True})
         else:
             self.status = Status.READY
@@ -261,22 +262,21 @@ class Case:
 
     def supply_material(self, code: str, *, document_ref: str, checksum: str, now: datetime, actor: str) -> None:
         if self.status not in (Status.AWAITING_MATERIALS, Status.READY, Status.CORRECTION, Status.ACCEPTED):
-            raise DomainError("case_not_editable", 409, {"status": self.status.value})
+            raise DomainError("case_not_editable", {"status": self.status.value})
         item = self.materials.get(code)
         if item is None:
             raise DomainError(
                 "material_not_requested",
-                422,
                 {"code": code},
                 [("code", "not_requested", f"{code} is not on this case's checklist")],
             )
         if self.status in (Status.ACCEPTED, Status.CORRECTION) and item.status == "supplied":
             # After 受理 the documents behind a running case are fixed; only a correction (补正) reopens one.
-            raise DomainError("material_locked", 409, {"code": code})
+            raise DomainError("material_locked", {"code": code})
         item.status, item.document_ref, item.checksum = "supplied", document_ref, checksum.lower()
         item.supplied_at, item.supplied_by, item.reminders, item.note = now, actor, [], None
         all_supplied = not self.missing_materials()
-        self.events.append(
+        self.record(
             ev.MaterialsSuppliedV1(
                 case_id=self.id,
                 district=self.district,
@@ -300,7 +300,7 @@ class Case:
     def accept(self, *, now: datetime, actor: str, calendar: WorkingCalendar) -> None:
         if self.status != Status.READY:
             code = "materials_missing" if self.status == Status.AWAITING_MATERIALS else "invalid_transition"
-            raise DomainError(code, 409, {"status": self.status.value, "items": ", ".join(self.missing_materials())})
+            raise DomainError(code, {"status": self.status.value, "items": ", ".join(self.missing_materials())})
         self.status, self.accepted_at, self.owner = Status.ACCEPTED, now, actor
         self.licence_clock = SlaClock(started_at=now, working_days=LICENCE_WORKING_DAYS, pauses=())
         licence_due = self.licence_clock.due(calendar)
@@ -315,7 +315,7 @@ class Case:
         for permit in self.permits:
             pid = uuid.uuid4()
             self.sub_cases[pid] = SubCase(pid, permit, SubStatus.WAITING, now, simplified_review=self.sandbox)
-        self.events.append(
+        self.record(
             ev.CaseAcceptedV1(
                 case_id=self.id,
                 district=self.district,
@@ -332,12 +332,11 @@ class Case:
     def request_correction(self, items: dict[str, str], *, now: datetime, actor: str) -> None:
         """补正: the named materials must be supplied again; the licence clock stops meanwhile."""
         if self.status != Status.ACCEPTED:
-            raise DomainError("invalid_transition", 409, {"status": self.status.value})
+            raise DomainError("invalid_transition", {"status": self.status.value})
         unknown = [c for c in items if c not in self.materials]
         if unknown:
             raise DomainError(
                 "material_not_requested",
-                422,
                 {"code": ", ".join(unknown)},
                 [("items", "not_requested", f"not on the checklist: {', '.join(unknown)}")],
             )
@@ -348,7 +347,7 @@ class Case:
         assert self.licence_clock is not None
         self.licence_clock = self.licence_clock.pause(now)
         self.status = Status.CORRECTION
-        self.events.append(
+        self.record(
             ev.MaterialsRequestedV1(
                 case_id=self.id, district=self.district, items=sorted(items), correction=True, requested_at=now
             )
@@ -358,11 +357,11 @@ class Case:
 
     def extend(self, days: int, reason: str, *, now: datetime, actor: str) -> None:
         if self.licence_clock is None or self.status not in (Status.ACCEPTED, Status.CORRECTION):
-            raise DomainError("invalid_transition", 409, {"status": self.status.value})
+            raise DomainError("invalid_transition", {"status": self.status.value})
         try:
             self.licence_clock = self.licence_clock.extend(days, reason)
         except ExtensionAlreadyUsed:
-            raise DomainError("extension_already_used", 409, {}) from None
+            raise DomainError("extension_already_used") from None
         self._log(now, actor, "clock_extended", {"clock": "licence", "days": days, "reason": reason})
 
     # ------------------------------------------------------------------ steps
@@ -377,17 +376,17 @@ class Case:
         firm: tuple[uuid.UUID, str] | None = None,
     ) -> None:
         if step not in self.steps:
-            raise DomainError("invalid_transition", 409, {"status": self.status.value})
+            raise DomainError("invalid_transition", {"status": self.status.value})
         current = self.steps[step]
         if current.state == StepState.DONE:
-            raise DomainError("step_already_done", 409, {"step": step})
+            raise DomainError("step_already_done", {"step": step})
         earlier = [s for s in self.steps.values() if s.position < current.position and s.state != StepState.DONE]
         if earlier:
-            raise DomainError("step_out_of_order", 409, {"step": step, "before": earlier[0].step})
+            raise DomainError("step_out_of_order", {"step": step, "before": earlier[0].step})
         if self.status == Status.CORRECTION:
-            raise DomainError("clock_paused_for_correction", 409, {"items": ", ".join(self.missing_materials())})
+            raise DomainError("clock_paused_for_correction", {"items": ", ".join(self.missing_materials())})
         if self.status not in (Status.ACCEPTED, Status.LICENSED):
-            raise DomainError("invalid_transition", 409, {"status": self.status.value})
+            raise DomainError("invalid_transition", {"status": self.status.value})
         current.state, current.completed_at, current.reference = StepState.DONE, now, reference
         nxt = next((s for s in sorted(self.steps.values(), key=lambda s: s.position) if s.state == StepState.PENDING), None)
         if nxt is not None:
@@ -398,7 +397,7 @@ class Case:
         elif step == "bank_account":
             assert self.firm_id is not None and self.account_due_at is not None
             self.account_opened_at = now
-            self.events.append(
+            self.record(
                 ev.AccountOpenedV1(
                     firm_id=self.firm_id,
                     case_id=self.id,
@@ -419,7 +418,7 @@ class Case:
         self.status, self.licence_issued_at = Status.LICENSED, now
         used = self.licence_clock.working_days_used(now, calendar)
         due = self.licence_clock.due(calendar)
-        self.events.append(
+        self.record(
             ev.LicenceIssuedV1(
                 case_id=self.id,
                 district=self.district,
@@ -431,7 +430,7 @@ class Case:
             )
         )
         founder = self.form.get("founder") or {}
-        self.events.append(
+        self.record(
             ev.FirmRegisteredV1(
                 firm_id=self.firm_id,
                 name=self.form["proposed_name"],
@@ -455,12 +454,12 @@ class Case:
         sub = self._sub(sub_id, "site_statement")
         if office not in SITE_STATEMENT_OFFICES:
             raise DomainError(
-                "unknown_office", 422, {"office": office}, [("office", "enum", f"one of {', '.join(SITE_STATEMENT_OFFICES)}")]
+                "unknown_office", {"office": office}, [("office", "enum", f"one of {', '.join(SITE_STATEMENT_OFFICES)}")]
             )
         if sub.status != SubStatus.OPEN or self.status == Status.WITHDRAWN:
-            raise DomainError("invalid_transition", 409, {"status": sub.status.value})
+            raise DomainError("invalid_transition", {"status": sub.status.value})
         if office in sub.signoffs:
-            raise DomainError("already_signed", 409, {"office": office})
+            raise DomainError("already_signed", {"office": office})
         sub.signoffs[office] = {"by": actor, "at": now.isoformat(), "reference": reference or ""}
         self._log(now, actor, "site_statement_signed", {"office": office, "sub_case": str(sub_id)}, reference=reference)
         if all(o in sub.signoffs for o in SITE_STATEMENT_OFFICES):
@@ -471,9 +470,7 @@ class Case:
     def refer_permit(self, sub_id: uuid.UUID, *, now: datetime, actor: str, calendar: WorkingCalendar) -> None:
         sub = self._sub(sub_id, None)
         if sub.status != SubStatus.READY:
-            raise DomainError(
-                "permit_not_ready", 409, {"status": sub.status.value, "blockers": ", ".join(self.permit_blockers())}
-            )
+            raise DomainError("permit_not_ready", {"status": sub.status.value, "blockers": ", ".join(self.permit_blockers())})
         days = PERMIT_REFERRAL_WORKING_DAYS[Permit(sub.kind)]
         if sub.simplified_review:
             days = max(1, days // 2)  # sandbox supervision: simplified qualification review
@@ -491,11 +488,11 @@ class Case:
     ) -> None:
         sub = self._sub(sub_id, None)
         if sub.status != SubStatus.REFERRED:
-            raise DomainError("invalid_transition", 409, {"status": sub.status.value})
+            raise DomainError("invalid_transition", {"status": sub.status.value})
         sub.status = SubStatus.GRANTED if granted else SubStatus.REFUSED
         sub.decided_at, sub.reference, sub.reason = now, reference, reason
         contract = ev.PermitGrantedV1 if granted else ev.PermitRefusedV1
-        self.events.append(
+        self.record(
             contract(
                 case_id=self.id,
                 district=self.district,
@@ -532,16 +529,16 @@ class Case:
     def _sub(self, sub_id: uuid.UUID, kind: str | None) -> SubCase:
         sub = self.sub_cases.get(sub_id)
         if sub is None or (kind is not None and sub.kind != kind) or (kind is None and sub.kind == "site_statement"):
-            raise DomainError("sub_case_not_found", 404, {"id": str(sub_id)})
+            raise DomainError("sub_case_not_found", {"id": str(sub_id)})
         return sub
 
     # ------------------------------------------------------------------- misc
     def assign(self, owner: str, *, step: str | None, now: datetime, actor: str) -> None:
         """Hand the case (all open steps) or one step to another caseworker."""
         if self.status not in (Status.ACCEPTED, Status.CORRECTION, Status.LICENSED):
-            raise DomainError("invalid_transition", 409, {"status": self.status.value})
+            raise DomainError("invalid_transition", {"status": self.status.value})
         if step is not None and step not in self.steps:
-            raise DomainError("invalid_transition", 409, {"status": self.status.value})
+            raise DomainError("invalid_transition", {"status": self.status.value})
         targets = [self.steps[step]] if step else [s for s in self.steps.values() if s.state != StepState.DONE]
         for target in targets:
             target.owner = owner
@@ -551,7 +548,7 @@ class Case:
 
     def withdraw(self, reason: str, *, now: datetime, actor: str) -> None:
         if self.status in (Status.LICENSED, Status.COMPLETED, Status.WITHDRAWN):
-            raise DomainError("invalid_transition", 409, {"status": self.status.value})
+            raise DomainError("invalid_transition", {"status": self.status.value})
         self.status = Status.WITHDRAWN
         self._log(now, actor, "withdrawn", {"reason": reason})
 

@@ -16,18 +16,16 @@ ALLOWED = {
 
 def check_status_change(current: str, since: date | None, new: str, effective: date, today: date) -> None:
     if new not in ALLOWED.get(current, set()):
-        raise DomainError("invalid_status_change", 409, {"current": current, "new": new})
+        raise DomainError("invalid_status_change", {"current": current, "new": new})
     if since is not None and effective < since:
         raise DomainError(
-            "invalid_status_change",
-            422,
+            "invalid_effective_date",
             {"current": current, "new": new},
             [("effective_date", "before_current_status", f"the firm is {current} since {since.isoformat()}")],
         )
     if effective > today:
         raise DomainError(
-            "invalid_status_change",
-            422,
+            "invalid_effective_date",
             {"current": current, "new": new},
             [("effective_date", "in_future", "record a change once it has happened")],
         )

@@ -16,16 +16,15 @@ from opc_shared.auth import Principal
 from opc_shared.clock import SHANGHAI, Clock
 from opc_shared.concurrency import check_version
 from opc_shared.db import UnitOfWork
-from opc_shared.problems import FieldError, Problem, validation_problem
+from opc_shared.errors import DomainError, Forbidden, InvalidInput, NotFound
+from opc_shared.scoping import may_read
 from registry.adapters import tables as t
 from registry.adapters.repository import load_calendar, load_case, save_case
 from registry.domain.calendar import CalendarNotLoaded, WorkingCalendar
 from registry.domain.case import Case, Placement
-from registry.domain.errors import DomainError
 from registry.domain.identifiers import generate_uscc
 from registry.domain.intake import validate_form
 from registry.service import districts
-from registry.service.problems import to_problem
 
 STAFF = ("caseworker", "reviewer", "admin")
 REVIEWERS = ("reviewer", "admin")
@@ -36,14 +35,14 @@ def is_founder_of(principal: Principal, case: Case) -> bool:
 
 
 def can_view(principal: Principal, case: Case) -> bool:
-    return is_founder_of(principal, case) or (principal.has_any(*STAFF) and principal.may_see_district(case.district))
+    return may_read(principal, case.district, firm=case.firm_id, account=case.founder_sub, staff_roles=STAFF)
 
 
 async def get_visible(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID, *, for_update: bool = False) -> Case:
     case = await load_case(uow.session, case_id, for_update=for_update)
     if case is None or not can_view(principal, case):
-        raise Problem("not_found", 404, params={"resource": {"en": "case", "zh-CN": "案件"}, "id": str(case_id)})
-    return case
+        raise NotFound({"en": "case", "zh-CN": "案件"}, case_id)
+    return uow.track(case)
 
 
 async def calendar_for(uow: UnitOfWork) -> WorkingCalendar:
@@ -73,15 +72,15 @@ async def create_draft(
     uow: UnitOfWork, *, principal: Principal, clock: Clock, form: dict[str, Any], founder_sub: str | None
 ) -> Case:
     if not principal.has_any("firm", "caseworker", "admin"):
-        raise Problem("forbidden", 403, params={"reason": "only founders and caseworkers open cases"})
+        raise Forbidden("only founders and caseworkers open cases")
     if principal.district == "*":
-        raise Problem("forbidden", 403, params={"reason": "a case belongs to one district; use a district account"})
+        raise Forbidden("a case belongs to one district; use a district account")
     await districts.principal_district(uow, principal)
     now = clock.now()
     _check_form(form, now)
     owner = principal.sub if "firm" in principal.roles else (founder_sub or principal.sub)
     case = Case.draft(district=principal.district, founder_sub=owner, created_by=principal.sub, form=form, now=now)
-    await save_case(uow.session, case, calendar=None, new=True, now=now)
+    await save_case(uow.session, uow.track(case), calendar=None, new=True, now=now)
     return case
 
 
@@ -92,7 +91,7 @@ async def mutate(call: CaseCall, roles: tuple[str, ...], action: Action, *, foun
     if not (principal.has_any(*roles) and principal.may_see_district(case.district)) and not (
         founder_allowed and is_founder_of(principal, case)
     ):
-        raise Problem("forbidden", 403, params={"reason": f"needs one of roles {', '.join(roles)}"})
+        raise Forbidden(f"needs one of roles {', '.join(roles)}")
     check_version(case.version, call.version)
     now = call.clock.now()
     calendar = await calendar_for(uow)
@@ -101,20 +100,15 @@ async def mutate(call: CaseCall, roles: tuple[str, ...], action: Action, *, foun
         if hasattr(result, "__await__"):
             await result
         await save_case(uow.session, case, calendar=calendar, new=False, now=now)
-    except DomainError as exc:
-        raise to_problem(exc) from None
     except CalendarNotLoaded as exc:
-        raise Problem("calendar_not_loaded", 409, params={"year": exc.year}) from None
-    for event in case.events:
-        uow.publish(event)
-    case.events.clear()
+        raise DomainError("calendar_not_loaded", {"year": exc.year}) from None
     return case
 
 
 def _check_form(form: dict[str, Any], now: datetime) -> None:
     issues = validate_form(form, now.astimezone(SHANGHAI).date())
     if issues:
-        raise validation_problem([FieldError(field=f, type=ty, message=m) for f, ty, m in issues])
+        raise InvalidInput(issues)
 
 
 async def update_draft(call: CaseCall, patch: dict[str, Any]) -> Case:
@@ -134,7 +128,6 @@ async def submit(call: CaseCall) -> Case:
             if case.form.get("workstation_id"):
                 raise DomainError(
                     "case_incomplete",
-                    422,
                     {"count": 1},
                     [("workstation_id", "not_found", "no such workstation in that community")],
                 )
@@ -153,7 +146,7 @@ async def submit(call: CaseCall) -> Case:
                     )
                 )
         except IntegrityError:
-            raise DomainError("workstation_occupied", 409) from None
+            raise DomainError("workstation_occupied") from None
 
     return await mutate(call, STAFF, action, founder_allowed=True)
 
@@ -253,7 +246,7 @@ async def _division_of(uow: UnitOfWork, case: Case) -> str:
             return code
     where = await districts.find_district(uow, case.district)
     if where is None or where.division_code is None:
-        raise Problem("unknown_district", 422, params={"district": case.district})
+        raise DomainError("unknown_district", {"district": case.district})
     return where.division_code
 
 

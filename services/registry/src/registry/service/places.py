@@ -14,7 +14,9 @@ from opc_shared.auth import CITY_WIDE, Principal
 from opc_shared.clock import SHANGHAI
 from opc_shared.contracts.registry import CalendarYearLoadedV1, CommunityRegisteredV1
 from opc_shared.db import UnitOfWork
-from opc_shared.problems import FieldError, Problem, validation_problem
+from opc_shared.errors import DomainError, Forbidden, InvalidInput, NotFound
+from opc_shared.problems import FieldError, validation_problem
+from opc_shared.scoping import in_district
 from registry.adapters import tables as t
 from registry.adapters.repository import refresh_due_dates, replace_calendar_year
 from registry.domain.calendar import CalendarNotLoaded, DayKind, seed_entries
@@ -28,16 +30,16 @@ NOT_FOUND = {"en": "community", "zh-CN": "社区"}
 def require_admin(principal: Principal, district: str | None = None) -> None:
     """District administration: communities, workstations, assignment."""
     if "admin" not in principal.roles:
-        raise Problem("forbidden", 403, params={"reason": "admins only"})
+        raise Forbidden("admins only")
     if district is not None and not principal.may_see_district(district):
-        raise Problem("forbidden", 403, params={"reason": f"district {district} is not yours"})
+        raise Forbidden(f"district {district} is not yours")
 
 
 def require_city_admin(principal: Principal) -> None:
     """City-wide administration: the business-line catalogue, the district catalogue and the
     working-day calendar serve every district, so no single district may rewrite them."""
     if "admin" not in principal.roles or principal.district != CITY_WIDE:
-        raise Problem("forbidden", 403, params={"reason": "city-wide administrators only (district *)"})
+        raise Forbidden("city-wide administrators only (district *)")
 
 
 #: Calendar years an administrator may load: last year (late corrections) to two years ahead.
@@ -70,7 +72,7 @@ async def create_community(uow: UnitOfWork, principal: Principal, data: dict[str
         async with uow.session.begin_nested():
             await uow.session.execute(insert(t.communities).values(**row))
     except IntegrityError:
-        raise Problem("duplicate", 409, params={"what": f"community {data['name']}"}) from None
+        raise DomainError("duplicate", {"what": f"community {data['name']}"}) from None
     uow.publish(
         CommunityRegisteredV1(
             community_id=row["id"],
@@ -91,21 +93,16 @@ async def create_community(uow: UnitOfWork, principal: Principal, data: dict[str
 async def list_communities(uow: UnitOfWork, principal: Principal, district: str | None) -> list[dict[str, Any]]:
     """Everyone of a district may list its communities (founders pick one in the form); asking
     for another district's list is refused, as it is for every other list."""
-    if district and not principal.may_see_district(district):
-        raise Problem("forbidden", 403, params={"reason": f"district {district} is not yours"})
+    query = in_district(select(t.communities), principal, t.communities.c.district, district=district)
     await districts.check_district_filter(uow, district)
-    query = select(t.communities).order_by(t.communities.c.name)
-    if principal.district != CITY_WIDE:
-        query = query.where(t.communities.c.district == principal.district)
-    elif district:
-        query = query.where(t.communities.c.district == district)
+    query = query.order_by(t.communities.c.name)
     return [dict(r) for r in (await uow.session.execute(query)).mappings()]
 
 
 async def _community(uow: UnitOfWork, principal: Principal, community_id: uuid.UUID) -> dict[str, Any]:
     row = (await uow.session.execute(select(t.communities).where(t.communities.c.id == community_id))).mappings().first()
     if row is None or not principal.may_see_district(row["district"]):
-        raise Problem("not_found", 404, params={"resource": NOT_FOUND, "id": str(community_id)})
+        raise NotFound(NOT_FOUND, community_id)
     return dict(row)
 
 
@@ -119,7 +116,7 @@ async def add_workstations(
         async with uow.session.begin_nested():
             await uow.session.execute(insert(t.workstations), rows)
     except IntegrityError:
-        raise Problem("duplicate", 409, params={"what": "a workstation with that code"}) from None
+        raise DomainError("duplicate", {"what": "a workstation with that code"}) from None
     return rows
 
 
@@ -149,7 +146,7 @@ async def upsert_line(uow: UnitOfWork, principal: Principal, code: str, data: di
 async def get_calendar_year(uow: UnitOfWork, year: int) -> dict[str, Any]:
     meta = (await uow.session.execute(select(t.calendar_years).where(t.calendar_years.c.year == year))).mappings().first()
     if meta is None:
-        raise Problem("calendar_not_loaded", 404, params={"year": year})
+        raise NotFound({"en": "calendar year", "zh-CN": "工作日历年度"}, year)
     days = (
         await uow.session.execute(
             select(t.calendar_days)
@@ -168,7 +165,7 @@ async def put_calendar_year(
     errors = []
     for i, d in enumerate(days):
         if d["day"].year != year:
-            errors.append(FieldError(f"days.{i}.day", f"not in {year}", "wrong_year"))
+            errors.append((f"days.{i}.day", "wrong_year", f"not in {year}"))
         weekend = d["day"].weekday() >= 5
         if (d["kind"] == "workday") != weekend:
             kind = (
@@ -176,9 +173,9 @@ async def put_calendar_year(
                 if d["kind"] == "workday"
                 else "a holiday entry must fall on a weekday"
             )
-            errors.append(FieldError(f"days.{i}.kind", kind, "inconsistent"))
+            errors.append((f"days.{i}.kind", "inconsistent", kind))
     if errors:
-        raise validation_problem(errors)
+        raise InvalidInput(errors)
     entries = {d["day"]: (DayKind(d["kind"]), d.get("name")) for d in days}
     await _load_year(uow, year, entries, source, now)
 
@@ -189,7 +186,7 @@ async def seed_calendar_year(uow: UnitOfWork, principal: Principal, year: int, n
     try:
         entries = seed_entries(year)
     except CalendarNotLoaded as exc:
-        raise Problem("calendar_not_loaded", 409, params={"year": exc.year}) from None
+        raise DomainError("calendar_not_loaded", {"year": exc.year}) from None
     await _load_year(uow, year, {d: (e.kind, e.name) for d, e in entries.items()}, "chinese-calendar package", now)
 
 

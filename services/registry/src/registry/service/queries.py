@@ -8,29 +8,22 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select
 
 from opc_shared.auth import Principal
 from opc_shared.clock import SHANGHAI
 from opc_shared.db import UnitOfWork
-from opc_shared.pagination import Page, decode_cursor, encode_cursor
-from opc_shared.problems import Problem
+from opc_shared.pagination import Keyset, Page, PageParams
+from opc_shared.scoping import Scope, readable, staff_district
 from registry.adapters import tables as t
 from registry.adapters.repository import clock_from_json, load_calendar
 from registry.service.cases import STAFF
 from registry.service.districts import check_district_filter
 
 RISKS = ("on_track", "at_risk", "overdue")
-
-
-def _district_scope(principal: Principal, district: str | None) -> str | None:
-    if not principal.has_any(*STAFF):
-        raise Problem("forbidden", 403, params={"reason": "queues are for street-office staff"})
-    if principal.district == "*":
-        return district
-    if district and district != principal.district:
-        raise Problem("forbidden", 403, params={"reason": f"district {district} is not yours"})
-    return principal.district
+KEYSET = Keyset(t.cases.c.created_at, t.cases.c.id)
+#: Staff read their district's cases; a founder reads the cases they opened (and their firm's).
+SCOPE = Scope(district=t.cases.c.district, firm=t.cases.c.firm_id, account=t.cases.c.founder_sub)
 
 
 async def queue(
@@ -43,18 +36,11 @@ async def queue(
     owner: str | None,
     community_id: uuid.UUID | None,
     sla_risk: str | None,
-    cursor: str | None,
-    limit: int,
+    page: PageParams,
 ) -> Page:
     c = t.cases
-    query = select(c).order_by(c.c.created_at.desc(), c.c.id.desc()).limit(limit + 1)
-    if "firm" in principal.roles and not principal.has_any(*STAFF):
-        query = query.where(c.c.founder_sub == principal.sub)  # a founder's own cases, nothing else
-    else:
-        scope = _district_scope(principal, district)
-        await check_district_filter(uow, district)
-        if scope:
-            query = query.where(c.c.district == scope)
+    query = readable(select(c), principal, SCOPE, district=district, staff_roles=STAFF)
+    await check_district_filter(uow, district)
     if status:
         query = query.where(c.c.status == status)
     if owner:
@@ -68,14 +54,8 @@ async def queue(
         query = query.where(running, c.c.licence_warn_at <= now, c.c.licence_due_at > now)
     elif sla_risk == "on_track":
         query = query.where(or_(~running, c.c.licence_warn_at > now))
-    if cursor:
-        at, last = decode_cursor(cursor)
-        query = query.where(tuple_(c.c.created_at, c.c.id) < tuple_(at, uuid.UUID(last)))
-    rows = [dict(r) for r in (await uow.session.execute(query)).mappings()]
-    next_cursor = encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
-    for row in rows:
-        row["sla_risk"] = risk_of(row, now)
-    return Page(items=rows[:limit], next_cursor=next_cursor)
+    rows = (await uow.session.execute(KEYSET.apply(query, page))).mappings().all()
+    return KEYSET.page(rows, page).map(lambda row: {**row, "sla_risk": risk_of(row, now)})
 
 
 def risk_of(row: dict[str, Any], now: datetime) -> str | None:
@@ -102,7 +82,7 @@ async def figures(
     uow: UnitOfWork, *, principal: Principal, district: str | None, start: date, end: date, now: datetime
 ) -> dict[str, Any]:
     """Figures for cases accepted in [start, end] (local dates), plus cases opened (submitted) in that window."""
-    scope = _district_scope(principal, district)
+    scope = staff_district(principal, district, roles=STAFF)
     await check_district_filter(uow, district)
     c = t.cases
     window_start = datetime.combine(start, time(0), tzinfo=SHANGHAI)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from opc_shared.auth import CurrentPrincipal, require_roles
-from opc_shared.pagination import PageOut
+from opc_shared.pagination import PageDep, PageOut
 from opc_shared.service import UowDep
 from subsidy.service import accounts as service
 
@@ -35,11 +35,7 @@ async def get_one(firm_id: UUID, principal: CurrentPrincipal, uow: UowDep) -> Su
 async def list_all(
     principal: CurrentPrincipal,
     uow: UowDep,
+    page: PageDep,
     district: Annotated[str | None, Query(max_length=64)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PageOut[SubsidyAccountOut]:
-    page = await service.list_for(uow, principal=principal, district=district, cursor=cursor, limit=limit)
-    return PageOut[SubsidyAccountOut](
-        items=[SubsidyAccountOut.model_validate(i) for i in page.items], next_cursor=page.next_cursor
-    )
+    return PageOut.of(await service.list_for(uow, principal=principal, district=district, page=page), SubsidyAccountOut)

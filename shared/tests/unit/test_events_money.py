@@ -1,13 +1,7 @@
-from datetime import UTC, datetime
-
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from opc_shared.events import CloudEvent, build_event
 from opc_shared.money import yuan_to_fen
-from opc_shared.pagination import decode_cursor, encode_cursor
-from opc_shared.problems import Problem
 from opc_shared.tracing import child_traceparent, parse_trace_id
 
 
@@ -38,17 +32,6 @@ def test_child_traceparent_keeps_the_trace() -> None:
     assert parse_trace_id(child) == "0af7651916cd43dd8448eb211c80319c"
     assert child != parent
     assert parse_trace_id(child_traceparent("garbage")) is not None
-
-
-@given(st.datetimes(timezones=st.just(UTC)), st.uuids())
-def test_cursor_round_trip(at: datetime, ident) -> None:
-    assert decode_cursor(encode_cursor(at, ident)) == (at, str(ident))
-
-
-def test_foreign_cursor_is_a_field_error() -> None:
-    with pytest.raises(Problem) as info:
-        decode_cursor("definitely-not-ours")
-    assert info.value.errors[0].field == "cursor"
 
 
 def test_money_is_integer_fen() -> None:

@@ -1,0 +1,153 @@
+"""Who may read which rows: one place for district and firm scoping, like polar's
+``get_readable_statement``.
+
+- Staff (caseworker, reviewer, finance, admin) read their own district; a ``*`` district
+  reads every district.
+- A firm user reads only rows of their own firm (``firm`` column = the token's firm_id) or,
+  where a table records it, rows they opened themselves (``account`` column = the token's sub,
+  or any ``owned_by(principal)`` condition, e.g. "the firm my case created").
+- Anyone else has no scope: a list is 403, a single record is not found.
+- An explicit ``?district=`` outside the caller's district is refused the same way everywhere
+  (403 ``forbidden``); inside it, it narrows a city-wide caller's view.
+
+A single record outside the caller's scope is "not found" (:func:`ensure_readable`), so ids
+cannot be probed across districts.
+
+Usage::
+
+    SCOPE = Scope(district=accounts.c.district, firm=accounts.c.firm_id)
+    query = readable(select(accounts), principal, SCOPE, district=district)          # a list
+    row = (await session.execute(select(accounts).where(accounts.c.firm_id == firm_id,
+                                                        readable_condition(principal, SCOPE)))).first()
+    if row is None: raise NotFound("subsidy account", firm_id)                        # one record
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, Uuid, false, or_, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from opc_shared.auth import CITY_WIDE, STAFF_ROLES, Principal
+from opc_shared.errors import Forbidden, NotFound
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The columns of a table that say whose a row is."""
+
+    district: ColumnElement[Any]
+    firm: ColumnElement[Any] | None = None
+    account: ColumnElement[Any] | None = None
+    #: Further rows a firm user owns, as a condition built for that user.
+    owned_by: Callable[[Principal], ColumnElement[bool]] | None = None
+
+
+def is_staff(principal: Principal, roles: tuple[str, ...] = STAFF_ROLES) -> bool:
+    return principal.has_any(*roles)
+
+
+def check_district_param(principal: Principal, district: str | None) -> None:
+    """Refuse an explicit ``?district=`` the caller may not read."""
+    if district is not None and not principal.may_see_district(district):
+        raise Forbidden(f"district {district} is not yours")
+
+
+def staff_district(principal: Principal, district: str | None = None, *, roles: tuple[str, ...] = STAFF_ROLES) -> str | None:
+    """The one district a staff view covers, or None for all of them (city-wide, no filter)."""
+    if not is_staff(principal, roles):
+        raise Forbidden("this view is for street-office staff")
+    check_district_param(principal, district)
+    return district if principal.district == CITY_WIDE else principal.district
+
+
+def in_district(
+    query: Select[Any], principal: Principal, column: ColumnElement[Any], *, district: str | None = None
+) -> Select[Any]:
+    """Rows of the caller's district (all districts, or the asked one, for ``*``) whatever their
+    role: for reference data every user of a district reads, such as its communities."""
+    check_district_param(principal, district)
+    wanted = district if principal.district == CITY_WIDE else principal.district
+    return query.where(column == wanted) if wanted else query
+
+
+def readable(
+    query: Select[Any],
+    principal: Principal,
+    scope: Scope,
+    *,
+    district: str | None = None,
+    staff_roles: tuple[str, ...] = STAFF_ROLES,
+) -> Select[Any]:
+    """A list: ``query`` narrowed to the rows ``principal`` may read (and to ``district`` if
+    asked); 403 for a caller with no scope at all (neither staff nor a firm user)."""
+    check_district_param(principal, district)
+    if is_staff(principal, staff_roles):
+        return in_district(query, principal, scope.district, district=district)
+    if "firm" not in principal.roles:
+        raise Forbidden("these records are for street-office staff and the firms themselves")
+    if district:
+        query = query.where(scope.district == district)
+    return query.where(_own_rows(principal, scope))
+
+
+def readable_condition(principal: Principal, scope: Scope, *, staff_roles: tuple[str, ...] = STAFF_ROLES) -> ColumnElement[bool]:
+    """The same rule as one SQL condition, for reading single records (no match: not found)."""
+    if is_staff(principal, staff_roles):
+        return true() if principal.district == CITY_WIDE else scope.district == principal.district
+    return _own_rows(principal, scope) if "firm" in principal.roles else false()
+
+
+def _own_rows(principal: Principal, scope: Scope) -> ColumnElement[bool]:
+    clauses = []
+    if scope.firm is not None and principal.firm_id:
+        firm_id: object = principal.firm_id
+        if isinstance(scope.firm.type, Uuid):
+            try:
+                firm_id = uuid.UUID(principal.firm_id)
+            except ValueError:
+                firm_id = None  # a token naming no real firm owns no row
+        if firm_id is not None:
+            clauses.append(scope.firm == firm_id)
+    if scope.account is not None:
+        clauses.append(scope.account == principal.sub)
+    if scope.owned_by is not None:
+        clauses.append(scope.owned_by(principal))
+    return or_(*clauses) if clauses else false()
+
+
+def may_read(
+    principal: Principal,
+    district: str,
+    *,
+    firm: object = None,
+    account: str | None = None,
+    staff_roles: tuple[str, ...] = STAFF_ROLES,
+) -> bool:
+    """The row-level twin of :func:`readable`, for one loaded record."""
+    if is_staff(principal, staff_roles) and principal.may_see_district(district):
+        return True
+    if "firm" not in principal.roles:
+        return False
+    if firm is not None and principal.firm_id is not None and principal.firm_id == str(firm):
+        return True
+    return account is not None and account == principal.sub
+
+
+def ensure_readable(
+    principal: Principal,
+    district: str,
+    *,
+    resource: str | dict[str, str],
+    id: object,
+    firm: object = None,
+    account: str | None = None,
+    staff_roles: tuple[str, ...] = STAFF_ROLES,
+) -> None:
+    """Raise :class:`NotFound` unless ``principal`` may read the record."""
+    if not may_read(principal, district, firm=firm, account=account, staff_roles=staff_roles):
+        raise NotFound(resource, id)
