@@ -26,7 +26,6 @@ async def list_districts(
 async def put_district(code: Code, body: DistrictIn, principal: CurrentPrincipal, uow: UowDep) -> DistrictOut:
     require_city_admin(principal)
     row = await service.put_district(uow, code, body.model_dump())
-    await uow.commit()
     return DistrictOut.model_validate(row)
 
 
@@ -40,5 +39,4 @@ async def list_cities(principal: CurrentPrincipal, uow: UowDep) -> list[CityOut]
 async def put_city(code: Code, body: CityIn, principal: CurrentPrincipal, uow: UowDep) -> CityOut:
     require_city_admin(principal)
     row = await service.put_city(uow, code, body.model_dump())
-    await uow.commit()
     return CityOut.model_validate(row)
