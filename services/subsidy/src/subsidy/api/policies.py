@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel
 
 from opc_shared.auth import CurrentPrincipal, require_roles
-from opc_shared.problems import Problem
+from opc_shared.errors import Forbidden
 from opc_shared.service import ClockDep, UowDep
 from subsidy.service import policies as service
 
@@ -31,7 +31,7 @@ class PolicyVersionOut(BaseModel):
 
 def _city_admin(principal) -> None:
     if principal.district != "*":
-        raise Problem("forbidden", 403, params={"reason": "policies are set by city-wide admins"})
+        raise Forbidden("policies are set by city-wide admins")
 
 
 @router.get("", response_model=list[PolicyVersionOut], summary="Every policy version, drafts included")
@@ -50,7 +50,6 @@ async def create_draft(
 ) -> PolicyVersionOut:
     _city_admin(principal)
     row = await service.create_draft(uow.session, document, principal.sub)
-    await uow.commit()
     return PolicyVersionOut(**row)
 
 
@@ -58,5 +57,4 @@ async def create_draft(
 async def publish(version_id: UUID, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep) -> PolicyVersionOut:
     _city_admin(principal)
     row = await service.publish(uow.session, version_id, principal.sub, clock.now())
-    await uow.commit()
     return PolicyVersionOut(**row)

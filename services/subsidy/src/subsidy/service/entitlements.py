@@ -21,7 +21,7 @@ from opc_shared.clock import SHANGHAI
 from opc_shared.contracts.ledger import InvoiceRecordedV1, InvoiceReversedV1, PoolSettlementAttributedV1
 from opc_shared.contracts.registry import FirmRegisteredV1, FirmStatusChangedV1
 from opc_shared.db import Work
-from opc_shared.problems import Problem
+from opc_shared.errors import NotFound
 from subsidy.adapters.tables import accounts, base_entries, entitlements, firm_status_changes, recoveries
 from subsidy.domain.compute import Facts, evaluate, fmt_yuan
 from subsidy.domain.operation import months_of_normal_operation
@@ -345,7 +345,7 @@ async def for_firm(uow: Work, principal: Principal, firm_id: uuid.UUID, year: in
     ]
     district = district or (rows[0]["district"] if rows else None)
     if district is None or not principal.may_see_firm(firm_id, district):
-        raise Problem("not_found", 404, params={"resource": {"en": "firm", "zh-CN": "企业"}, "id": str(firm_id)})
+        raise NotFound({"en": "firm", "zh-CN": "企业"}, str(firm_id))
     out = []
     for row in rows:
         policy = await policies.policy_by_id(s, row["policy_version_id"])

@@ -15,7 +15,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opc_shared.clock import SHANGHAI
-from opc_shared.problems import FieldError, Problem, validation_problem
+from opc_shared.errors import Conflict, NotFound
+from opc_shared.problems import FieldError, validation_problem
 from subsidy.adapters.tables import policy_versions as table
 from subsidy.domain.policy import CHENGDU_CODES, Policy, PolicyError, bundled_documents, in_force, parse_policy
 
@@ -73,7 +74,7 @@ async def policy_by_id(session: AsyncSession, vid: uuid.UUID) -> Policy:
         return cached
     row = (await session.execute(select(table.c.document, table.c.status).where(table.c.id == vid))).first()
     if row is None:
-        raise Problem("not_found", 404, params={"resource": {"en": "policy version", "zh-CN": "政策版本"}, "id": str(vid)})
+        raise NotFound({"en": "policy version", "zh-CN": "政策版本"}, str(vid))
     policy = parse_policy(row.document)
     if row.status == "published":  # drafts may still change; published ones never do
         _parsed[vid] = policy
@@ -122,7 +123,7 @@ async def create_draft(session: AsyncSession, document: dict[str, Any], actor: s
         .first()
     )
     if stored is None:
-        raise Problem("conflict", 409, params={"reason": f"version {policy.version} of {policy.policy_set} already exists"})
+        raise Conflict(f"version {policy.version} of {policy.policy_set} already exists")
     return dict(stored)
 
 
@@ -141,14 +142,14 @@ async def publish(session: AsyncSession, vid: uuid.UUID, actor: str, now: dateti
     )
     if row is None:
         await get(session, vid)
-        raise Problem("conflict", 409, params={"reason": "only a draft can be published; published versions never change"})
+        raise Conflict("only a draft can be published; published versions never change")
     return dict(row)
 
 
 async def get(session: AsyncSession, vid: uuid.UUID) -> dict:
     row = (await session.execute(select(table).where(table.c.id == vid))).mappings().first()
     if row is None:
-        raise Problem("not_found", 404, params={"resource": {"en": "policy version", "zh-CN": "政策版本"}, "id": str(vid)})
+        raise NotFound({"en": "policy version", "zh-CN": "政策版本"}, str(vid))
     return dict(row)
 
 
