@@ -1,0 +1,196 @@
+"""Many open demands to suppliers at once: maximum total score under capacities, exactly.
+
+The problem: each demand takes at most one supplier, supplier ``s`` at most ``capacity[s]``
+demands; assigning ``d`` to ``s`` earns ``score(d, s)``; leaving ``d`` unassigned costs
+``penalty``. With ``w' = score + penalty`` it is a maximum-weight b-matching, solved exactly as
+a min-cost flow (OR-Tools) on a candidate graph: for each demand its top-K suppliers of the
+full ranking. Scores enter the solver as integers (rounded half-even to 1e-6); the objective
+reported is recomputed from the unrounded scores.
+
+``upper_bound`` certifies how far the top-K answer can be from the optimum of the *full*
+problem (every supplier a candidate for every demand) without solving it: LP duality gives
+``Σ_s cap_s·u_s + Σ_d max(0, max_s (w'_ds − u_s))`` for any prices ``u ≥ 0``, and for a supplier
+outside a demand's top-K, ``w'_ds ≤`` the (K+1)-th best score, which the ranking knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
+SCALE = 1_000_000
+
+
+@dataclass(frozen=True)
+class CandidateGraph:
+    """Arcs as parallel arrays; ``outside[d]`` bounds every score of ``d`` not in the graph (−inf if none)."""
+
+    n_demands: int
+    capacity: np.ndarray  # per supplier, int
+    demand: np.ndarray  # arc → demand index
+    supplier: np.ndarray  # arc → supplier index
+    score: np.ndarray  # arc → score (float)
+    outside: np.ndarray  # per demand
+
+    @staticmethod
+    def full(scores: np.ndarray, capacity: np.ndarray, *, eligible: np.ndarray | None = None) -> CandidateGraph:
+        """Every (demand, supplier) pair an arc (for instances small enough to solve exactly)."""
+        d, s = np.nonzero(eligible if eligible is not None else np.ones_like(scores, dtype=bool))
+        return CandidateGraph(scores.shape[0], capacity, d, s, scores[d, s].astype(np.float64), np.full(scores.shape[0], -np.inf))
+
+    @staticmethod
+    def top_k(scores: np.ndarray, capacity: np.ndarray, k: int) -> CandidateGraph:
+        """The top-K suppliers per row of a dense score matrix (tests; the service builds from the index)."""
+        n, m = scores.shape
+        k = min(k, m)
+        order = np.argsort(-scores, axis=1, kind="stable")
+        chosen = order[:, :k]
+        outside = scores[np.arange(n), order[:, k]] if k < m else np.full(n, -np.inf)
+        d = np.repeat(np.arange(n), k)
+        s = chosen.reshape(-1)
+        return CandidateGraph(n, capacity, d, s, scores[d, s].astype(np.float64), outside.astype(np.float64))
+
+
+@dataclass(frozen=True)
+class Assignment:
+    supplier_of: np.ndarray  # per demand: supplier index or -1
+    objective: float  # Σ scores of assigned − penalty × unassigned
+    assigned: int
+    n_demands: int
+
+    @property
+    def fill_rate(self) -> float:
+        return self.assigned / self.n_demands if self.n_demands else 1.0
+
+
+def solve(graph: CandidateGraph, penalty: float) -> Assignment:
+    n = graph.n_demands
+    keep = graph.score + penalty > 0  # an arc worth less than leaving the demand open never helps
+    dem, sup, score = graph.demand[keep], graph.supplier[keep], graph.score[keep]
+    used, sup_node = np.unique(sup, return_inverse=True)
+    sink = n + used.size
+    flow = min_cost_flow.SimpleMinCostFlow()
+    supplier_nodes = n + np.arange(used.size)
+    # demand → supplier (1 unit, −w'), supplier → sink (its capacity), demand → sink (left open, 0)
+    tails = np.concatenate([dem, supplier_nodes, np.arange(n)]).astype(np.int32)
+    heads = np.concatenate([n + sup_node, np.full(used.size, sink), np.full(n, sink)]).astype(np.int32)
+    caps = np.concatenate([np.ones(dem.size), graph.capacity[used], np.ones(n)]).astype(np.int64)
+    costs = np.concatenate([-np.rint((score + penalty) * SCALE), np.zeros(used.size), np.zeros(n)]).astype(np.int64)
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    supplies = np.zeros(sink + 1, dtype=np.int64)
+    supplies[:n] = 1
+    supplies[sink] = -n
+    flow.set_nodes_supplies(np.arange(sink + 1, dtype=np.int32), supplies)
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        raise RuntimeError(f"min-cost flow ended with status {status}")
+    flows = flow.flows(arcs[: dem.size])
+    chosen = flows > 0
+    supplier_of = np.full(n, -1, dtype=np.int64)
+    supplier_of[dem[chosen]] = used[sup_node[chosen]]
+    assigned = int(chosen.sum())
+    objective = float(score[chosen].sum()) - penalty * (n - assigned)
+    return Assignment(supplier_of, objective, assigned, n)
+
+
+def upper_bound(graph: CandidateGraph, result: Assignment, penalty: float) -> float:
+    """An upper bound on the full problem's optimum (same units as ``Assignment.objective``)."""
+    n = graph.n_demands
+    w = graph.score + penalty
+    outside = np.maximum(graph.outside + penalty, 0.0)
+    load = np.bincount(result.supplier_of[result.supplier_of >= 0], minlength=graph.capacity.size)
+    saturated = load >= graph.capacity
+    # Best alternative of each demand among suppliers that are not full (and outside the graph).
+    open_arc = ~saturated[graph.supplier]
+    alt = outside.copy()
+    np.maximum.at(alt, graph.demand[open_arc], np.maximum(w[open_arc], 0.0))
+    # Price of a full supplier: the least any of its demands gains over that alternative.
+    assigned_arc = result.supplier_of[graph.demand] == graph.supplier
+    prices = np.full(graph.capacity.size, np.inf)
+    np.minimum.at(prices, graph.supplier[assigned_arc], w[assigned_arc] - alt[graph.demand[assigned_arc]])
+    prices = np.where(saturated & np.isfinite(prices), np.maximum(prices, 0.0), 0.0)
+    best = outside.copy()
+    np.maximum.at(best, graph.demand, w - prices[graph.supplier])
+    bound = float((graph.capacity * prices).sum()) + float(np.maximum(best, 0.0).sum())
+    return bound - penalty * n
+
+
+def gap(bound: float, objective: float, penalty: float, n_demands: int) -> float:
+    """Relative gap on the shifted objective Σ(score + penalty) over assigned demands (≥ 0)."""
+    shift = penalty * n_demands
+    return 0.0 if bound + shift <= 0 else max(0.0, (bound - objective) / (bound + shift))
+
+
+#: ``top_k(prices)`` → (demand, supplier, score, outside): each demand's K best suppliers by
+#: ``score − prices[supplier]``, with the unpriced scores, and per demand a bound on
+#: ``score − price`` of every supplier it did not return.
+PricedTopK = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Solved:
+    assignment: Assignment
+    graph: CandidateGraph
+    bound: float
+    gap: float
+    rounds: int
+
+
+def supplier_prices(graph: CandidateGraph, result: Assignment, penalty: float) -> np.ndarray:
+    """Dual prices of full suppliers (see ``upper_bound``); 0 for suppliers with room left."""
+    w = graph.score + penalty
+    outside = np.maximum(graph.outside + penalty, 0.0)
+    load = np.bincount(result.supplier_of[result.supplier_of >= 0], minlength=graph.capacity.size)
+    saturated = load >= graph.capacity
+    open_arc = ~saturated[graph.supplier]
+    alt = outside.copy()
+    np.maximum.at(alt, graph.demand[open_arc], np.maximum(w[open_arc], 0.0))
+    assigned_arc = result.supplier_of[graph.demand] == graph.supplier
+    prices = np.full(graph.capacity.size, np.inf)
+    np.minimum.at(prices, graph.supplier[assigned_arc], w[assigned_arc] - alt[graph.demand[assigned_arc]])
+    return np.where(saturated & np.isfinite(prices), np.maximum(prices, 0.0), 0.0)
+
+
+def solve_priced(
+    n_demands: int, capacity: np.ndarray, top_k: PricedTopK, penalty: float, *, tolerance: float = 0.005, max_rounds: int = 6
+) -> Solved:
+    """Top-K graph, solved; while the certified gap exceeds ``tolerance``, the full suppliers are
+    priced and every demand's top-K by price-reduced score is added (column generation)."""
+    prices = np.zeros(capacity.size)
+    arcs: set[tuple[int, int]] = set()
+    demand_parts, supplier_parts, score_parts = [], [], []
+    outside = np.full(n_demands, -np.inf)
+    for round_no in range(1, max_rounds + 1):
+        d, s, sc, out = top_k(prices)
+        outside = out  # the bound for suppliers not returned under the current prices
+        fresh = [i for i, key in enumerate(zip(d.tolist(), s.tolist(), strict=True)) if key not in arcs]
+        arcs.update((int(d[i]), int(s[i])) for i in fresh)
+        demand_parts.append(d[fresh])
+        supplier_parts.append(s[fresh])
+        score_parts.append(sc[fresh])
+        graph = CandidateGraph(
+            n_demands,
+            capacity,
+            np.concatenate(demand_parts),
+            np.concatenate(supplier_parts),
+            np.concatenate(score_parts).astype(np.float64),
+            np.full(n_demands, -np.inf),
+        )
+        result = solve(graph, penalty)
+        bound = priced_bound(graph, result, penalty, prices, outside)
+        g = gap(bound, result.objective, penalty, n_demands)
+        if g <= tolerance or round_no == max_rounds:
+            return Solved(result, replace(graph, outside=outside), bound, g, round_no)
+        prices = supplier_prices(replace(graph, outside=outside), result, penalty)
+    raise AssertionError("unreachable")
+
+
+def priced_bound(graph: CandidateGraph, result: Assignment, penalty: float, prices: np.ndarray, outside: np.ndarray) -> float:
+    """The LP-dual bound under ``prices`` (those ``outside`` was computed with): see module docstring."""
+    w = graph.score + penalty
+    best = np.maximum(outside + penalty, 0.0)
+    np.maximum.at(best, graph.demand, w - prices[graph.supplier])
+    return float((graph.capacity * prices).sum()) + float(best.sum()) - penalty * graph.n_demands

@@ -1,0 +1,220 @@
+"""The in-memory supply list every ranking reads: columns of numbers plus the text index.
+
+A replica keeps one ``SupplierIndex`` and applies profile changes to it as they are read
+from the database (see ``service/index_refresh.py``); ranking 100,000 suppliers is then a
+handful of numpy expressions over the columns, and only the top few become Python objects
+with explanations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from uuid import UUID
+
+import numpy as np
+
+from matching.domain.catalogue import BIT, mask_of
+from matching.domain.scoring import (
+    DEFAULT_WEIGHTS,
+    EXPOSURE_HALF_LIFE,
+    RATING_PRIOR_COUNT,
+    RATING_PRIOR_MEAN,
+    Candidate,
+    DemandQuery,
+    SupplierFacts,
+    Weights,
+    explain,
+)
+from matching.domain.text import TextIndex, Tokenizer
+
+_COLUMNS = {
+    "mask": np.int64,
+    "cap_left": np.int32,
+    "capacity": np.int32,
+    "price_min": np.int64,
+    "district": np.int32,
+    "rating": np.float32,
+    "exposure": np.float32,
+    "live": np.bool_,
+}
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Eligible slots of one query with their score and components (parallel arrays)."""
+
+    slots: np.ndarray
+    score: np.ndarray
+    components: dict[str, np.ndarray]
+
+
+class SupplierIndex:
+    def __init__(self, weights: Weights = DEFAULT_WEIGHTS, tokenizer: Tokenizer | None = None) -> None:
+        self.weights = weights
+        self.tokenizer = tokenizer or Tokenizer()
+        self.text = TextIndex()
+        self._cols = {name: np.zeros(1024, dtype=dtype) for name, dtype in _COLUMNS.items()}
+        self._facts: list[SupplierFacts | None] = []
+        self._slot: dict[UUID, int] = {}
+        self._districts: dict[str, int] = {}
+        self.size = 0
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def __contains__(self, firm_id: UUID) -> bool:
+        return firm_id in self._slot
+
+    def facts(self, firm_id: UUID) -> SupplierFacts | None:
+        slot = self._slot.get(firm_id)
+        return None if slot is None else self._facts[slot]
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def upsert(self, facts: SupplierFacts) -> None:
+        """Add or replace one supplier; a changed description takes a new slot (see TextIndex)."""
+        old = self._slot.get(facts.firm_id)
+        if old is not None and self._facts[old] is not None and self._facts[old].description == facts.description:
+            self._write(old, facts)
+            return
+        if old is not None:
+            self._drop(old)
+        slot = self.size
+        self._ensure(slot + 1)
+        self.size += 1
+        self._facts.append(None)
+        self._write(slot, facts)
+        self.text.add(slot, self.tokenizer.tokens(f"{facts.firm_name} {facts.description}"))
+        self._slot[facts.firm_id] = slot
+        if self.size > 1024 and self.text.tombstoned_share() > 0.25:
+            self.compact()
+
+    def remove(self, firm_id: UUID) -> None:
+        slot = self._slot.pop(firm_id, None)
+        if slot is not None:
+            self._drop(slot)
+
+    def set_exposure(self, firm_id: UUID, exposures_90d: int) -> None:
+        slot = self._slot.get(firm_id)
+        if slot is not None and self._facts[slot] is not None:
+            self._write(slot, replace(self._facts[slot], exposures_90d=exposures_90d))
+
+    def _drop(self, slot: int) -> None:
+        self._cols["live"][slot] = False
+        self._facts[slot] = None
+        self.text.remove(slot)
+
+    def _ensure(self, n: int) -> None:
+        current = len(self._cols["live"])
+        if n <= current:
+            return
+        size = max(n, 2 * current)
+        for name, col in self._cols.items():
+            grown = np.zeros(size, dtype=col.dtype)
+            grown[:current] = col
+            self._cols[name] = grown
+
+    def _write(self, slot: int, f: SupplierFacts) -> None:
+        c = self._cols
+        c["mask"][slot] = mask_of(code for code in f.capabilities if code in BIT)
+        c["capacity"][slot] = max(f.capacity, 1)
+        c["cap_left"][slot] = max(f.capacity - f.active_engagements, 0)
+        c["price_min"][slot] = -1 if f.price_min_fen is None else f.price_min_fen
+        c["district"][slot] = self._districts.setdefault(f.district, len(self._districts))
+        mean = (f.rating_sum + RATING_PRIOR_MEAN * RATING_PRIOR_COUNT) / (f.rating_count + RATING_PRIOR_COUNT)
+        c["rating"][slot] = (mean - 1.0) / 4.0
+        c["exposure"][slot] = f.exposures_90d
+        c["live"][slot] = f.matchable
+        self._facts[slot] = f
+
+    def compact(self) -> None:
+        live_slots = [s for s in range(self.size) if self._facts[s] is not None]
+        mapping = {old: new for new, old in enumerate(live_slots)}
+        self.text = self.text.remap(mapping)
+        idx = np.asarray(live_slots, dtype=np.int64)
+        for name, col in self._cols.items():
+            fresh = np.zeros(max(1024, 2 * len(live_slots)), dtype=col.dtype)
+            fresh[: len(live_slots)] = col[idx]
+            self._cols[name] = fresh
+        self._facts = [self._facts[s] for s in live_slots]
+        self._slot = {f.firm_id: i for i, f in enumerate(self._facts) if f is not None}
+        self.size = len(live_slots)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def score(self, query: DemandQuery) -> Scored:
+        n, c, w = self.size, self._cols, self.weights
+        required = [(BIT[code], weight) for code, weight in query.capabilities.items() if code in BIT]
+        total = float(sum(weight for _, weight in required)) or 1.0
+        masks = c["mask"][:n]
+        coverage = np.zeros(n, dtype=np.float32)
+        for bit, weight in required:
+            coverage += np.float32(weight / total) * ((masks & bit) != 0)
+        eligible = c["live"][:n] & (coverage > 0) & (c["cap_left"][:n] > 0)
+        for firm_id in query.exclude:
+            slot = self._slot.get(firm_id)
+            if slot is not None:
+                eligible[slot] = False
+        slots = np.flatnonzero(eligible)
+        bm25 = self.text.scores(self.tokenizer.tokens(query.text), n)[slots] if slots.size else np.zeros(0, np.float32)
+        top = float(bm25.max()) if bm25.size else 0.0
+        text = bm25 / top if top > 0 else np.zeros_like(bm25)
+        capacity = c["cap_left"][slots] / c["capacity"][slots]
+        floor = c["price_min"][slots]
+        if query.budget_max_fen is None:
+            price = np.full(slots.size, 0.5, dtype=np.float32)
+        else:
+            budget = float(query.budget_max_fen)
+            price = np.where(floor < 0, 0.5, np.where(floor <= budget, 1.0, budget / np.maximum(floor, 1)))
+        if query.district is None:
+            locality = np.ones(slots.size, dtype=np.float32)
+        else:
+            code = self._districts.get(query.district, -1)
+            locality = (c["district"][slots] == code).astype(np.float32)
+        fairness = EXPOSURE_HALF_LIFE / (EXPOSURE_HALF_LIFE + c["exposure"][slots])
+        components = {
+            "text": text,
+            "coverage": coverage[slots],
+            "capacity": capacity,
+            "price": price,
+            "locality": locality,
+            "rating": c["rating"][slots],
+            "fairness": fairness,
+        }
+        score = sum(np.float32(getattr(w, name)) * value.astype(np.float32) for name, value in components.items())
+        return Scored(slots, np.asarray(score, dtype=np.float32), components)
+
+    def top(self, scored: Scored, limit: int) -> np.ndarray:
+        """Positions (into ``scored``) of the best ``limit``, best first; ties by slot."""
+        chosen = np.arange(scored.slots.size) if scored.slots.size <= limit else np.argpartition(-scored.score, limit - 1)[:limit]
+        return chosen[np.lexsort((scored.slots[chosen], -scored.score[chosen]))]
+
+    def rank(self, query: DemandQuery, limit: int = 20) -> list[Candidate]:
+        scored = self.score(query)
+        out = []
+        for pos in self.top(scored, limit).tolist():
+            slot = int(scored.slots[pos])
+            facts = self._facts[slot]
+            assert facts is not None
+            components = {name: round(float(v[pos]), 4) for name, v in scored.components.items()}
+            covered = [code for code in query.capabilities if code in facts.capabilities]
+            missing = [code for code in query.capabilities if code not in facts.capabilities]
+            out.append(
+                Candidate(
+                    firm_id=facts.firm_id,
+                    score=round(float(scored.score[pos]), 4),
+                    components=components,
+                    covered=tuple(covered),
+                    missing=tuple(missing),
+                    explanation=explain(query, facts, components, covered, missing),
+                )
+            )
+        return out
+
+    def firm_at(self, slot: int) -> UUID:
+        facts = self._facts[slot]
+        assert facts is not None
+        return facts.firm_id
+
+    def live_facts(self) -> list[SupplierFacts]:
+        return [f for f in self._facts if f is not None]
