@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from opc_shared.times import UtcDateTime
+
 #: Longest ``id`` and ``source`` accepted: the inbox keys on them.
 EVENT_KEY_LENGTH = 256
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
@@ -25,7 +27,7 @@ class CloudEvent(BaseModel):
     source: str = Field(min_length=1, max_length=EVENT_KEY_LENGTH)
     type: str = Field(pattern=r"^opc\.[a-z_]+\.[a-z_.]+\.v\d+$")
     subject: str = Field(min_length=1)
-    time: datetime
+    time: UtcDateTime
     datacontenttype: Literal["application/json"] = "application/json"
     dataschema: str | None = None
     #: W3C trace context, CloudEvents distributed-tracing extension.

@@ -11,10 +11,10 @@ an overflow deep in a query.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from annotated_types import Ge, Le
-from pydantic import AfterValidator, AwareDatetime, PlainSerializer
+from pydantic import AfterValidator, AwareDatetime, PlainSerializer, WithJsonSchema
 
 from opc_shared.clock import SHANGHAI
 
@@ -41,11 +41,43 @@ def _to_utc(moment: datetime) -> datetime:
 
 
 #: A point in time in an API model or event: accepted with any offset, held and written as UTC ``Z``.
-UtcDateTime = Annotated[AwareDatetime, AfterValidator(_to_utc), PlainSerializer(rfc3339, return_type=str, when_used="json")]
+UtcDateTime = Annotated[
+    AwareDatetime,
+    AfterValidator(_to_utc),
+    PlainSerializer(rfc3339, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 #: A time a client sends (query or body): must carry a zone, bounded, normalised to UTC.
 ApiDateTime = UtcDateTime
 #: A calendar date a client sends: bounded, so date arithmetic and the database never overflow.
 ApiDate = Annotated[date, Ge(MIN_DATE), Le(MAX_DATE)]
+
+
+def _is_time_key(key: object) -> bool:
+    return isinstance(key, str) and (key == "at" or key.endswith("_at"))
+
+
+def normalize_times(value: Any, key: object = None) -> Any:
+    """A JSON document whose ``at`` / ``*_at`` members are times, each rewritten as RFC 3339 UTC ``Z``.
+
+    For free-form details (timelines, sign-offs) written before every writer used :func:`rfc3339`."""
+    if isinstance(value, dict):
+        return {k: normalize_times(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalize_times(v, key) for v in value]
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, str) and _is_time_key(key):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return rfc3339(moment) if moment.tzinfo is not None else value
+    return value
+
+
+#: A free-form JSON object (e.g. a timeline entry's detail) whose ``*_at`` times are written as UTC ``Z``.
+JsonWithTimes = Annotated[dict[str, Any], PlainSerializer(normalize_times, return_type=dict[str, Any], when_used="json")]
 
 _WEEKDAYS_ZH = "一二三四五六日"
 _WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

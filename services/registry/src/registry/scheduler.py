@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from opc_shared.clock import SHANGHAI, Clock
 from opc_shared.contracts import registry as ev
 from opc_shared.db import Database, UnitOfWork
+from opc_shared.times import rfc3339
 from registry.adapters import tables as t
 from registry.adapters.repository import load_calendar, load_case
 from registry.domain.calendar import CalendarNotLoaded
@@ -165,7 +166,7 @@ async def _fire(uow: UnitOfWork, case: Case, clock_name: str, step: str, due: da
             at=now,
             actor="sla-scheduler",
             action=f"sla_{step}",
-            detail={"clock": clock_name, "due_at": due.isoformat() if due else None},
+            detail={"clock": clock_name, "due_at": rfc3339(due) if due else None},
         )
     )
     log.info("sla.fired", case_id=str(case.id), clock=clock_name, step=step)

@@ -7,7 +7,7 @@ reaches these events ("no invoice, no subsidy"): there is never one event per us
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import ClassVar, Literal
 from uuid import UUID
 
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from opc_shared.contracts import topics
 from opc_shared.contracts.base import EventContract
+from opc_shared.times import UtcDateTime
 
 Category = Literal["compute", "tokens"]
 
@@ -54,7 +55,7 @@ class InvoiceRecordedV1(_LedgerEvent):
     issued_on: date
     categories: list[CategoryAmount] = Field(min_length=1)
     total_fen: int = Field(ge=0)
-    recorded_at: datetime
+    recorded_at: UtcDateTime
 
 
 class InvoiceReversedV1(_LedgerEvent):
@@ -78,7 +79,7 @@ class InvoiceReversedV1(_LedgerEvent):
     total_fen: int = Field(ge=0)
     #: True when nothing of the blue invoice is left after this reversal.
     fully_reversed: bool
-    recorded_at: datetime
+    recorded_at: UtcDateTime
 
 
 class PoolSettlementAttributedV1(_LedgerEvent):
@@ -103,7 +104,7 @@ class PoolSettlementAttributedV1(_LedgerEvent):
     amount_fen: int = Field(ge=0, description="excluding VAT")
     tax_fen: int = Field(ge=0)
     total_fen: int = Field(ge=0)
-    settled_at: datetime
+    settled_at: UtcDateTime
 
 
 class PeriodClosedV1(_LedgerEvent):
@@ -117,7 +118,7 @@ class PeriodClosedV1(_LedgerEvent):
     firms: int = Field(ge=0)
     invoiced_fen: int = Field(ge=0)
     uninvoiced_fen: int = Field(ge=0)
-    closed_at: datetime
+    closed_at: UtcDateTime
 
     @property
     def period_key(self) -> str:

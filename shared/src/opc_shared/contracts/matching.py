@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
@@ -10,6 +9,7 @@ from pydantic import Field
 
 from opc_shared.contracts import topics
 from opc_shared.contracts.base import EventContract
+from opc_shared.times import UtcDateTime
 
 
 class _MatchingEvent(EventContract):
@@ -37,7 +37,7 @@ class ScenarioDemoSelectedV1(_MatchingEvent):
     #: Other firms of the team, when a team delivered it.
     member_firm_ids: list[UUID] = Field(default_factory=list)
     actual_investment_fen: int = Field(ge=0)
-    selected_at: datetime
+    selected_at: UtcDateTime
 
 
 MATCHING_EVENTS: tuple[type[EventContract], ...] = (ScenarioDemoSelectedV1,)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import ClassVar, Literal
 from uuid import UUID
 
@@ -10,6 +10,7 @@ from pydantic import Field
 
 from opc_shared.contracts import topics
 from opc_shared.contracts.base import EventContract
+from opc_shared.times import UtcDateTime
 
 
 class _RegistryEvent(EventContract):
@@ -35,7 +36,7 @@ class FirmRegisteredV1(_RegistryEvent):
     #: The community hosting the firm's workstation (see ``CommunityRegisteredV1``), when it has one.
     community_id: UUID | None = None
     founder_name: str = Field(min_length=1, max_length=100)
-    registered_at: datetime
+    registered_at: UtcDateTime
     uscc: str | None = Field(default=None, min_length=18, max_length=18)
     case_id: UUID | None = None
     business_lines: list[str] = Field(default_factory=list)
@@ -51,7 +52,7 @@ class CaseSubmittedV1(_CaseEvent):
     permits: list[str]
     sandbox: bool
     community_id: UUID | None = None
-    submitted_at: datetime
+    submitted_at: UtcDateTime
 
 
 class MaterialsRequestedV1(_CaseEvent):
@@ -61,7 +62,7 @@ class MaterialsRequestedV1(_CaseEvent):
 
     items: list[str]
     correction: bool = False
-    requested_at: datetime
+    requested_at: UtcDateTime
 
 
 class MaterialsReminderV1(_CaseEvent):
@@ -72,7 +73,7 @@ class MaterialsReminderV1(_CaseEvent):
     items: list[str]
     reminder_no: int
     founder_account: str
-    reminded_at: datetime
+    reminded_at: UtcDateTime
 
 
 class MaterialsSuppliedV1(_CaseEvent):
@@ -81,16 +82,16 @@ class MaterialsSuppliedV1(_CaseEvent):
     code: str
     document_ref: str
     checksum: str
-    supplied_at: datetime
+    supplied_at: UtcDateTime
     all_supplied: bool
 
 
 class CaseAcceptedV1(_CaseEvent):
     event_type: ClassVar[str] = "opc.registry.case.accepted.v1"
 
-    accepted_at: datetime
-    licence_due_at: datetime
-    account_due_at: datetime
+    accepted_at: UtcDateTime
+    licence_due_at: UtcDateTime
+    account_due_at: UtcDateTime
     owner: str
 
 
@@ -99,7 +100,7 @@ class LicenceIssuedV1(_CaseEvent):
 
     firm_id: UUID
     uscc: str
-    issued_at: datetime
+    issued_at: UtcDateTime
     working_days_used: float
     within_promise: bool
 
@@ -110,14 +111,14 @@ class AccountOpenedV1(_RegistryEvent):
     firm_id: UUID
     case_id: UUID
     district: str
-    opened_at: datetime
+    opened_at: UtcDateTime
     within_promise: bool
 
 
 class PermitDecidedV1(_CaseEvent):
     permit: str
     firm_id: UUID | None = None
-    decided_at: datetime
+    decided_at: UtcDateTime
     reference: str | None = None
     reason: str | None = None
     simplified_review: bool = False
@@ -135,8 +136,8 @@ class SlaEventV1(_CaseEvent):
     clock: Literal["licence", "account"]
     step: str
     #: None when the step fired while the clock was paused (the due moment is then not fixed).
-    due_at: datetime | None
-    fired_at: datetime
+    due_at: UtcDateTime | None
+    fired_at: UtcDateTime
     owner: str | None = None
 
 
@@ -183,7 +184,7 @@ class CommunityRegisteredV1(_RegistryEvent):
     land_use: str = Field(min_length=1, max_length=64)
     operator_name: str | None = Field(default=None, max_length=200)
     operator_uscc: str | None = Field(default=None, min_length=18, max_length=18)
-    registered_at: datetime
+    registered_at: UtcDateTime
 
 
 class CalendarYearLoadedV1(_RegistryEvent):
@@ -200,7 +201,7 @@ class CalendarYearLoadedV1(_RegistryEvent):
     holidays: list[date] = Field(default_factory=list)
     #: Saturdays or Sundays that are worked (调休).
     adjusted_working_days: list[date] = Field(default_factory=list)
-    loaded_at: datetime
+    loaded_at: UtcDateTime
     source: str = Field(default="", max_length=200)
 
     @property

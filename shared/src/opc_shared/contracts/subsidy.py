@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
@@ -10,6 +9,7 @@ from pydantic import Field
 
 from opc_shared.contracts import topics
 from opc_shared.contracts.base import EventContract
+from opc_shared.times import UtcDateTime
 
 RecipientKind = Literal["firm", "community", "training_operator", "person"]
 
@@ -36,7 +36,7 @@ class ClaimDecidedV1(_SubsidyEvent):
     requested_fen: int = Field(ge=0)
     approved_fen: int = Field(ge=0)
     reasons: list[str] = Field(default_factory=list)
-    decided_at: datetime
+    decided_at: UtcDateTime
 
 
 class PaymentDisbursedV1(_SubsidyEvent):
@@ -50,7 +50,7 @@ class PaymentDisbursedV1(_SubsidyEvent):
     amount_fen: int = Field(ge=0)
     bank_reference: str = Field(min_length=1, max_length=100)
     programmes: list[str] = Field(default_factory=list)
-    paid_at: datetime
+    paid_at: UtcDateTime
 
 
 class PaymentRecoveredV1(_SubsidyEvent):
@@ -65,7 +65,7 @@ class PaymentRecoveredV1(_SubsidyEvent):
     method: Literal["netted", "repaid"]
     batch_id: UUID | None = None
     reason: str = Field(default="", max_length=500)
-    recovered_at: datetime
+    recovered_at: UtcDateTime
 
 
 SUBSIDY_EVENTS: tuple[type[EventContract], ...] = (ClaimDecidedV1, PaymentDisbursedV1, PaymentRecoveredV1)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -11,6 +10,7 @@ from matching.service import supplier_profiles as service
 from opc_shared.auth import CurrentPrincipal, require_roles
 from opc_shared.pagination import PageDep, PageOut
 from opc_shared.service import UowDep
+from opc_shared.times import UtcDateTime
 
 router = APIRouter(prefix="/suppliers", tags=["suppliers"])
 STAFF = require_roles("caseworker", "reviewer", "finance", "admin")
@@ -22,8 +22,8 @@ class SupplierProfileOut(BaseModel):
     district: str
     community: str | None
     status: str
-    registered_at: datetime
-    opened_at: datetime
+    registered_at: UtcDateTime
+    opened_at: UtcDateTime
 
 
 @router.get("/{firm_id}", response_model=SupplierProfileOut)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -11,6 +11,7 @@ from opc_shared.auth import CurrentPrincipal
 from opc_shared.concurrency import IfMatch, etag
 from opc_shared.pagination import PageDep, PageOut
 from opc_shared.service import ClockDep, UowDep
+from opc_shared.times import UtcDateTime
 from registry.api.schemas import FirmStatusIn
 from registry.service import firms as service
 
@@ -28,7 +29,7 @@ class FirmOut(BaseModel):
     business_lines: list[str]
     status: str
     status_since: date | None
-    registered_at: datetime
+    registered_at: UtcDateTime
     case_id: UUID | None
     version: int
 
@@ -38,7 +39,7 @@ class StatusEntryOut(BaseModel):
     effective_date: date
     reason: str | None
     recorded_by: str
-    recorded_at: datetime
+    recorded_at: UtcDateTime
 
 
 @router.get("/{firm_id}", response_model=FirmOut)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from opc_shared.times import JsonWithTimes, UtcDateTime
 from registry.domain.catalogue import CommunityKind, LandUse, Permit
 
 
@@ -49,8 +50,8 @@ class StepOut(BaseModel):
     step: str
     state: str
     owner: str | None
-    due_at: datetime | None
-    completed_at: datetime | None
+    due_at: UtcDateTime | None
+    completed_at: UtcDateTime | None
     reference: str | None
 
 
@@ -59,8 +60,8 @@ class MaterialOut(BaseModel):
     status: str
     document_ref: str | None
     checksum: str | None
-    supplied_at: datetime | None
-    requested_at: datetime | None
+    supplied_at: UtcDateTime | None
+    requested_at: UtcDateTime | None
     next_reminder: date | None
     note: str | None
 
@@ -69,22 +70,22 @@ class SubCaseOut(BaseModel):
     id: UUID
     kind: str
     status: str
-    signoffs: dict[str, Any]
+    signoffs: JsonWithTimes
     simplified_review: bool
-    referred_at: datetime | None
-    due_at: datetime | None
-    decided_at: datetime | None
+    referred_at: UtcDateTime | None
+    due_at: UtcDateTime | None
+    decided_at: UtcDateTime | None
     reference: str | None
     reason: str | None
 
 
 class ClockOut(BaseModel):
-    started_at: datetime
+    started_at: UtcDateTime
     working_days: int
     paused: bool
     extension_days: int
     extension_reason: str | None
-    due_at: datetime | None
+    due_at: UtcDateTime | None
     overdue: bool
 
 
@@ -98,13 +99,13 @@ class CaseOut(BaseModel):
     form: dict[str, Any]
     sandbox: bool
     permits: list[str]
-    submitted_at: datetime | None
-    accepted_at: datetime | None
-    licence_issued_at: datetime | None
-    account_opened_at: datetime | None
-    completed_at: datetime | None
+    submitted_at: UtcDateTime | None
+    accepted_at: UtcDateTime | None
+    licence_issued_at: UtcDateTime | None
+    account_opened_at: UtcDateTime | None
+    completed_at: UtcDateTime | None
     licence_clock: ClockOut | None
-    account_due_at: datetime | None
+    account_due_at: UtcDateTime | None
     firm_id: UUID | None
     steps: list[StepOut]
     materials: list[MaterialOut]
@@ -119,9 +120,9 @@ class CaseSummary(BaseModel):
     community_id: UUID | None
     proposed_name: str | None
     sandbox: bool
-    submitted_at: datetime | None
-    accepted_at: datetime | None
-    licence_due_at: datetime | None
+    submitted_at: UtcDateTime | None
+    accepted_at: UtcDateTime | None
+    licence_due_at: UtcDateTime | None
     sla_risk: Literal["on_track", "at_risk", "overdue"] | None
     version: int
 
@@ -165,10 +166,10 @@ class WithdrawIn(_In):
 
 
 class TimelineOut(BaseModel):
-    at: datetime
+    at: UtcDateTime
     actor: str
     action: str
-    detail: dict[str, Any]
+    detail: JsonWithTimes
     reference: str | None
 
 
@@ -177,8 +178,8 @@ class ProgressOut(BaseModel):
     headline: str
     missing: list[str]
     next_steps: list[str]
-    licence_due_at: datetime | None
-    account_due_at: datetime | None
+    licence_due_at: UtcDateTime | None
+    account_due_at: UtcDateTime | None
 
 
 class CommunityIn(_In):
@@ -202,7 +203,7 @@ class CommunityIn(_In):
 class CommunityOut(CommunityIn):
     model_config = ConfigDict(extra="ignore")
     id: UUID
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class WorkstationIn(_In):
@@ -246,7 +247,7 @@ class CalendarYearIn(_In):
 class CalendarYearOut(BaseModel):
     year: int
     source: str
-    loaded_at: datetime
+    loaded_at: UtcDateTime
     days: list[CalendarDayIn]
 
 

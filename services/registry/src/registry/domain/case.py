@@ -16,6 +16,7 @@ from opc_shared.aggregate import Aggregate
 from opc_shared.clock import SHANGHAI
 from opc_shared.contracts import registry as ev
 from opc_shared.contracts.base import EventContract
+from opc_shared.times import rfc3339
 from registry.domain import materials as mat
 from registry.domain.calendar import WorkingCalendar
 from registry.domain.catalogue import (
@@ -248,7 +249,7 @@ class Case(Aggregate):
             sid = uuid.uuid4()
             due = end_of_local_day(calendar.add_working_days(now.astimezone(SHANGHAI).date(), SITE_STATEMENT_WORKING_DAYS))
             self.sub_cases[sid] = SubCase(sid, "site_statement", SubStatus.OPEN, now, due_at=due)
-            self._log(now, actor, "site_statement_opened", {"land_use": placement.land_use, "due_at": due.isoformat()})
+            self._log(now, actor, "site_statement_opened", {"land_use": placement.land_use, "due_at": rfc3339(due)})
         missing = self.missing_materials()
         if missing:
             self.status = Status.AWAITING_MATERIALS
@@ -326,7 +327,7 @@ class Case(Aggregate):
             )
         )
         self._log(
-            now, actor, "accepted", {"licence_due_at": licence_due.isoformat(), "account_due_at": self.account_due_at.isoformat()}
+            now, actor, "accepted", {"licence_due_at": rfc3339(licence_due), "account_due_at": rfc3339(self.account_due_at)}
         )
 
     def request_correction(self, items: dict[str, str], *, now: datetime, actor: str) -> None:
@@ -460,7 +461,7 @@ class Case(Aggregate):
             raise DomainError("invalid_transition", {"status": sub.status.value})
         if office in sub.signoffs:
             raise DomainError("already_signed", {"office": office})
-        sub.signoffs[office] = {"by": actor, "at": now.isoformat(), "reference": reference or ""}
+        sub.signoffs[office] = {"by": actor, "at": rfc3339(now), "reference": reference or ""}
         self._log(now, actor, "site_statement_signed", {"office": office, "sub_case": str(sub_id)}, reference=reference)
         if all(o in sub.signoffs for o in SITE_STATEMENT_OFFICES):
             sub.status, sub.decided_at = SubStatus.GRANTED, now
@@ -480,7 +481,7 @@ class Case(Aggregate):
             now,
             actor,
             "permit_referred",
-            {"permit": sub.kind, "due_at": sub.due_at.isoformat(), "simplified": sub.simplified_review},
+            {"permit": sub.kind, "due_at": rfc3339(sub.due_at), "simplified": sub.simplified_review},
         )
 
     def decide_permit(

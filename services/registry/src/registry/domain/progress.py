@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from opc_shared.times import local_text
 from registry.domain import materials as mat
 from registry.domain.case import STEPS, Case, Status, StepState
 from registry.domain.catalogue import PERMIT_NAMES, Permit
@@ -46,12 +47,15 @@ def describe(case: Case, lang: str) -> dict:
     for step in STEPS:
         s = case.steps.get(step)
         if s is not None and s.state == StepState.IN_PROGRESS:
-            when = s.due_at.isoformat() if s.due_at else ""
-            next_steps.append(
-                f"正在办理：{STEP_NAMES[step][0]}（时限 {when}）"
-                if i == 0
-                else f"In progress: {STEP_NAMES[step][1]} (due {when})"
-            )
+            if s.due_at is None:
+                next_steps.append(f"正在办理：{STEP_NAMES[step][0]}" if i == 0 else f"In progress: {STEP_NAMES[step][1]}")
+            else:
+                when = local_text(s.due_at, lang)
+                next_steps.append(
+                    f"正在办理：{STEP_NAMES[step][0]}（{when}前办结）"
+                    if i == 0
+                    else f"In progress: {STEP_NAMES[step][1]} (due by {when})"
+                )
             break
     for sub in case.sub_cases.values():
         if sub.kind == "site_statement":

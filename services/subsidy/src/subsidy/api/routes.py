@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -10,6 +9,7 @@ from pydantic import BaseModel
 from opc_shared.auth import CurrentPrincipal, require_roles
 from opc_shared.pagination import PageDep, PageOut
 from opc_shared.service import UowDep
+from opc_shared.times import UtcDateTime
 from subsidy.service import accounts as service
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
@@ -22,8 +22,8 @@ class SubsidyAccountOut(BaseModel):
     district: str
     community: str | None
     status: str
-    registered_at: datetime
-    opened_at: datetime
+    registered_at: UtcDateTime
+    opened_at: UtcDateTime
 
 
 @router.get("/{firm_id}", response_model=SubsidyAccountOut)
