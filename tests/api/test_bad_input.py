@@ -5,6 +5,7 @@ The routes are read from each app, so a route added later is covered without tou
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import uuid
@@ -18,6 +19,7 @@ from opc_devstack.pytest_plugin import bearer
 from opc_shared.routes import ApiRoute, api_routes
 
 PACKAGES = ("registry", "subsidy", "matching", "compute_ledger")
+FORGED_CURSOR = base64.urlsafe_b64encode(json.dumps(["2026-11-22T00:00:00+00:00", "nope"]).encode()).decode().rstrip("=")
 STAFF = bearer(district="*", roles=("admin", "caseworker", "reviewer", "finance"), sub="hardening-test")
 
 
@@ -147,3 +149,11 @@ async def test_nul_in_a_case_form_is_422_and_writes_nothing(service_client, infr
         body = _is_problem(response, 422)
         assert body["errors"][0]["field"] == "proposed_name"
         assert await cases() == before
+async def test_a_forged_cursor_is_422_on_every_list(service) -> None:
+    lists = [r for r in api_routes(service.app) if "GET" in r.methods and "cursor" in query_params(r)]
+    for route in lists:
+        response = await service.get(concrete(route), params={**required_query(route), "cursor": FORGED_CURSOR}, headers=STAFF)
+        if response.status_code == 404 and "{" in route.path:
+            continue  # the parent does not exist; nothing was paged
+        body = _is_problem(response, 422)
+        assert [e["field"] for e in body["errors"]] == ["cursor"], body

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -9,6 +8,7 @@ from pydantic import BaseModel
 
 from opc_shared.auth import CurrentPrincipal
 from opc_shared.service import UowDep
+from opc_shared.times import UtcDateTime
 from subsidy.service import entitlements as service
 
 router = APIRouter(tags=["entitlements"])
@@ -26,7 +26,7 @@ class EntitlementOut(BaseModel):
     policy_version: str
     clause: str
     explanation: dict[str, str]
-    updated_at: datetime
+    updated_at: UtcDateTime
 
 
 @router.get(

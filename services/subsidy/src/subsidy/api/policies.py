@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from opc_shared.auth import CurrentPrincipal, require_roles
 from opc_shared.errors import Forbidden
 from opc_shared.service import ClockDep, UowDep
+from opc_shared.times import UtcDateTime
 from subsidy.service import policies as service
 
 router = APIRouter(prefix="/policies", tags=["policies"])
@@ -24,8 +25,8 @@ class PolicyVersionOut(BaseModel):
     status: str
     effective_from: date
     created_by: str
-    created_at: datetime
-    published_at: datetime | None = None
+    created_at: UtcDateTime
+    published_at: UtcDateTime | None = None
     document: dict[str, Any] | None = None
 
 
