@@ -6,6 +6,7 @@ from opc_shared.service import ServiceSpec, create_app
 from subsidy.adapters.tables import metadata
 from subsidy.api import budgets, claims, entitlements, policies, routes
 from subsidy.consumers import HANDLERS
+from subsidy.service.problems import PROBLEMS
 from subsidy.settings import SubsidySettings
 
 spec = ServiceSpec(
@@ -16,6 +17,7 @@ spec = ServiceSpec(
     metadata=metadata,
     routers=[routes.router, entitlements.router, claims.router, budgets.router, policies.router],
     handlers=HANDLERS,
+    problems=PROBLEMS,
 )
 
 

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from opc_shared.auth import CurrentPrincipal, require_roles
+from opc_shared.errors import Forbidden
 from opc_shared.money import NonNegativeFen
-from opc_shared.problems import Problem
 from opc_shared.service import UowDep
 from subsidy.service import budgets as service
 
@@ -38,9 +38,8 @@ class BudgetOut(BaseModel):
 @router.post("", status_code=201, response_model=BudgetOut, dependencies=[require_roles("admin", "finance")])
 async def create(body: BudgetIn, principal: CurrentPrincipal, uow: UowDep) -> BudgetOut:
     if principal.district != "*" and body.scope != principal.district:
-        raise Problem("forbidden", 403, params={"reason": f"scope {body.scope} is not yours"})
+        raise Forbidden(f"scope {body.scope} is not yours")
     row = await service.create(uow.work(), body.programme, body.year, body.scope, body.total_fen)
-    await uow.commit()
     return BudgetOut(**row)
 
 

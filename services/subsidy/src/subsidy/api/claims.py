@@ -13,7 +13,7 @@ from opc_shared.clock import SHANGHAI
 from opc_shared.concurrency import IfMatch, etag
 from opc_shared.idempotency import IdempotencyDep
 from opc_shared.money import NonNegativeFen
-from opc_shared.pagination import PageOut
+from opc_shared.pagination import PageDep, PageOut
 from opc_shared.service import ClockDep, UowDep
 from subsidy.service import claims as service
 
@@ -139,15 +139,13 @@ async def list_claims(
     principal: CurrentPrincipal,
     uow: UowDep,
     clock: ClockDep,
+    page: PageDep,
     status: Annotated[str | None, Query(max_length=32)] = None,
     district: Annotated[str | None, Query(max_length=64)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PageOut[ClaimOut]:
     w = uow.work()
-    page = await service.list_for(
-        w, principal, status=status, district=district, cursor=cursor, limit=limit, today=clock.now().astimezone(SHANGHAI).date()
-    )
+    today = clock.now().astimezone(SHANGHAI).date()
+    page = await service.list_for(w, principal, status=status, district=district, page=page, today=today)
     return PageOut[ClaimOut](
         items=[ClaimOut(**await service.get(w, principal, r["id"])) for r in page.items], next_cursor=page.next_cursor
     )
@@ -165,7 +163,6 @@ async def audit(claim_id: UUID, principal: CurrentPrincipal, uow: UowDep) -> lis
 
 async def _act(uow, action) -> JSONResponse:
     row = await action(uow.work())
-    await uow.commit()
     return _out(row)
 
 

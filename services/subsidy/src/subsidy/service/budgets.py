@@ -15,9 +15,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
 from opc_shared.db import Work
-from opc_shared.problems import Problem
+from opc_shared.errors import Conflict, DomainError
 from subsidy.adapters.tables import budgets
-from subsidy.service import problems as _problems  # noqa: F401
 
 
 async def create(work: Work, programme: str, year: int, scope: str, total_fen: int) -> dict:
@@ -35,7 +34,7 @@ async def create(work: Work, programme: str, year: int, scope: str, total_fen: i
                 .one()
             )
     except IntegrityError:
-        raise Problem("conflict", 409, params={"reason": f"a {programme} budget for {year} in {scope} exists"}) from None
+        raise Conflict(f"a {programme} budget for {year} in {scope} exists") from None
     return figures(dict(row))
 
 
@@ -55,7 +54,7 @@ async def _find(work: Work, programme: str, year: int, district: str) -> dict | 
 async def reserve(work: Work, programme: str, year: int, district: str, amount: int) -> uuid.UUID:
     budget = await _find(work, programme, year, district)
     if budget is None:
-        raise Problem("no_budget", 409, params={"programme": programme, "year": year, "scope": district})
+        raise DomainError("no_budget", {"programme": programme, "year": year, "scope": district})
     row = (
         await work.session.execute(
             update(budgets)
@@ -67,10 +66,9 @@ async def reserve(work: Work, programme: str, year: int, district: str, amount: 
     if row is None:
         now = (await work.session.execute(select(budgets).where(budgets.c.id == budget["id"]))).mappings().one()
         left = now["total_fen"] - now["reserved_fen"] - now["committed_fen"]
-        raise Problem(
+        raise DomainError(
             "budget_exhausted",
-            409,
-            params={"programme": programme, "year": year, "scope": budget["scope"], "left": left, "needed": amount},
+            {"programme": programme, "year": year, "scope": budget["scope"], "left": left, "needed": amount},
         )
     return row.id
 

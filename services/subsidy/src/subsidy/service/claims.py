@@ -11,7 +11,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
@@ -20,24 +20,22 @@ from opc_shared.clock import SHANGHAI
 from opc_shared.concurrency import check_version
 from opc_shared.contracts.subsidy import ClaimDecidedV1
 from opc_shared.db import Work
-from opc_shared.pagination import Page, decode_cursor, encode_cursor
-from opc_shared.problems import FieldError, Problem, validation_problem
+from opc_shared.errors import DomainError, Forbidden, InvalidInput, NotFound
+from opc_shared.pagination import Keyset, Page, PageParams
 from subsidy.adapters.tables import accounts, audit_trail, claim_evidence, claims, evidence_uses
 from subsidy.domain import claims as rules
 from subsidy.domain.calendar import CalendarNotLoaded
 from subsidy.domain.compute import Computation, Ineligible, evaluate
 from subsidy.domain.policy import Policy, Programme
 from subsidy.service import budgets, calendar, policies
-from subsidy.service import problems as _problems  # noqa: F401  (registers the codes)
 
 APPROVED = ("approved", "partly_approved", "scheduled", "paid")
-NOT_FOUND = {"resource": {"en": "claim", "zh-CN": "补贴申请"}}
+NOT_FOUND = {"en": "claim", "zh-CN": "补贴申请"}
 
 
-def _refusal(exc: rules.ClaimRuleBroken) -> Problem:
+def _refusal(exc: rules.ClaimRuleBroken) -> DomainError:
     code = {"four_eyes": "four_eyes", "decision": "decision_invalid"}.get(exc.code, "claim_state")
-    status = {"four_eyes": 403, "decision_invalid": 422}.get(code, 409)
-    return Problem(code, status, params={"reason": {"zh-CN": exc.zh, "en": exc.en}})
+    return DomainError(code, {"reason": {"zh-CN": exc.zh, "en": exc.en}})
 
 
 async def audit(work: Work, claim_id: uuid.UUID, action: str, actor: str, at: datetime, **detail: Any) -> None:
@@ -97,21 +95,21 @@ async def _recipient(work: Work, principal: Principal, body: dict) -> tuple[str,
     if kind == "firm":
         firm_id = body.get("firm_id") or (uuid.UUID(principal.firm_id) if principal.firm_id else None)
         if firm_id is None:
-            raise validation_problem([FieldError("firm_id", "a firm's claim names the firm")])
+            raise InvalidInput([("firm_id", "missing", "a firm's claim names the firm")])
         district = (
             await work.session.execute(select(accounts.c.district).where(accounts.c.firm_id == firm_id))
         ).scalar_one_or_none()
         if district is None or not principal.may_see_firm(firm_id, district):
-            raise Problem("not_found", 404, params={"resource": {"en": "firm", "zh-CN": "企业"}, "id": str(firm_id)})
+            raise NotFound({"en": "firm", "zh-CN": "企业"}, firm_id)
         return kind, str(firm_id), firm_id, district
     if not principal.has_any(*STAFF_ROLES):
-        raise Problem("forbidden", 403, params={"reason": "claims for people, communities and operators are filed by staff"})
+        raise Forbidden("claims for people, communities and operators are filed by staff")
     district = body.get("district") or principal.district
     if not principal.may_see_district(district) or district == "*":
-        raise Problem("forbidden", 403, params={"reason": f"district {district} is not yours"})
+        raise Forbidden(f"district {district} is not yours")
     recipient_id = body.get("recipient_id")
     if not recipient_id:
-        raise validation_problem([FieldError("recipient_id", "required for a recipient that is not a firm")])
+        raise InvalidInput([("recipient_id", "missing", "required for a recipient that is not a firm")])
     return kind, str(recipient_id), None, district
 
 
@@ -141,7 +139,7 @@ async def _store_evidence(work: Work, claim_id: uuid.UUID, programme: Programme,
                     )
                 ).scalar_one_or_none()
                 if owner != claim_id:
-                    raise Problem("evidence_already_used", 409, params={"kind": item["kind"], "number": item["number"]}) from None
+                    raise DomainError("evidence_already_used", {"kind": item["kind"], "number": item["number"]}) from None
 
 
 async def _review_due(work: Work, submitted: date, policy: Policy) -> date | None:
@@ -157,10 +155,10 @@ async def apply(work: Work, principal: Principal, body: dict, now: datetime) -> 
     day = _day_for(body["year"], today)
     forced = await policies.in_force_on(work.session, day)
     if forced is None:
-        raise Problem("policy_not_in_force", 422, params={"policy_set": policies.DEFAULT_POLICY_SET, "day": day.isoformat()})
+        raise DomainError("policy_not_in_force", {"policy_set": policies.DEFAULT_POLICY_SET, "day": day.isoformat()})
     vid, policy = forced
     if body["programme"] not in policy.programmes:
-        raise validation_problem([FieldError("programme", f"not a programme of {policy.policy_set} {policy.version}")])
+        raise InvalidInput([("programme", "value_error", f"not a programme of {policy.policy_set} {policy.version}")])
     programme = policy.programme(body["programme"])
     claim_id = uuid.uuid4()
     claim = {"id": claim_id, "recipient_id": recipient_id, "year": body["year"]}
@@ -168,7 +166,7 @@ async def apply(work: Work, principal: Principal, body: dict, now: datetime) -> 
     if body.get("requested_fen") is not None:
         facts.setdefault("requested_fen", body["requested_fen"])
     if programme.mode != "application":
-        raise validation_problem([FieldError("programme", f"{programme.name_en} accrues automatically, no claim")])
+        raise InvalidInput([("programme", "value_error", f"{programme.name_en} accrues automatically, no claim")])
     for extra in ("bank_account", "recipient_code"):
         if body.get(extra):
             facts[extra] = body[extra]
@@ -205,7 +203,7 @@ async def _load(work: Work, principal: Principal, claim_id: uuid.UUID, *, lock: 
         query = query.with_for_update()
     row = (await work.session.execute(query)).mappings().first()
     if row is None or not _may_see(principal, row):
-        raise Problem("not_found", 404, params={**NOT_FOUND, "id": str(claim_id)})
+        raise NotFound(NOT_FOUND, claim_id)
     return dict(row)
 
 
@@ -242,7 +240,7 @@ async def supplement(work: Work, principal: Principal, claim_id: uuid.UUID, vers
     row = await _load(work, principal, claim_id, lock=True)
     check_version(row["version"], version)
     if row["status"] != "incomplete":
-        raise Problem("claim_state", 409, params={"reason": {"zh-CN": "申请材料已齐全", "en": "the claim is not incomplete"}})
+        raise DomainError("claim_state", {"reason": {"zh-CN": "申请材料已齐全", "en": "the claim is not incomplete"}})
     policy = await policies.policy_by_id(work.session, row["policy_version_id"])
     programme = policy.programme(row["programme"])
     facts = {**row["facts"], **(body.get("facts") or {})}
@@ -272,7 +270,7 @@ async def supplement(work: Work, principal: Principal, claim_id: uuid.UUID, vers
 
 def _reviewer_of(principal: Principal, row: dict) -> None:
     if not principal.has_any("reviewer", "admin") or not principal.may_see_district(row["district"]):
-        raise Problem("forbidden", 403, params={"reason": "reviewing needs the reviewer role in the claim's district"})
+        raise Forbidden("reviewing needs the reviewer role in the claim's district")
 
 
 async def start_review(work: Work, principal: Principal, claim_id: uuid.UUID, version: int, now: datetime) -> dict:
@@ -354,28 +352,27 @@ async def trail(work: Work, principal: Principal, claim_id: uuid.UUID) -> list[d
     return [dict(r) for r in rows.mappings()]
 
 
+KEYSET = Keyset(claims.c.submitted_at, claims.c.id)
+
+
 async def list_for(
-    work: Work, principal: Principal, *, status: str | None, district: str | None, cursor: str | None, limit: int, today: date
+    work: Work, principal: Principal, *, status: str | None, district: str | None, page: PageParams, today: date
 ) -> Page:
-    query = select(claims).order_by(claims.c.submitted_at.desc(), claims.c.id.desc()).limit(limit + 1)
+    query = select(claims)
     if principal.has_any(*STAFF_ROLES):
         if principal.district != "*":
             if district and district != principal.district:
-                raise Problem("forbidden", 403, params={"reason": f"district {district} is not yours"})
+                raise Forbidden(f"district {district} is not yours")
             query = query.where(claims.c.district == principal.district)
         elif district:
             query = query.where(claims.c.district == district)
     elif principal.firm_id:
         query = query.where(claims.c.firm_id == uuid.UUID(principal.firm_id))
     else:
-        raise Problem("forbidden", 403, params={"reason": "only staff and firms list claims"})
+        raise Forbidden("only staff and firms list claims")
     if status == "overdue":
         query = query.where(claims.c.status.in_(("submitted", "under_review")), claims.c.review_due_on < today)
     elif status:
         query = query.where(claims.c.status == status)
-    if cursor:
-        at, last = decode_cursor(cursor)
-        query = query.where(tuple_(claims.c.submitted_at, claims.c.id) < tuple_(at, uuid.UUID(last)))
-    rows = [dict(r) for r in (await work.session.execute(query)).mappings()]
-    nxt = encode_cursor(rows[limit - 1]["submitted_at"], rows[limit - 1]["id"]) if len(rows) > limit else None
-    return Page(items=rows[:limit], next_cursor=nxt)
+    rows = [dict(r) for r in (await work.session.execute(KEYSET.apply(query, page))).mappings()]
+    return KEYSET.page(rows, page)

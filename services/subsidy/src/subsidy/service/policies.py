@@ -15,8 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opc_shared.clock import SHANGHAI
-from opc_shared.errors import Conflict, NotFound
-from opc_shared.problems import FieldError, validation_problem
+from opc_shared.errors import Conflict, InvalidInput, NotFound
 from subsidy.adapters.tables import policy_versions as table
 from subsidy.domain.policy import CHENGDU_CODES, Policy, PolicyError, bundled_documents, in_force, parse_policy
 
@@ -39,7 +38,7 @@ def parse(document: dict[str, Any]) -> Policy:
     try:
         return parse_policy(document, required_codes=required_codes(str(document.get("policy_set", ""))))
     except PolicyError as exc:
-        raise validation_problem([FieldError(f"document.{exc.where}", str(exc))]) from None
+        raise InvalidInput([(f"document.{exc.where}", "value_error", str(exc))]) from None
 
 
 async def ensure_bundled(session: AsyncSession) -> None:
