@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from opc_shared.service import ServiceSpec, create_app
 from subsidy.adapters.tables import metadata
-from subsidy.api import budgets, claims, entitlements, policies, routes
+from subsidy.api import budgets, claims, entitlements, payouts, policies, routes
 from subsidy.consumers import HANDLERS
 from subsidy.service.problems import PROBLEMS
 from subsidy.settings import SubsidySettings
@@ -15,7 +15,7 @@ spec = ServiceSpec(
     description="Subsidy programmes, policy versions, entitlements, claims, budgets and payouts.",
     settings_cls=SubsidySettings,
     metadata=metadata,
-    routers=[routes.router, entitlements.router, claims.router, budgets.router, policies.router],
+    routers=[routes.router, entitlements.router, claims.router, budgets.router, payouts.router, policies.router],
     handlers=HANDLERS,
     problems=PROBLEMS,
 )
