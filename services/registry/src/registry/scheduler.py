@@ -1,28 +1,33 @@
 """SLA escalation ladder: warn at 1 working day left, escalate at due, escalate again a day later.
 
-Each step fires exactly once however many replicas run this: cases are claimed with
-FOR UPDATE SKIP LOCKED, fired steps are read after the claim, and the primary key of
-sla_escalations refuses a second row, with the event written in the same transaction."""
+Only cases with a step due and not fired are picked, so cases whose ladder has fully fired
+never crowd out new ones. Each case is escalated in its own transaction, so one bad case
+cannot roll back the others. Each step fires exactly once however many replicas run this:
+a case is claimed with FOR UPDATE SKIP LOCKED, fired steps are read after the claim, and the
+primary key of sla_escalations refuses a second row, with the event written in the same
+transaction."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from opc_shared.clock import SHANGHAI, Clock
 from opc_shared.contracts import registry as ev
 from opc_shared.db import Database, UnitOfWork
 from opc_shared.times import rfc3339
 from registry.adapters import tables as t
-from registry.adapters.repository import load_calendar, load_case
-from registry.domain.calendar import CalendarNotLoaded
+from registry.adapters.repository import clock_from_json, load_calendar, load_case
+from registry.domain.calendar import CalendarNotLoaded, WorkingCalendar
 from registry.domain.case import Case
-from registry.domain.sla import STANDARD_LADDER, due_steps, step_moment
+from registry.domain.sla import STANDARD_LADDER, SlaClock, due_steps, step_moment
 
 log = structlog.get_logger("registry.sla")
 EVENTS = {"warn": ev.SlaWarningV1, "escalate": ev.SlaBreachedV1, "escalate_again": ev.SlaEscalatedV1}
@@ -30,58 +35,120 @@ ACCOUNT_LADDER = (("warn", timedelta(days=-1)), ("escalate", timedelta(0)), ("es
 
 
 async def escalate_once(db: Database, clock: Clock, batch: int = 200) -> int:
-    """Fire every step that is due now; returns how many fired."""
+    """Fire every step that is due now, each case in its own transaction; returns how many fired."""
     now = clock.now()
+    async with db.sessionmaker() as session:
+        calendar = await load_calendar(session)
+        candidates = await _cases_with_a_step_due(session, calendar, now, batch)
+    fired = 0
+    for case_id in candidates:
+        try:
+            fired += await _escalate_case(db, case_id, calendar, now)
+        except Exception:  # one bad case must not hold back the others; it is retried next round
+            log.exception("sla.case_failed", case_id=str(case_id))
+    return fired
+
+
+async def _cases_with_a_step_due(session: AsyncSession, calendar: WorkingCalendar, now: datetime, batch: int) -> list[uuid.UUID]:
+    """Up to ``batch`` cases, oldest first, with at least one step due and not fired.
+
+    SQL narrows to cases with an unfired step whose stored moment has come (the second licence
+    escalation is one working day after due, so at least a calendar day); the ladder itself
+    then decides. A case whose ladder has fully fired is never selected again, however old."""
+    c, e = t.cases, t.sla_escalations
+
+    def unfired(clock_name: str, step: str):
+        return ~exists().where(e.c.case_id == c.c.id, e.c.clock == clock_name, e.c.step == step)
+
+    licence = and_(
+        c.c.status.in_(("accepted", "correction")),
+        or_(
+            and_(c.c.licence_warn_at <= now, unfired("licence", "warn")),
+            and_(c.c.licence_due_at <= now, unfired("licence", "escalate")),
+            and_(c.c.licence_due_at <= now - timedelta(days=1), unfired("licence", "escalate_again")),
+        ),
+    )
+    account = and_(
+        c.c.status.in_(("accepted", "correction", "licensed")),
+        c.c.account_opened_at.is_(None),
+        or_(*(and_(c.c.account_due_at + offset <= now, unfired("account", step)) for step, offset in ACCOUNT_LADDER)),
+    )
+    fired = select(func.array_agg(func.concat(e.c.clock, ":", e.c.step))).where(e.c.case_id == c.c.id).scalar_subquery()
+    rows = await session.execute(
+        select(c.c.id, c.c.licence_clock, c.c.licence_issued_at, c.c.account_due_at, c.c.account_opened_at, fired.label("done"))
+        .where(or_(licence, account))
+        .order_by(c.c.accepted_at, c.c.id)
+    )
+    due = []
+    for row in rows:
+        done = {tuple(item.split(":", 1)) for item in row.done or ()}
+        try:
+            licence_clock = clock_from_json(row.licence_clock)
+            steps = _due_steps(
+                licence_clock, row.licence_issued_at, row.account_due_at, row.account_opened_at, done, calendar, now
+            )
+        except CalendarNotLoaded as exc:
+            log.error("sla.calendar_not_loaded", case_id=str(row.id), year=exc.year)
+            continue
+        except Exception:  # a case that cannot be read is reported, and the others go on
+            log.exception("sla.case_unreadable", case_id=str(row.id))
+            continue
+        if steps:
+            due.append(row.id)
+            if len(due) == batch:
+                break
+    return due
+
+
+def _due_steps(
+    licence_clock: SlaClock | None,
+    licence_issued_at: datetime | None,
+    account_due_at: datetime | None,
+    account_opened_at: datetime | None,
+    done: set[tuple[str, str]],
+    calendar: WorkingCalendar,
+    now: datetime,
+) -> list[tuple[str, str]]:
+    """(clock, step) pairs due now and not yet fired."""
+    steps: list[tuple[str, str]] = []
+    if licence_clock is not None and licence_issued_at is None:
+        fired = {step for clock_name, step in done if clock_name == "licence"}
+        steps += [("licence", step) for step in due_steps(licence_clock, calendar, now, fired)]
+    if account_due_at is not None and account_opened_at is None:
+        steps += [
+            ("account", step)
+            for step, offset in ACCOUNT_LADDER
+            if account_due_at + offset <= now and ("account", step) not in done
+        ]
+    return steps
+
+
+async def _escalate_case(db: Database, case_id: uuid.UUID, calendar: WorkingCalendar, now: datetime) -> int:
+    """Fire one case's due steps in a transaction of its own (skipped while another holds the case)."""
     c = t.cases
     fired = 0
     async with db.uow() as uow:
-        calendar = await load_calendar(uow.session)
-        candidates = (
-            (
-                await uow.session.execute(
-                    select(c.c.id)
-                    .where(
-                        or_(
-                            and_(c.c.status.in_(("accepted", "correction")), c.c.licence_warn_at <= now),
-                            and_(
-                                c.c.status.in_(("accepted", "correction", "licensed")),
-                                c.c.account_opened_at.is_(None),
-                                c.c.account_due_at <= now + timedelta(days=1),
-                            ),
-                        )
-                    )
-                    .order_by(c.c.accepted_at)
-                    .limit(batch)
-                    .with_for_update(skip_locked=True)
-                )
+        locked = await uow.session.execute(select(c.c.id).where(c.c.id == case_id).with_for_update(skip_locked=True))
+        if locked.first() is None:
+            return 0
+        case = await load_case(uow.session, case_id)
+        assert case is not None
+        done = {
+            (row.clock, row.step)
+            for row in await uow.session.execute(
+                select(t.sla_escalations.c.clock, t.sla_escalations.c.step).where(t.sla_escalations.c.case_id == case_id)
             )
-            .scalars()
-            .all()
+        }
+        steps = _due_steps(
+            case.licence_clock, case.licence_issued_at, case.account_due_at, case.account_opened_at, done, calendar, now
         )
-        for case_id in candidates:
-            case = await load_case(uow.session, case_id)
-            assert case is not None
-            done = {
-                (row.clock, row.step)
-                for row in (
-                    await uow.session.execute(
-                        select(t.sla_escalations.c.clock, t.sla_escalations.c.step).where(t.sla_escalations.c.case_id == case_id)
-                    )
-                ).all()
-            }
-            if case.licence_clock is not None and case.licence_issued_at is None:
-                try:
-                    steps = due_steps(case.licence_clock, calendar, now, {s for clk, s in done if clk == "licence"})
-                    due = step_moment(STANDARD_LADDER.steps[1], case.licence_clock, calendar)
-                except CalendarNotLoaded as exc:
-                    log.error("sla.calendar_not_loaded", case_id=str(case_id), year=exc.year)
-                    steps, due = [], None
-                for step in steps:
-                    fired += await _fire(uow, case, "licence", step, due, now)
-            if case.account_due_at is not None and case.account_opened_at is None:
-                for step, offset in ACCOUNT_LADDER:
-                    if case.account_due_at + offset <= now and ("account", step) not in done:
-                        fired += await _fire(uow, case, "account", step, case.account_due_at, now)
+        for clock_name, step in steps:
+            if clock_name == "licence":
+                assert case.licence_clock is not None
+                due = step_moment(STANDARD_LADDER.steps[1], case.licence_clock, calendar)
+            else:
+                due = case.account_due_at
+            fired += await _fire(uow, case, clock_name, step, due, now)
         await uow.commit()
     return fired
 
