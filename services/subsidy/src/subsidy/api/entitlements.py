@@ -7,9 +7,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from opc_shared.auth import CurrentPrincipal
-from opc_shared.service import UowDep
+from opc_shared.clock import SHANGHAI
+from opc_shared.service import ClockDep, UowDep
 from opc_shared.times import UtcDateTime
 from subsidy.service import entitlements as service
+from subsidy.service import evaluation
 
 router = APIRouter(tags=["entitlements"])
 
@@ -38,3 +40,27 @@ async def list_entitlements(
     firm_id: UUID, principal: CurrentPrincipal, uow: UowDep, year: Annotated[int, Query(ge=2000, le=2200)]
 ) -> list[EntitlementOut]:
     return [EntitlementOut(**row) for row in await service.for_firm(uow, principal, firm_id, year)]
+
+
+class EstimateOut(BaseModel):
+    programme: str
+    year: int
+    base_fen: int
+    would_get_fen: int
+    paid_fen: int
+    owed_fen: int
+    cap_left_fen: int
+    policy_version: str
+    explanation: dict[str, str]
+
+
+@router.get(
+    "/firms/{firm_id}/estimate",
+    response_model=list[EstimateOut],
+    summary="What the firm would get now on its invoiced usage of the year, and what it is owed so far",
+)
+async def estimate(
+    firm_id: UUID, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, year: Annotated[int, Query(ge=2000, le=2200)]
+) -> list[EstimateOut]:
+    today = clock.now().astimezone(SHANGHAI).date()
+    return [EstimateOut(**r) for r in await evaluation.estimate(uow.work(), principal, firm_id, year, today)]

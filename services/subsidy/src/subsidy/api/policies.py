@@ -5,12 +5,13 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from opc_shared.auth import CurrentPrincipal, require_roles
 from opc_shared.errors import Forbidden
 from opc_shared.service import ClockDep, UowDep
 from opc_shared.times import UtcDateTime
+from subsidy.service import evaluation
 from subsidy.service import policies as service
 
 router = APIRouter(prefix="/policies", tags=["policies"])
@@ -59,3 +60,27 @@ async def publish(version_id: UUID, principal: CurrentPrincipal, uow: UowDep, cl
     _city_admin(principal)
     row = await service.publish(uow.session, version_id, principal.sub, clock.now())
     return PolicyVersionOut(**row)
+
+
+class SimulateIn(BaseModel):
+    year: int = Field(ge=2000, le=2200)
+
+
+class SimulationOut(BaseModel):
+    policy_set: str
+    policy_version: str
+    year: int
+    firms: int
+    total_fen: int
+    programmes: dict[str, int]
+    districts: dict[str, dict[str, int]]
+    current_programmes: dict[str, int]
+
+
+@router.post(
+    "/{version_id}/simulate",
+    response_model=SimulationOut,
+    summary="What-if: this version (a draft too) over every firm's invoiced base of a year, by programme and district",
+)
+async def simulate(version_id: UUID, body: SimulateIn, principal: CurrentPrincipal, uow: UowDep) -> SimulationOut:
+    return SimulationOut(**await evaluation.simulate(uow.work(), principal, version_id, body.year))
