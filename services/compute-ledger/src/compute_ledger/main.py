@@ -3,8 +3,9 @@
 from fastapi import FastAPI
 
 from compute_ledger.adapters.tables import metadata
-from compute_ledger.api import routes
+from compute_ledger.api import firm_accounts, ops, vendors, webhooks
 from compute_ledger.consumers import HANDLERS
+from compute_ledger.service import problems as _problems  # noqa: F401 - registers the ledger's problem codes
 from compute_ledger.settings import ComputeLedgerSettings
 from opc_shared.service import ServiceSpec, create_app
 
@@ -14,7 +15,7 @@ spec = ServiceSpec(
     description="Vendors, usage, price tables, invoices, pools, quotas and periods for compute and tokens.",
     settings_cls=ComputeLedgerSettings,
     metadata=metadata,
-    routers=[routes.router],
+    routers=[firm_accounts.router, vendors.router, webhooks.router, ops.router],
     handlers=HANDLERS,
 )
 

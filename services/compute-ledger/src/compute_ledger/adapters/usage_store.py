@@ -1,0 +1,206 @@
+"""The ingest hot path: one multi-row statement per ``usage.reported`` batch, no per-record round trips.
+
+The statement unnests the batch's columns (one array parameter per column), records the
+webhook message id (the whole statement does nothing if the id was seen before), claims the
+records' dedup keys with ``INSERT … ON CONFLICT DO NOTHING``, inserts the usage rows of the keys
+it claimed — attributing each to the firm whose USCC it names and booking it in its own month,
+or in the open month when its month is closed for the firm's city (a late restatement) — and
+returns, per input row, whether the key was new and the stored body hash of an existing one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from compute_ledger.domain.periods import month_bounds, month_of
+
+
+@dataclass
+class Row:
+    record_key: bytes
+    body_hash: bytes
+    record_id: str
+    buyer_uscc: str
+    pool_id: UUID | None
+    kind: str
+    resource: str
+    started_at: datetime
+    ended_at: datetime
+    gpu_seconds: int
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    amount_fen: int
+    tax_rate_bp: int
+    rated_fen: int | None
+    discrepancy: str | None
+    correction_of: str | None
+    over_quota: bool
+
+
+COLUMNS = (
+    ("record_key", "bytea"),
+    ("body_hash", "bytea"),
+    ("record_id", "text"),
+    ("buyer_uscc", "text"),
+    ("pool_id", "uuid"),
+    ("kind", "text"),
+    ("resource", "text"),
+    ("started_at", "timestamptz"),
+    ("ended_at", "timestamptz"),
+    ("gpu_seconds", "bigint"),
+    ("input_tokens", "bigint"),
+    ("cached_input_tokens", "bigint"),
+    ("output_tokens", "bigint"),
+    ("amount_fen", "bigint"),
+    ("tax_rate_bp", "int"),
+    ("rated_fen", "bigint"),
+    ("discrepancy", "text"),
+    ("correction_of", "text"),
+    ("over_quota", "boolean"),
+)
+
+_UNNEST = ", ".join(f"CAST(:{name} AS {sqltype}[])" for name, sqltype in COLUMNS)
+_NAMES = ", ".join(name for name, _ in COLUMNS)
+
+INGEST_SQL = text(f"""
+WITH input AS (
+    SELECT * FROM unnest({_UNNEST}) AS t({_NAMES})
+), msg AS (
+    INSERT INTO ledger.webhook_messages (message_key, vendor_id, type, received_at)
+    VALUES (:message_key, :vendor_id, 'usage.reported', :now)
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+), fresh AS (
+    INSERT INTO ledger.usage_keys (record_key, body_hash, started_at, usage_id)
+    SELECT record_key, body_hash, started_at, nextval('ledger.usage_id_seq')
+    FROM input WHERE EXISTS (SELECT 1 FROM msg)
+    ON CONFLICT DO NOTHING
+    RETURNING record_key, usage_id
+), inserted AS (
+    INSERT INTO ledger.usage (
+        usage_id, started_at, ended_at, vendor_id, record_id, firm_id, buyer_uscc, pool_id, kind, resource,
+        gpu_seconds, input_tokens, cached_input_tokens, output_tokens, amount_fen, tax_rate_bp, rated_fen,
+        discrepancy, correction_of, over_quota, booked_period, received_at)
+    SELECT f.usage_id, i.started_at, i.ended_at, :vendor_id, i.record_id, fa.firm_id, i.buyer_uscc, i.pool_id, i.kind,
+        i.resource, i.gpu_seconds, i.input_tokens, i.cached_input_tokens, i.output_tokens, i.amount_fen, i.tax_rate_bp,
+        i.rated_fen, i.discrepancy, i.correction_of, i.over_quota,
+        CASE WHEN EXISTS (
+            SELECT 1 FROM ledger.periods p
+            WHERE p.city = coalesce(fa.city, :default_city)
+              AND p.period = to_char(i.started_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'))
+        THEN :open_month ELSE to_char(i.started_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') END,
+        :now
+    FROM input i JOIN fresh f USING (record_key)
+    LEFT JOIN ledger.firm_accounts fa ON fa.uscc = i.buyer_uscc
+    RETURNING usage_id, record_id, firm_id
+)
+SELECT i.record_key, f.usage_id, k.body_hash AS existing_hash, (SELECT count(*) FROM msg) AS fresh_message,
+       (SELECT count(*) FROM inserted WHERE firm_id IS NULL) AS unattributed
+FROM input i
+LEFT JOIN fresh f USING (record_key)
+LEFT JOIN ledger.usage_keys k ON k.record_key = i.record_key
+""")
+
+MESSAGE_SQL = text("""
+INSERT INTO ledger.webhook_messages (message_key, vendor_id, type, received_at)
+VALUES (:message_key, :vendor_id, :type, :now) ON CONFLICT DO NOTHING RETURNING 1
+""")
+
+
+@dataclass(frozen=True)
+class Stored:
+    usage_id: int | None  # set when this call stored the record
+    existing_hash: bytes | None  # the body hash stored earlier under the same key
+
+
+async def claim_message(session: AsyncSession, *, message_key: bytes, vendor_id: UUID, type_: str, now: datetime) -> bool:
+    """Records the webhook-id for good; False when it was seen before (a replay)."""
+    got = await session.execute(MESSAGE_SQL, {"message_key": message_key, "vendor_id": vendor_id, "type": type_, "now": now})
+    return got.first() is not None
+
+
+async def ingest(
+    session: AsyncSession,
+    rows: list[Row],
+    *,
+    message_key: bytes,
+    vendor_id: UUID,
+    now: datetime,
+    default_city: str,
+) -> tuple[bool, dict[bytes, Stored]]:
+    """(message was new, what happened to each key). Nothing is written when the message is a replay."""
+    params: dict[str, object] = {name: [getattr(r, name) for r in rows] for name, _ in COLUMNS}
+    params |= {
+        "message_key": message_key,
+        "vendor_id": vendor_id,
+        "now": now,
+        "default_city": default_city,
+        "open_month": month_of(now),
+    }
+    result = (await session.execute(INGEST_SQL, params)).all()
+    if not result:
+        return False, {}
+    fresh_message = bool(result[0].fresh_message)
+    stored = {r.record_key: Stored(r.usage_id, r.existing_hash) for r in result}
+    missing = [k for k, s in stored.items() if s.usage_id is None and s.existing_hash is None]
+    if fresh_message and missing:
+        # Claimed by a concurrent batch that committed after our snapshot: read its hash now.
+        rows_now = await session.execute(
+            text("SELECT record_key, body_hash FROM ledger.usage_keys WHERE record_key = ANY(CAST(:keys AS bytea[]))"),
+            {"keys": missing},
+        )
+        for key, body_hash in rows_now.all():
+            stored[key] = Stored(None, body_hash)
+    return fresh_message, stored
+
+
+class PartitionKeeper:
+    """Creates the monthly partitions of ``ledger.usage`` before rows for a new month arrive.
+
+    Runs in its own short transaction (DDL takes a brief lock on the parent table); the set of
+    months known to exist is cached per process, so the hot path pays nothing once a month exists."""
+
+    def __init__(self) -> None:
+        self._known: set[str] = set()
+
+    async def ensure(self, engine: AsyncEngine, moments: list[datetime]) -> None:
+        months = {month_of(m) for m in moments} - self._known
+        if not months:
+            return
+        async with engine.begin() as conn:
+            existing = {
+                name
+                for (name,) in await conn.execute(
+                    text(
+                        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                        "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace "
+                        "WHERE n.nspname = 'ledger' AND p.relname = 'usage'"
+                    )
+                )
+            }
+            for month in sorted(months):
+                name = partition_name(month)
+                if name not in existing:
+                    start, end = month_bounds(month)
+                    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ledger.usage.partitions'))"))
+                    await conn.execute(
+                        text(
+                            f"CREATE TABLE IF NOT EXISTS ledger.{name} PARTITION OF ledger.usage "
+                            f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+                        )
+                    )
+        self._known |= months
+
+
+def partition_name(month: str) -> str:
+    return "usage_" + month.replace("-", "_")
+
+
+EARLIEST = datetime.fromisoformat("2020-01-01T00:00:00+08:00")
+LATEST_AHEAD = timedelta(days=1)

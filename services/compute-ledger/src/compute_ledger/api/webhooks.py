@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from compute_ledger.api.deps import PartitionsDep, SettingsDep
+from compute_ledger.domain.pricing import Tolerance
+from compute_ledger.service import webhooks as service
+from opc_shared.service import ClockDep, UowDep
+
+router = APIRouter(tags=["vendor webhooks"])
+
+
+@router.post(
+    "/webhooks/vendors/{vendor_id}",
+    summary="Signed vendor webhook (Standard Webhooks): usage.reported, invoice.issued, invoice.reversed",
+    responses={401: {"description": "unsigned, badly signed or stale"}, 409: {"description": "webhook-id seen before"}},
+)
+async def vendor_webhook(
+    vendor_id: UUID, request: Request, uow: UowDep, clock: ClockDep, settings: SettingsDep, partitions: PartitionsDep
+) -> JSONResponse:
+    policy = service.Policy(
+        tolerance=Tolerance(settings.price_tolerance_bp, settings.price_tolerance_min_fen),
+        invoice_tolerance_fen=settings.invoice_tolerance_fen,
+        default_city=settings.default_city,
+    )
+    result = await service.receive(
+        uow,
+        request.app.state.db,
+        vendor_id=vendor_id,
+        body=await request.body(),
+        headers=dict(request.headers),
+        now=clock.now(),
+        policy=policy,
+        partitions=partitions,
+    )
+    await uow.commit()
+    return JSONResponse(result)

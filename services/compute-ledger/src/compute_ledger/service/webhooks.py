@@ -1,0 +1,94 @@
+"""One vendor webhook call: who sent it (the signature), was it seen before (webhook-id, for good),
+and what it says (``usage.reported``, ``invoice.issued``, ``invoice.reversed``).
+
+A call that is unsigned, badly signed, stale or replayed changes nothing. Bodies are never logged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import text
+
+from compute_ledger.adapters import signatures
+from compute_ledger.adapters.usage_store import PartitionKeeper
+from compute_ledger.domain.pricing import PriceBook, Tolerance
+from compute_ledger.domain.usage import message_key
+from compute_ledger.service import ingest, invoices
+from compute_ledger.service.vendors import to_price
+from opc_shared.db import Database, UnitOfWork
+from opc_shared.problems import FieldError, Problem, validation_problem
+
+TYPES = ("usage.reported", "invoice.issued", "invoice.reversed")
+
+_VENDOR_SQL = text("""
+SELECT v.vendor_id, v.uscc, v.status,
+       coalesce((SELECT array_agg(s.secret ORDER BY s.created_at DESC) FROM ledger.vendor_secrets s
+                 WHERE s.vendor_id = v.vendor_id AND (s.expires_at IS NULL OR s.expires_at > :now)), '{}') AS secrets
+FROM ledger.vendors v WHERE v.vendor_id = :vendor_id
+""")
+
+
+@dataclass(frozen=True)
+class Policy:
+    tolerance: Tolerance
+    invoice_tolerance_fen: int
+    default_city: str
+
+
+async def receive(
+    uow: UnitOfWork,
+    db: Database,
+    *,
+    vendor_id: UUID,
+    body: bytes,
+    headers: dict[str, str],
+    now: datetime,
+    policy: Policy,
+    partitions: PartitionKeeper,
+) -> dict:
+    vendor = (await uow.session.execute(_VENDOR_SQL, {"vendor_id": vendor_id, "now": now})).first()
+    if vendor is None:
+        raise Problem("webhook_signature_invalid", 401, params={"reason": "unknown vendor"})
+    try:
+        signatures.verify(body, headers, list(vendor.secrets), now)
+    except signatures.SignatureRefused as exc:
+        raise Problem("webhook_signature_invalid", 401, params={"reason": exc.reason}) from None
+    if vendor.status != "active":
+        raise Problem("vendor_suspended", 403)
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise Problem("malformed_body", 400) from None
+    if not isinstance(payload, dict) or payload.get("type") not in TYPES:
+        raise validation_problem([FieldError("type", f"one of {', '.join(TYPES)}", "literal_error")])
+    if not isinstance(payload.get("data"), dict):
+        raise validation_problem([FieldError("data", "an object", "value_error")])
+    key = message_key(vendor_id, headers.get("webhook-id", ""))
+    kind = payload["type"]
+    if kind == "usage.reported":
+        rows = await uow.session.execute(text("SELECT * FROM ledger.price_tables WHERE vendor_id = :v"), {"v": vendor_id})
+        book = PriceBook([to_price(dict(r)) for r in rows.mappings()])
+        return await ingest.report(
+            uow,
+            db,
+            ingest.Vendor(vendor_id, vendor.uscc, book),
+            payload["data"],
+            message_key=key,
+            now=now,
+            tolerance=policy.tolerance,
+            default_city=policy.default_city,
+            partitions=partitions,
+        )
+    from compute_ledger.adapters.usage_store import claim_message
+
+    if not await claim_message(uow.session, message_key=key, vendor_id=vendor_id, type_=kind, now=now):
+        raise Problem("webhook_replayed", 409)
+    if kind == "invoice.issued":
+        return await invoices.issued(
+            uow, vendor_id, vendor.uscc, payload["data"], now=now, tolerance_fen=policy.invoice_tolerance_fen
+        )
+    return await invoices.reversed_(uow, vendor_id, payload["data"], now=now)

@@ -1,0 +1,61 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from compute_ledger.domain.pools import cost_of_units, draw, largest_remainder, settle
+
+
+def test_largest_remainder_example() -> None:
+    # 100 fen over 1:1:1 → 33.33 each; the one fen left goes to the first by id on a tie
+    assert largest_remainder(100, {"a": 1, "b": 1, "c": 1}) == {"a": 34, "b": 33, "c": 33}
+    assert largest_remainder(10, {"a": 7, "b": 2, "c": 1}) == {"a": 7, "b": 2, "c": 1}
+    # 10 over 5:3:3 → 4.545, 2.727, 2.727: floors 4, 2, 2; the two fen left go to b and c (larger remainders)
+    assert largest_remainder(10, {"a": 5, "b": 3, "c": 3}) == {"a": 4, "b": 3, "c": 3}
+
+
+@given(st.integers(0, 10**12), st.dictionaries(st.text(min_size=1, max_size=4), st.integers(0, 10**9), min_size=1, max_size=30))
+def test_largest_remainder_adds_up_exactly_and_stays_within_a_fen(total: int, weights: dict) -> None:
+    if sum(weights.values()) == 0:
+        return
+    shares = largest_remainder(total, weights)
+    assert sum(shares.values()) == total
+    weight_sum = sum(weights.values())
+    for key, weight in weights.items():
+        exact = total * weight / weight_sum
+        assert exact - 1 < shares[key] < exact + 1
+
+
+@given(
+    cost=st.integers(0, 10**10),
+    tax_bp=st.integers(0, 1300),
+    quantity=st.integers(1, 10**9),
+    rounds=st.lists(st.dictionaries(st.sampled_from("abcdefgh"), st.integers(0, 10**6), max_size=8), min_size=1, max_size=6),
+)
+def test_settlements_add_up_to_the_pool_cost_of_what_was_drawn(cost: int, tax_bp: int, quantity: int, rounds: list) -> None:
+    tax = cost * tax_bp // (10_000 + tax_bp)
+    units = fen = tax_fen = 0
+    for draws in rounds:
+        room = quantity - units
+        fitted, left = {}, room
+        for firm, want in sorted(draws.items()):
+            fitted[firm] = min(want, left)
+            left -= fitted[firm]
+        result = settle(
+            cost_fen=cost,
+            tax_fen=tax,
+            quantity=quantity,
+            settled_units=units,
+            settled_fen=fen,
+            settled_tax_fen=tax_fen,
+            draws=fitted,
+        )
+        assert sum(s.total_fen for s in result.shares.values()) == result.total_fen
+        assert sum(s.tax_fen for s in result.shares.values()) == result.tax_fen
+        assert all(0 <= s.tax_fen <= s.total_fen for s in result.shares.values())
+        units, fen, tax_fen = units + result.units, fen + result.total_fen, tax_fen + result.tax_fen
+        assert fen == cost_of_units(cost, quantity, units)
+    if units == quantity:
+        assert fen == cost
+
+
+def test_a_record_is_within_quota_only_if_it_all_fits() -> None:
+    assert draw(100, 60, 40).within == 40 and draw(100, 60, 41).over == 41

@@ -1,0 +1,43 @@
+from datetime import UTC, datetime, timedelta
+
+from compute_ledger.domain.identifiers import uscc_problem
+from compute_ledger.domain.usage import Outcome, UsageRecord, parse_record, record_key
+from opc_devstack.ledger_flows import gpu, new_uscc, tokens
+
+AT = datetime(2026, 11, 1, tzinfo=UTC)
+WINDOW = {"earliest": datetime(2020, 1, 1, tzinfo=UTC), "latest": datetime(2027, 1, 1, tzinfo=UTC)}
+
+
+def test_uscc_check_character() -> None:
+    good = new_uscc()
+    assert uscc_problem(good) is None
+    wrong = good[:-1] + ("1" if good[-1] != "1" else "2")
+    assert "check character" in uscc_problem(wrong)
+    assert "never appear" in uscc_problem(good[:-2] + "IO")
+
+
+def test_same_body_same_hash_whatever_the_spelling_of_times() -> None:
+    buyer = new_uscc()
+    a = UsageRecord.model_validate(gpu(buyer, "x", at=AT))
+    b = UsageRecord.model_validate({**gpu(buyer, "x", at=AT), "started_at": "2026-11-01T08:00:00+08:00"})
+    assert a.body_hash() == b.body_hash()
+    assert a.body_hash() != UsageRecord.model_validate(gpu(buyer, "x", at=AT, amount=1)).body_hash()
+
+
+def test_rejections_name_the_field() -> None:
+    buyer = new_uscc()
+    bad = parse_record({**tokens(buyer, at=AT), "gpu_seconds": 5}, 3, **WINDOW)
+    assert isinstance(bad, Outcome) and bad.field == "records[3]" and bad.code == "invalid"
+    backwards = parse_record({**gpu(buyer, at=AT), "ended_at": (AT - timedelta(1)).isoformat()}, 0, **WINDOW)
+    assert isinstance(backwards, Outcome)
+    old = parse_record(gpu(buyer, at=datetime(2019, 1, 1, tzinfo=UTC)), 0, **WINDOW)
+    assert isinstance(old, Outcome) and old.code == "out_of_range"
+    float_amount = parse_record({**gpu(buyer, at=AT), "amount_fen": 1.0}, 1, **WINDOW)
+    assert isinstance(float_amount, Outcome) and float_amount.field == "records[1].amount_fen"
+
+
+def test_record_keys_are_per_vendor_and_compact() -> None:
+    import uuid
+
+    v1, v2 = uuid.uuid4(), uuid.uuid4()
+    assert len(record_key(v1, "r")) == 16 and record_key(v1, "r") != record_key(v2, "r")
