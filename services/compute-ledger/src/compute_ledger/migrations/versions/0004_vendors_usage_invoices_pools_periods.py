@@ -1,7 +1,7 @@
 """vendors, webhook messages, usage (partitioned by month), price tables, invoices, pools, periods
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 
 ``usage`` is the only table that grows fast. It is range-partitioned on ``started_at`` by
 Asia/Shanghai month (partitions are created on demand by the ingest path, see
@@ -13,8 +13,8 @@ the 16-byte hash of the record's body, and where the record lives (partition key
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
