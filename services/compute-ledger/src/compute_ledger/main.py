@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from compute_ledger.adapters.tables import metadata
 from compute_ledger.api import firm_accounts, ops, vendors, webhooks
 from compute_ledger.consumers import HANDLERS
-from compute_ledger.service import problems as _problems  # noqa: F401 - registers the ledger's problem codes
+from compute_ledger.service.problems import PROBLEMS
 from compute_ledger.settings import ComputeLedgerSettings
 from opc_shared.service import ServiceSpec, create_app
 
@@ -17,6 +17,7 @@ spec = ServiceSpec(
     metadata=metadata,
     routers=[firm_accounts.router, vendors.router, webhooks.router, ops.router],
     handlers=HANDLERS,
+    problems=PROBLEMS,
 )
 
 

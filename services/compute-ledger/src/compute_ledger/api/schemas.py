@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from opc_shared.times import UtcDateTime
 
 Rate = Decimal
 
@@ -22,8 +23,8 @@ class VendorIn(BaseModel):
 
 class SecretOut(BaseModel):
     secret_id: UUID
-    created_at: datetime
-    expires_at: datetime | None
+    created_at: UtcDateTime
+    expires_at: UtcDateTime | None
 
 
 class VendorOut(BaseModel):
@@ -32,8 +33,8 @@ class VendorOut(BaseModel):
     uscc: str
     kind: str
     status: str
-    created_at: datetime
-    suspended_at: datetime | None = None
+    created_at: UtcDateTime
+    suspended_at: UtcDateTime | None = None
     secrets: list[SecretOut] = []
 
 
@@ -67,7 +68,7 @@ class PriceOut(BaseModel):
     kind: str
     resource: str
     version: int
-    effective_from: datetime
+    effective_from: UtcDateTime
     fen_per_gpu_hour: Rate | None
     fen_per_m_input: Rate | None
     fen_per_m_cached_input: Rate | None

@@ -43,21 +43,18 @@ async def get_vendor(vendor_id: UUID, uow: UowDep) -> VendorOut:
 )
 async def rotate(vendor_id: UUID, body: RotateIn, uow: UowDep, clock: ClockDep) -> VendorCreated:
     vendor = await service.rotate(uow, vendor_id, old_expires_at=body.old_secret_expires_at, now=clock.now())
-    await uow.commit()
     return VendorCreated.model_validate(vendor)
 
 
 @router.post("/{vendor_id}/suspend", response_model=VendorOut, dependencies=[ADMIN])
 async def suspend(vendor_id: UUID, uow: UowDep, clock: ClockDep) -> VendorOut:
     vendor = await service.set_status(uow, vendor_id, suspended=True, now=clock.now())
-    await uow.commit()
     return VendorOut.model_validate(vendor)
 
 
 @router.post("/{vendor_id}/resume", response_model=VendorOut, dependencies=[ADMIN])
 async def resume(vendor_id: UUID, uow: UowDep, clock: ClockDep) -> VendorOut:
     vendor = await service.set_status(uow, vendor_id, suspended=False, now=clock.now())
-    await uow.commit()
     return VendorOut.model_validate(vendor)
 
 
@@ -70,7 +67,6 @@ async def resume(vendor_id: UUID, uow: UowDep, clock: ClockDep) -> VendorOut:
 )
 async def add_price(vendor_id: UUID, body: PriceIn, uow: UowDep, clock: ClockDep) -> PriceOut:
     row = await service.add_price(uow, vendor_id, body=body.model_dump(), now=clock.now())
-    await uow.commit()
     return PriceOut.model_validate(row)
 
 

@@ -36,5 +36,4 @@ async def vendor_webhook(
         policy=policy,
         partitions=partitions,
     )
-    await uow.commit()
     return JSONResponse(result)

@@ -19,7 +19,7 @@ from compute_ledger.domain.pools import draw
 from compute_ledger.domain.pricing import PriceBook, Tolerance, rate_gpu, rate_tokens, verdict
 from compute_ledger.domain.usage import MAX_RECORDS, Outcome, UsageRecord, parse_record, record_key, rejected
 from opc_shared.db import Database, UnitOfWork
-from opc_shared.problems import FieldError, Problem, validation_problem
+from opc_shared.errors import DomainError, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class _Pending:
 def records_of(data: object) -> list:
     records = data.get("records") if isinstance(data, dict) else None
     if not isinstance(records, list) or not 1 <= len(records) <= MAX_RECORDS:
-        raise validation_problem([FieldError("data.records", f"a list of 1 to {MAX_RECORDS} usage records", "value_error")])
+        raise InvalidInput([("data.records", "value_error", f"a list of 1 to {MAX_RECORDS} usage records")])
     return records
 
 
@@ -93,7 +93,7 @@ async def report(
         if not await usage_store.claim_message(
             uow.session, message_key=message_key, vendor_id=vendor.vendor_id, type_="usage.reported", now=now
         ):
-            raise Problem("webhook_replayed", 409)
+            raise DomainError("webhook_replayed")
         return _answer(outcomes)
 
     await partitions.ensure(db.engine, [p.record.started_at for p in pending])
@@ -106,7 +106,7 @@ async def report(
         default_city=default_city,
     )
     if not fresh_message:
-        raise Problem("webhook_replayed", 409)
+        raise DomainError("webhook_replayed")
     accepted: list[tuple[_Pending, int]] = []
     for p in pending:
         s = stored[p.key]

@@ -24,7 +24,7 @@ from compute_ledger.domain.invoices import (
 from compute_ledger.domain.usage import record_key
 from opc_shared.contracts.ledger import CategoryAmount, InvoiceRecordedV1, InvoiceReversedV1
 from opc_shared.db import UnitOfWork
-from opc_shared.problems import FieldError, Problem, validation_problem
+from opc_shared.errors import DomainError, InvalidInput
 
 
 def _parse(model, data: dict):
@@ -34,10 +34,8 @@ def _parse(model, data: dict):
         errors = []
         for err in exc.errors():
             loc = ".".join(str(p) for p in err.get("loc", ()))
-            errors.append(
-                FieldError("data" + (f".{loc}" if loc else ""), err.get("msg", "invalid"), err.get("type", "value_error"))
-            )
-        raise validation_problem(errors) from None
+            errors.append(("data" + (f".{loc}" if loc else ""), err.get("type", "value_error"), err.get("msg", "invalid")))
+        raise InvalidInput(errors) from None
 
 
 async def _existing(uow: UnitOfWork, number: str, body_hash: bytes) -> dict | None:
@@ -45,7 +43,7 @@ async def _existing(uow: UnitOfWork, number: str, body_hash: bytes) -> dict | No
     if row is None:
         return None
     if row["body_hash"] != body_hash:
-        raise Problem("invoice_conflict", 409, params={"number": number})
+        raise DomainError("invoice_conflict", {"number": number})
     return {"number": number, "status": row["status"], "duplicate": True, "problems": row["problems"]}
 
 
@@ -253,7 +251,7 @@ async def reversed_(uow: UnitOfWork, vendor_id: UUID, data: dict, *, now: dateti
         .first()
     )
     if blue is None:
-        raise Problem("reversal_refused", 409, params={"reason": f"no invoice {reversal.reverses} from this vendor"})
+        raise DomainError("reversal_refused", {"reason": f"no invoice {reversal.reverses} from this vendor"})
     blue = dict(blue)
     _, lines = await _invoice_with_lines(uow, blue["invoice_id"])
     left = {
@@ -263,15 +261,14 @@ async def reversed_(uow: UnitOfWork, vendor_id: UUID, data: dict, *, now: dateti
         for ln in lines
     }
     if fully_reversed(left):
-        raise Problem("reversal_refused", 409, params={"reason": f"invoice {reversal.reverses} is already fully reversed"})
+        raise DomainError("reversal_refused", {"reason": f"invoice {reversal.reverses} is already fully reversed"})
     problems = reversal_problems(reversal, left)
     if problems:
         index = {line.line_no: i for i, line in enumerate(reversal.lines)}
-        raise Problem(
+        raise DomainError(
             "reversal_refused",
-            409,
-            params={"reason": "; ".join(p.detail for p in problems)},
-            errors=[FieldError(f"data.lines[{index[p.line_no]}]", p.detail, p.code) for p in problems],
+            {"reason": "; ".join(p.detail for p in problems)},
+            fields=[(f"data.lines[{index[p.line_no]}]", p.code, p.detail) for p in problems],
         )
     red_id = uuid.uuid4()
     await uow.session.execute(

@@ -16,7 +16,7 @@ from compute_ledger.adapters.tables import price_tables, vendor_secrets, vendors
 from compute_ledger.domain.identifiers import uscc_problem
 from compute_ledger.domain.pricing import Price
 from opc_shared.db import UnitOfWork
-from opc_shared.problems import FieldError, Problem, validation_problem
+from opc_shared.errors import DomainError, InvalidInput, NotFound
 
 MAX_OVERLAP = timedelta(days=30)
 
@@ -25,25 +25,25 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(random.token_bytes(32)).decode()
 
 
-def _not_found(vendor_id: uuid.UUID) -> Problem:
-    return Problem("not_found", 404, params={"resource": {"en": "vendor", "zh-CN": "算力服务商"}, "id": str(vendor_id)})
+def _not_found(vendor_id: uuid.UUID) -> NotFound:
+    return NotFound({"en": "vendor", "zh-CN": "算力服务商"}, vendor_id)
 
 
 async def register(uow: UnitOfWork, *, name: str, uscc: str, kind: str, now: datetime) -> dict:
     problem = uscc_problem(uscc)
     if problem:
-        raise validation_problem([FieldError("uscc", problem)])
+        raise InvalidInput([("uscc", "value_error", problem)])
     vendor_id = uuid.uuid4()
     secret = new_secret()
     existing = await uow.session.execute(select(vendors.c.vendor_id).where(vendors.c.uscc == uscc))
     if existing.first() is not None:
-        raise Problem("vendor_uscc_taken", 409, params={"uscc": uscc})
+        raise DomainError("vendor_uscc_taken", {"uscc": uscc})
     row = {"vendor_id": vendor_id, "name": name, "uscc": uscc, "kind": kind, "status": "active", "created_at": now}
     try:
         async with uow.session.begin_nested():
             await uow.session.execute(vendors.insert().values(**row))
     except IntegrityError:
-        raise Problem("vendor_uscc_taken", 409, params={"uscc": uscc}) from None
+        raise DomainError("vendor_uscc_taken", {"uscc": uscc}) from None
     secret_id = uuid.uuid4()
     await uow.session.execute(
         vendor_secrets.insert().values(secret_id=secret_id, vendor_id=vendor_id, secret=secret, created_at=now, expires_at=None)
@@ -76,7 +76,7 @@ async def rotate(uow: UnitOfWork, vendor_id: uuid.UUID, *, old_expires_at: datet
     await _lock(uow, vendor_id)
     expires = old_expires_at or now + timedelta(days=1)
     if expires <= now or expires > now + MAX_OVERLAP:
-        raise validation_problem([FieldError("old_secret_expires_at", "must lie in the next 30 days", "value_error")])
+        raise InvalidInput([("old_secret_expires_at", "value_error", "must lie in the next 30 days")])
     await uow.session.execute(
         update(vendor_secrets)
         .where(
@@ -115,9 +115,9 @@ async def add_price(uow: UnitOfWork, vendor_id: uuid.UUID, *, body: dict, now: d
     await _lock(uow, vendor_id)
     if body["kind"] == "gpu":
         if body.get("fen_per_gpu_hour") is None:
-            raise validation_problem([FieldError("fen_per_gpu_hour", "a GPU price is per GPU-hour", "missing")])
+            raise InvalidInput([("fen_per_gpu_hour", "missing", "a GPU price is per GPU-hour")])
     elif body.get("fen_per_m_input") is None or body.get("fen_per_m_output") is None:
-        raise validation_problem([FieldError("fen_per_m_input", "a model price needs input and output prices", "missing")])
+        raise InvalidInput([("fen_per_m_input", "missing", "a model price needs input and output prices")])
     version = (
         await uow.session.execute(
             select(func.coalesce(func.max(price_tables.c.version), 0)).where(
@@ -132,7 +132,7 @@ async def add_price(uow: UnitOfWork, vendor_id: uuid.UUID, *, body: dict, now: d
         async with uow.session.begin_nested():
             await uow.session.execute(price_tables.insert().values(**row))
     except IntegrityError:
-        raise Problem("conflict", 409, params={"reason": "a price for this resource already starts at that moment"}) from None
+        raise DomainError("conflict", {"reason": "a price for this resource already starts at that moment"}) from None
     return row
 
 

@@ -20,7 +20,7 @@ from compute_ledger.domain.usage import message_key
 from compute_ledger.service import ingest, invoices
 from compute_ledger.service.vendors import to_price
 from opc_shared.db import Database, UnitOfWork
-from opc_shared.problems import FieldError, Problem, validation_problem
+from opc_shared.errors import DomainError, InvalidInput
 
 TYPES = ("usage.reported", "invoice.issued", "invoice.reversed")
 
@@ -52,21 +52,21 @@ async def receive(
 ) -> dict:
     vendor = (await uow.session.execute(_VENDOR_SQL, {"vendor_id": vendor_id, "now": now})).first()
     if vendor is None:
-        raise Problem("webhook_signature_invalid", 401, params={"reason": "unknown vendor"})
+        raise DomainError("webhook_signature_invalid", {"reason": "unknown vendor"})
     try:
         signatures.verify(body, headers, list(vendor.secrets), now)
     except signatures.SignatureRefused as exc:
-        raise Problem("webhook_signature_invalid", 401, params={"reason": exc.reason}) from None
+        raise DomainError("webhook_signature_invalid", {"reason": exc.reason}) from None
     if vendor.status != "active":
-        raise Problem("vendor_suspended", 403)
+        raise DomainError("vendor_suspended")
     try:
         payload = json.loads(body)
     except ValueError:
-        raise Problem("malformed_body", 400) from None
+        raise DomainError("webhook_body_not_json") from None
     if not isinstance(payload, dict) or payload.get("type") not in TYPES:
-        raise validation_problem([FieldError("type", f"one of {', '.join(TYPES)}", "literal_error")])
+        raise InvalidInput([("type", "literal_error", f"one of {', '.join(TYPES)}")])
     if not isinstance(payload.get("data"), dict):
-        raise validation_problem([FieldError("data", "an object", "value_error")])
+        raise InvalidInput([("data", "value_error", "an object")])
     key = message_key(vendor_id, headers.get("webhook-id", ""))
     kind = payload["type"]
     if kind == "usage.reported":
@@ -86,7 +86,7 @@ async def receive(
     from compute_ledger.adapters.usage_store import claim_message
 
     if not await claim_message(uow.session, message_key=key, vendor_id=vendor_id, type_=kind, now=now):
-        raise Problem("webhook_replayed", 409)
+        raise DomainError("webhook_replayed")
     if kind == "invoice.issued":
         return await invoices.issued(
             uow, vendor_id, vendor.uscc, payload["data"], now=now, tolerance_fen=policy.invoice_tolerance_fen
