@@ -54,3 +54,33 @@ async def test_a_due_date_past_the_last_loaded_year_is_refused(portal: Portal) -
     assert missing.status_code == 404
     unknown = await portal.client.post("/v1/calendar/2028/seed", headers=token("*", "admin"))
     assert unknown.status_code == 409 and unknown.json()["code"] == "calendar_not_loaded"
+
+
+async def test_the_calendar_is_read_at_most_once_per_request_and_reread_only_after_an_edit(
+    portal: Portal, restore_2026: None
+) -> None:
+    from sqlalchemy import event
+
+    reads: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if "FROM registry.calendar_days" in statement and "WHERE" not in statement:  # the whole calendar, not one year
+            reads.append(statement)
+
+    engine = portal.client.app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        case, _ = await portal.submitted_case()
+        reads.clear()
+        case = await portal.act(case, "accept")  # mutate, save (due dates) and render all need the calendar
+        assert len(reads) <= 1
+        reads.clear()
+        await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}", headers=portal.caseworker))
+        assert reads == []  # nothing changed since: the cached calendar serves
+        await portal.ok(await portal.client.post("/v1/calendar/2026/seed", headers=token("*", "admin")))
+        assert len(reads) == 1  # the edit made it stale: re-read once, to move running due dates
+        reads.clear()
+        await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}", headers=portal.caseworker))
+        assert reads == []  # ... and that read, committed, serves the next requests
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -12,6 +12,7 @@ from opc_shared.contracts import registry as ev
 from registry.domain.calendar import seeded_calendar
 from registry.domain.case import Case, Placement, Status
 from registry.domain.errors import DomainError
+from registry.domain.form import CaseForm
 
 CAL = seeded_calendar(2026)
 MON = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Chengdu, an ordinary week
@@ -26,15 +27,17 @@ DOCS = [
 ]
 
 
-def form(lines: list[str], docs: bool = True) -> dict:
-    return {
-        "founder": {"name": "李雷", "id_number": "11010519491231002X", "phone": "13800138000", "is_graduate": False},
-        "proposed_name": "成都测试科技有限公司",
-        "business_lines": lines,
-        "community_id": str(uuid.uuid4()),
-        "workstation_id": str(uuid.uuid4()),
-        **({"documents": DOCS} if docs else {}),
-    }
+def form(lines: list[str], docs: bool = True) -> CaseForm:
+    return CaseForm.from_json(
+        {
+            "founder": {"name": "李雷", "id_number": "11010519491231002X", "phone": "13800138000", "is_graduate": False},
+            "proposed_name": "成都测试科技有限公司",
+            "business_lines": lines,
+            "community_id": str(uuid.uuid4()),
+            "workstation_id": str(uuid.uuid4()),
+            **({"documents": DOCS} if docs else {}),
+        }
+    )
 
 
 def submitted(lines: list[str] | None = None, placement: Placement = OFFICE, docs: bool = True) -> Case:
@@ -57,7 +60,7 @@ def test_missing_documents_go_out_in_one_notice() -> None:
 
 
 def test_submit_names_every_problem_at_once() -> None:
-    case = Case.draft(district="wuhou", founder_sub="f", created_by="f", form={"business_lines": ["nope"]}, now=MON)
+    case = Case.draft(district="wuhou", founder_sub="f", created_by="f", form=CaseForm(business_lines=("nope",)), now=MON)
     taken = Placement("社区", "gaoxin", "office", None, "A-1", registrable=False, occupied_by_other=True)
     with pytest.raises(DomainError) as info:
         case.submit(now=MON, actor="f", lines=LINES, placement=taken, calendar=CAL)

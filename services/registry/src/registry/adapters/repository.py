@@ -1,4 +1,8 @@
-"""Loads and saves the case aggregate and the calendar. Never commits: the unit of work does."""
+"""All of the registry's case persistence: the case aggregate and its parts, its timeline, the
+workstation it occupies, the firm its licence creates, and the working-day calendar (read at most
+once per request and cached across requests until an edit changes it).
+
+Never commits: the unit of work does, and drains the events of every case handed to it here."""
 
 from __future__ import annotations
 
@@ -6,14 +10,19 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from opc_shared.clock import SHANGHAI
+from opc_shared.db import UnitOfWork
 from opc_shared.errors import VersionMismatch
 from registry.adapters import tables as t
 from registry.domain.calendar import CalendarNotLoaded, DayKind, WorkingCalendar
-from registry.domain.case import Case, MaterialItem, Status, Step, StepState, SubCase, SubStatus
+from registry.domain.case import Case, MaterialItem, Placement, Status, Step, StepState, SubCase, SubStatus
+from registry.domain.form import CaseForm
 from registry.domain.sla import STANDARD_LADDER, Pause, SlaClock, step_moment
 
 
@@ -42,9 +51,34 @@ def clock_from_json(data: dict[str, Any] | None) -> SlaClock | None:
 
 
 async def load_calendar(session: AsyncSession) -> WorkingCalendar:
+    """The working-day calendar as stored now; cached across requests while no year is edited."""
+    stamp = (await session.execute(_CALENDAR_STAMP)).scalar_one()
+    cached = _calendar_cache.get(_cache_key(session))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     years = (await session.execute(select(t.calendar_years.c.year))).scalars().all()
     days = (await session.execute(select(t.calendar_days.c.day, t.calendar_days.c.kind))).all()
-    return WorkingCalendar({d: DayKind(k) for d, k in days}, set(years))
+    calendar = WorkingCalendar({d: DayKind(k) for d, k in days}, set(years))
+    _calendar_cache[_cache_key(session)] = (stamp, calendar)
+    return calendar
+
+
+#: Every edit rewrites its year's row (replace_calendar_year), which gives the row a new xmin:
+#: so the years with their row versions name the calendar's content, whoever edited it, on any replica.
+_CALENDAR_STAMP = select(
+    func.coalesce(
+        func.string_agg(
+            func.concat(t.calendar_years.c.year, ":", text("xmin::text")),
+            aggregate_order_by(literal_column("','"), t.calendar_years.c.year),
+        ),
+        "",
+    )
+)
+_calendar_cache: dict[str, tuple[str, WorkingCalendar]] = {}
+
+
+def _cache_key(session: AsyncSession) -> str:
+    return str(session.bind.url) if session.bind is not None else ""
 
 
 async def load_case(session: AsyncSession, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
@@ -60,7 +94,7 @@ async def load_case(session: AsyncSession, case_id: uuid.UUID, *, for_update: bo
         founder_sub=row["founder_sub"],
         created_by=row["created_by"],
         status=Status(row["status"]),
-        form=dict(row["form"]),
+        form=CaseForm.from_json(row["form"]),
         owner=row["owner"],
         sandbox=row["sandbox"],
         permits=list(row["permits"]),
@@ -119,9 +153,9 @@ def _case_row(case: Case, calendar: WorkingCalendar | None) -> dict[str, Any]:
         "founder_sub": case.founder_sub,
         "created_by": case.created_by,
         "owner": case.owner,
-        "form": case.form,
-        "community_id": case.form.get("community_id"),
-        "workstation_id": case.form.get("workstation_id"),
+        "form": case.form.to_json(),
+        "community_id": case.form.community_id,
+        "workstation_id": case.form.workstation_id,
         "sandbox": case.sandbox,
         "permits": case.permits,
         "submitted_at": case.submitted_at,
@@ -283,3 +317,134 @@ async def refresh_due_dates(session: AsyncSession) -> int:
             continue  # reported loudly when the case is next touched
         await session.execute(update(t.cases).where(t.cases.c.id == row.id).values(licence_due_at=due, licence_warn_at=warn))
     return len(rows)
+
+
+class CaseRepository:
+    """The cases of one unit of work. Every case it returns or adds is tracked, so the unit of
+    work's commit writes the events the case raised; the calendar is read once per unit of work."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.session = uow.session
+
+    async def get(self, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
+        case = await load_case(self.session, case_id, for_update=for_update)
+        return self.uow.track(case) if case is not None else None
+
+    async def add(self, case: Case, now: datetime) -> None:
+        await save_case(self.session, self.uow.track(case), calendar=None, new=True, now=now)
+
+    async def save(self, case: Case, calendar: WorkingCalendar, now: datetime) -> None:
+        await save_case(self.session, case, calendar=calendar, new=False, now=now)
+
+    async def calendar(self) -> WorkingCalendar:
+        memo = self.uow.memo
+        if "registry.calendar" not in memo:
+            memo["registry.calendar"] = await load_calendar(self.session)
+        return memo["registry.calendar"]  # type: ignore[return-value]
+
+    async def replace_calendar_year(
+        self, year: int, entries: dict[date, tuple[DayKind, str | None]], source: str, loaded_at: datetime
+    ) -> int:
+        """Store a year and move the due dates of running clocks; returns how many cases were looked at."""
+        await replace_calendar_year(self.session, year, entries, source, loaded_at)
+        self.uow.memo.pop("registry.calendar", None)
+        return await refresh_due_dates(self.session)
+
+    async def timeline(self, case_id: uuid.UUID) -> list[dict[str, Any]]:
+        rows = await self.session.execute(select(t.timeline).where(t.timeline.c.case_id == case_id).order_by(t.timeline.c.id))
+        return [dict(r) for r in rows.mappings()]
+
+    # ----------------------------------------------------------- workstations and the firm
+
+    async def placement(self, case: Case) -> Placement | None:
+        """Where the form puts the firm, and whether another case holds that workstation."""
+        ws_id, community_id = case.form.workstation_id, case.form.community_id
+        if ws_id is None or community_id is None:
+            return None
+        row = (
+            await self.session.execute(
+                select(
+                    t.workstations.c.code,
+                    t.workstations.c.registrable,
+                    t.communities.c.name,
+                    t.communities.c.district,
+                    t.communities.c.land_use,
+                    t.communities.c.address,
+                )
+                .join(t.communities, t.communities.c.id == t.workstations.c.community_id)
+                .where(t.workstations.c.id == ws_id, t.communities.c.id == community_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        occupied = (
+            await self.session.execute(
+                select(func.count())
+                .select_from(t.occupancies)
+                .where(
+                    t.occupancies.c.workstation_id == ws_id,
+                    t.occupancies.c.ended_at.is_(None),
+                    t.occupancies.c.case_id != case.id,
+                )
+            )
+        ).scalar_one()
+        return Placement(row.name, row.district, row.land_use, row.address, row.code, row.registrable, occupied > 0)
+
+    async def occupy(self, case: Case, now: datetime) -> bool:
+        """The case takes its workstation; False if another active case or firm already sits there."""
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(
+                    insert(t.occupancies).values(workstation_id=case.form.workstation_id, case_id=case.id, started_at=now)
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def release(self, case: Case, now: datetime) -> None:
+        await self.session.execute(
+            update(t.occupancies)
+            .where(t.occupancies.c.case_id == case.id, t.occupancies.c.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+
+    async def next_uscc_serial(self) -> int:
+        return int((await self.session.execute(select(func.nextval("registry.uscc_serial")))).scalar_one())
+
+    async def community_division(self, community_id: uuid.UUID) -> str | None:
+        return (
+            await self.session.execute(select(t.communities.c.division_code).where(t.communities.c.id == community_id))
+        ).scalar_one_or_none()
+
+    async def add_firm(self, case: Case, *, uscc: str, now: datetime, actor: str) -> None:
+        """The firm a licence created: its register row, its first status, and its seat at the workstation."""
+        founder = case.form.founder_or_blank
+        today = now.astimezone(SHANGHAI).date()
+        await self.session.execute(
+            insert(t.firms).values(
+                id=case.firm_id,
+                name=case.form.proposed_name,
+                district=case.district,
+                community=case.form.community_name,
+                founder_name=founder.name or "",
+                registered_at=now,
+                created_by=actor,
+                uscc=uscc,
+                case_id=case.id,
+                registered_address=case.form.registered_address,
+                business_lines=list(case.form.business_lines or ()),
+                status="operating",
+                status_since=today,
+            )
+        )
+        await self.session.execute(
+            insert(t.firm_status_history).values(
+                firm_id=case.firm_id, status="operating", effective_date=today, reason="licence issued", recorded_by=actor
+            )
+        )
+        await self.session.execute(
+            update(t.occupancies)
+            .where(t.occupancies.c.case_id == case.id, t.occupancies.c.ended_at.is_(None))
+            .values(firm_id=case.firm_id)
+        )

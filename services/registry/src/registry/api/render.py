@@ -34,7 +34,7 @@ def case_out(case: Case, calendar: WorkingCalendar, now: datetime) -> CaseOut:
         version=case.version,
         founder_account=case.founder_sub,
         owner=case.owner,
-        form=case.form,
+        form=case.form.to_json(),
         sandbox=case.sandbox,
         permits=case.permits,
         submitted_at=case.submitted_at,

@@ -26,6 +26,7 @@ from registry.domain.catalogue import (
     Permit,
 )
 from registry.domain.errors import DomainError
+from registry.domain.form import CaseForm
 from registry.domain.sla import ExtensionAlreadyUsed, SlaClock
 
 LICENCE_WORKING_DAYS = 3
@@ -60,18 +61,6 @@ class SubStatus(StrEnum):
     REFERRED = "referred"
     GRANTED = "granted"
     REFUSED = "refused"
-
-
-REQUIRED_FORM_FIELDS = (
-    "founder.name",
-    "founder.id_number",
-    "founder.phone",
-    "founder.is_graduate",
-    "proposed_name",
-    "business_lines",
-    "community_id",
-    "workstation_id",
-)
 
 
 @dataclass
@@ -143,7 +132,7 @@ class Case(Aggregate):
     founder_sub: str
     created_by: str
     status: Status = Status.DRAFT
-    form: dict[str, Any] = field(default_factory=dict)
+    form: CaseForm = field(default_factory=CaseForm)
     owner: str | None = None
     sandbox: bool = False
     permits: list[str] = field(default_factory=list)
@@ -165,32 +154,20 @@ class Case(Aggregate):
 
     # ------------------------------------------------------------------ intake
     @classmethod
-    def draft(cls, *, district: str, founder_sub: str, created_by: str, form: dict[str, Any], now: datetime) -> Case:
-        case = cls(id=uuid.uuid4(), district=district, founder_sub=founder_sub, created_by=created_by, form=dict(form))
-        case._log(now, created_by, "draft_saved", {"fields": sorted(_flat_keys(form))})
+    def draft(cls, *, district: str, founder_sub: str, created_by: str, form: CaseForm, now: datetime) -> Case:
+        case = cls(id=uuid.uuid4(), district=district, founder_sub=founder_sub, created_by=created_by, form=form)
+        case._log(now, created_by, "draft_saved", {"fields": form.filled_fields()})
         return case
 
-    def update_form(self, patch: dict[str, Any], *, now: datetime, actor: str) -> None:
+    def update_form(self, patch: CaseForm, *, now: datetime, actor: str) -> None:
+        """Apply the fields an edit sent (``patch`` holds only those)."""
         if self.status != Status.DRAFT:
             raise DomainError("case_not_editable", {"status": self.status.value})
-        merged = dict(self.form)
-        for key, value in patch.items():
-            if isinstance(value, dict) and isinstance(merged.get(key), dict):
-                merged[key] = {**merged[key], **value}
-            else:
-                merged[key] = value
-        self.form = merged
-        self._log(now, actor, "draft_saved", {"fields": sorted(_flat_keys(patch))})
+        self.form = self.form.merged(patch.to_json())
+        self._log(now, actor, "draft_saved", {"fields": patch.filled_fields()})
 
     def missing_fields(self) -> list[str]:
-        missing = []
-        for path in REQUIRED_FORM_FIELDS:
-            value = _get(self.form, path)
-            if value is None or value == "" or value == []:
-                missing.append(path)
-        if _get(self.form, "founder.is_graduate") and not _get(self.form, "founder.graduation_date"):
-            missing.append("founder.graduation_date")
-        return missing
+        return self.form.missing()
 
     def submit(
         self, *, now: datetime, actor: str, lines: dict[str, Any], placement: Placement, calendar: WorkingCalendar
@@ -199,7 +176,7 @@ class Case(Aggregate):
         if self.status != Status.DRAFT:
             raise DomainError("case_not_editable", {"status": self.status.value})
         problems = [(f, "missing", "required") for f in self.missing_fields()]
-        unknown = [c for c in self.form.get("business_lines") or [] if c not in lines]
+        unknown = [c for c in self.form.business_lines or () if c not in lines]
         if unknown:
             problems.append(("business_lines", "unknown_business_line", f"not in the catalogue: {', '.join(unknown)}"))
         if placement.community_district != self.district:
@@ -210,16 +187,20 @@ class Case(Aggregate):
             problems.append(("workstation_id", "occupied", "another firm already sits at this workstation"))
         if problems:
             raise DomainError("case_incomplete", {"count": len(problems)}, problems)
-        chosen = [lines[c] for c in self.form["business_lines"]]
+        self.form = self.form.placed(
+            placement.community_name,
+            f"{placement.address or placement.community_name} {placement.workstation_code}".strip(),
+        )
+        chosen = [lines[c] for c in self.form.business_lines or ()]
         self.sandbox = any(line.sandbox for line in chosen)
-        self.permits = [p.value for p in mat.permits_for(chosen, self.form.get("requested_permits") or [])]
-        required = mat.required_materials(permits=self.permits, is_graduate=bool(_get(self.form, "founder.is_graduate")))
-        supplied = {d["code"]: d for d in self.form.get("documents") or []}
+        self.permits = [p.value for p in mat.permits_for(chosen, list(self.form.requested_permits or ()))]
+        required = mat.required_materials(permits=self.permits, is_graduate=bool(self.form.founder_or_blank.is_graduate))
+        supplied = {d.code: d for d in self.form.documents or ()}
         for item in required:
             doc = supplied.get(item.code)
             if doc:
                 self.materials[item.code] = MaterialItem(
-                    item.code, "supplied", doc["document_ref"], doc["checksum"], now, actor, requested_at=now
+                    item.code, "supplied", doc.document_ref, doc.checksum, now, actor, requested_at=now
                 )
             else:
                 self.materials[item.code] = MaterialItem(
@@ -230,11 +211,11 @@ class Case(Aggregate):
             ev.CaseSubmittedV1(
                 case_id=self.id,
                 district=self.district,
-                proposed_name=self.form["proposed_name"],
-                business_lines=list(self.form["business_lines"]),
+                proposed_name=self.form.proposed_name,
+                business_lines=list(self.form.business_lines or ()),
                 permits=self.permits,
                 sandbox=self.sandbox,
-                community_id=self.form.get("community_id"),
+                community_id=self.form.community_id,
                 submitted_at=now,
             )
         )
@@ -430,21 +411,21 @@ class Case(Aggregate):
                 within_promise=due is not None and now <= due,
             )
         )
-        founder = self.form.get("founder") or {}
+        founder = self.form.founder_or_blank
         self.record(
             ev.FirmRegisteredV1(
                 firm_id=self.firm_id,
-                name=self.form["proposed_name"],
+                name=self.form.proposed_name,
                 district=self.district,
-                community=self.form.get("community_name"),
-                community_id=self.form.get("community_id"),
-                founder_name=founder.get("name", ""),
+                community=self.form.community_name,
+                community_id=self.form.community_id,
+                founder_name=founder.name or "",
                 registered_at=now,
                 uscc=uscc,
                 case_id=self.id,
-                business_lines=list(self.form.get("business_lines") or []),
-                founder_is_graduate=founder.get("is_graduate"),
-                graduation_date=founder.get("graduation_date"),
+                business_lines=list(self.form.business_lines or ()),
+                founder_is_graduate=founder.is_graduate,
+                graduation_date=founder.graduation_date,
             )
         )
         self._log(now, actor, "licence_issued", {"firm_id": str(self.firm_id), "uscc": uscc})
@@ -560,22 +541,3 @@ class Case(Aggregate):
 def end_of_local_day(day: date) -> datetime:
     """Deadlines end at local midnight: the start of the following day in Asia/Shanghai."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
-
-
-def _get(form: dict[str, Any], path: str) -> Any:
-    value: Any = form
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
-def _flat_keys(form: dict[str, Any], prefix: str = "") -> set[str]:
-    keys = set()
-    for key, value in form.items():
-        if isinstance(value, dict):
-            keys |= _flat_keys(value, f"{prefix}{key}.")
-        else:
-            keys.add(f"{prefix}{key}")
-    return keys

@@ -9,8 +9,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from opc_shared.auth import Principal
 from opc_shared.clock import SHANGHAI, Clock
@@ -19,11 +18,12 @@ from opc_shared.db import UnitOfWork
 from opc_shared.errors import DomainError, Forbidden, InvalidInput, NotFound
 from opc_shared.scoping import may_read
 from registry.adapters import tables as t
-from registry.adapters.repository import load_calendar, load_case, save_case
+from registry.adapters.repository import CaseRepository
 from registry.domain.calendar import CalendarNotLoaded, WorkingCalendar
 from registry.domain.case import Case, Placement
+from registry.domain.form import CaseForm
 from registry.domain.identifiers import generate_uscc
-from registry.domain.intake import validate_form
+from registry.domain.intake import normalised, validate_form
 from registry.service import districts
 
 STAFF = ("caseworker", "reviewer", "admin")
@@ -39,14 +39,14 @@ def can_view(principal: Principal, case: Case) -> bool:
 
 
 async def get_visible(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID, *, for_update: bool = False) -> Case:
-    case = await load_case(uow.session, case_id, for_update=for_update)
+    case = await CaseRepository(uow).get(case_id, for_update=for_update)
     if case is None or not can_view(principal, case):
         raise NotFound({"en": "case", "zh-CN": "案件"}, case_id)
-    return uow.track(case)
+    return case
 
 
 async def calendar_for(uow: UnitOfWork) -> WorkingCalendar:
-    return await load_calendar(uow.session)
+    return await CaseRepository(uow).calendar()
 
 
 @dataclass(frozen=True)
@@ -71,16 +71,16 @@ CASEWORKERS = ("caseworker", "admin")
 async def create_draft(
     uow: UnitOfWork, *, principal: Principal, clock: Clock, form: dict[str, Any], founder_sub: str | None
 ) -> Case:
+    """``form``: the fields the founder filled in, as the API received them."""
     if not principal.has_any("firm", "caseworker", "admin"):
         raise Forbidden("only founders and caseworkers open cases")
     if principal.district == "*":
         raise Forbidden("a case belongs to one district; use a district account")
     await districts.principal_district(uow, principal)
     now = clock.now()
-    _check_form(form, now)
     owner = principal.sub if "firm" in principal.roles else (founder_sub or principal.sub)
-    case = Case.draft(district=principal.district, founder_sub=owner, created_by=principal.sub, form=form, now=now)
-    await save_case(uow.session, uow.track(case), calendar=None, new=True, now=now)
+    case = Case.draft(district=principal.district, founder_sub=owner, created_by=principal.sub, form=_checked(form, now), now=now)
+    await CaseRepository(uow).add(case, now)
     return case
 
 
@@ -94,25 +94,29 @@ async def mutate(call: CaseCall, roles: tuple[str, ...], action: Action, *, foun
         raise Forbidden(f"needs one of roles {', '.join(roles)}")
     check_version(case.version, call.version)
     now = call.clock.now()
-    calendar = await calendar_for(uow)
+    cases = CaseRepository(uow)
+    calendar = await cases.calendar()
     try:
         result = action(case, now, calendar)
         if hasattr(result, "__await__"):
             await result
-        await save_case(uow.session, case, calendar=calendar, new=False, now=now)
+        await cases.save(case, calendar, now)
     except CalendarNotLoaded as exc:
         raise DomainError("calendar_not_loaded", {"year": exc.year}) from None
     return case
 
 
-def _check_form(form: dict[str, Any], now: datetime) -> None:
+def _checked(data: dict[str, Any], now: datetime) -> CaseForm:
+    form = CaseForm.from_json(data)
     issues = validate_form(form, now.astimezone(SHANGHAI).date())
     if issues:
         raise InvalidInput(issues)
+    return normalised(form)
 
 
-async def update_draft(call: CaseCall, patch: dict[str, Any]) -> Case:
-    _check_form(patch, call.clock.now())
+async def update_draft(call: CaseCall, data: dict[str, Any]) -> Case:
+    """``data``: only the fields the edit sent."""
+    patch = _checked(data, call.clock.now())
     return await mutate(
         call, STAFF, lambda case, now, _: case.update_form(patch, now=now, actor=call.actor), founder_allowed=True
     )
@@ -121,68 +125,24 @@ async def update_draft(call: CaseCall, patch: dict[str, Any]) -> Case:
 async def submit(call: CaseCall) -> Case:
     uow = call.uow
 
+    cases = CaseRepository(uow)
+
     async def action(case: Case, now: datetime, calendar: WorkingCalendar) -> None:
-        placement = await _placement(uow, case)
-        lines = await _active_lines(uow, case.district, case.form.get("business_lines") or [])
+        placement = await cases.placement(case)
+        lines = await _active_lines(uow, case.district, list(case.form.business_lines or ()))
         if placement is None:
-            if case.form.get("workstation_id"):
+            if case.form.workstation_id:
                 raise DomainError(
                     "case_incomplete",
                     {"count": 1},
                     [("workstation_id", "not_found", "no such workstation in that community")],
                 )
             placement = Placement("", case.district, "office", None, "", True, False)  # submit reports the missing fields
-        else:
-            case.form["community_name"] = placement.community_name
-            case.form["registered_address"] = (
-                f"{placement.address or placement.community_name} {placement.workstation_code}".strip()
-            )
         case.submit(now=now, actor=call.actor, lines=lines, placement=placement, calendar=calendar)
-        try:
-            async with uow.session.begin_nested():
-                await uow.session.execute(
-                    insert(t.occupancies).values(
-                        workstation_id=uuid.UUID(str(case.form["workstation_id"])), case_id=case.id, started_at=now
-                    )
-                )
-        except IntegrityError:
-            raise DomainError("workstation_occupied") from None
+        if not await cases.occupy(case, now):
+            raise DomainError("workstation_occupied")
 
     return await mutate(call, STAFF, action, founder_allowed=True)
-
-
-async def _placement(uow: UnitOfWork, case: Case) -> Placement | None:
-    ws_id, community_id = case.form.get("workstation_id"), case.form.get("community_id")
-    if not ws_id or not community_id:
-        return None
-    row = (
-        await uow.session.execute(
-            select(
-                t.workstations.c.code,
-                t.workstations.c.registrable,
-                t.communities.c.name,
-                t.communities.c.district,
-                t.communities.c.land_use,
-                t.communities.c.address,
-            )
-            .join(t.communities, t.communities.c.id == t.workstations.c.community_id)
-            .where(t.workstations.c.id == uuid.UUID(str(ws_id)), t.communities.c.id == uuid.UUID(str(community_id)))
-        )
-    ).first()
-    if row is None:
-        return None
-    occupied = (
-        await uow.session.execute(
-            select(func.count())
-            .select_from(t.occupancies)
-            .where(
-                t.occupancies.c.workstation_id == uuid.UUID(str(ws_id)),
-                t.occupancies.c.ended_at.is_(None),
-                t.occupancies.c.case_id != case.id,
-            )
-        )
-    ).scalar_one()
-    return Placement(row.name, row.district, row.land_use, row.address, row.code, row.registrable, occupied > 0)
 
 
 async def _active_lines(uow: UnitOfWork, district: str, codes: list[str]) -> dict[str, Any]:
@@ -217,73 +177,29 @@ async def extend(call: CaseCall, days: int, reason: str) -> Case:
 async def complete_step(call: CaseCall, step: str, reference: str | None) -> Case:
     uow = call.uow
 
+    cases = CaseRepository(uow)
+
     async def action(case: Case, now: datetime, calendar: WorkingCalendar) -> None:
         firm = None
         if step == "business_licence" and case.steps.get(step) and case.firm_id is None:
-            firm = await _new_firm_identity(uow, case)
+            firm = (uuid.uuid4(), generate_uscc(await _division_of(uow, case), await cases.next_uscc_serial()))
         case.complete_step(step, reference=reference, now=now, actor=call.actor, calendar=calendar, firm=firm)
         if step == "business_licence" and case.firm_id is not None and firm is not None:
-            await _create_firm(uow, case, now, call.actor)
+            await cases.add_firm(case, uscc=firm[1], now=now, actor=call.actor)
 
     return await mutate(call, CASEWORKERS, action)
 
 
-async def _new_firm_identity(uow: UnitOfWork, case: Case) -> tuple[uuid.UUID, str]:
-    serial = (await uow.session.execute(select(func.nextval("registry.uscc_serial")))).scalar_one()
-    return uuid.uuid4(), generate_uscc(await _division_of(uow, case), int(serial))
-
-
 async def _division_of(uow: UnitOfWork, case: Case) -> str:
     """Positions 3–8 of the USCC: the division the firm's building lies in (its community's)."""
-    community_id = case.form.get("community_id")
-    if community_id:
-        code = (
-            await uow.session.execute(
-                select(t.communities.c.division_code).where(t.communities.c.id == uuid.UUID(str(community_id)))
-            )
-        ).scalar_one_or_none()
+    if case.form.community_id:
+        code = await CaseRepository(uow).community_division(case.form.community_id)
         if code:
             return code
     where = await districts.find_district(uow, case.district)
     if where is None or where.division_code is None:
         raise DomainError("unknown_district", {"district": case.district})
     return where.division_code
-
-
-async def _create_firm(uow: UnitOfWork, case: Case, now: datetime, actor: str) -> None:
-    founder = case.form.get("founder") or {}
-    today = now.astimezone(SHANGHAI).date()
-    await uow.session.execute(
-        insert(t.firms).values(
-            id=case.firm_id,
-            name=case.form["proposed_name"],
-            district=case.district,
-            community=case.form.get("community_name"),
-            founder_name=founder.get("name", ""),
-            registered_at=now,
-            created_by=actor,
-            uscc=_uscc_of(case),
-            case_id=case.id,
-            registered_address=case.form.get("registered_address"),
-            business_lines=list(case.form.get("business_lines") or []),
-            status="operating",
-            status_since=today,
-        )
-    )
-    await uow.session.execute(
-        insert(t.firm_status_history).values(
-            firm_id=case.firm_id, status="operating", effective_date=today, reason="licence issued", recorded_by=actor
-        )
-    )
-    await uow.session.execute(
-        update(t.occupancies)
-        .where(t.occupancies.c.case_id == case.id, t.occupancies.c.ended_at.is_(None))
-        .values(firm_id=case.firm_id)
-    )
-
-
-def _uscc_of(case: Case) -> str:
-    return next(e.uscc for e in case.events if getattr(e, "uscc", None))
 
 
 async def sign_site_statement(call: CaseCall, sub_id: uuid.UUID, office: str, reference: str | None) -> Case:
@@ -313,16 +229,11 @@ async def assign(call: CaseCall, owner: str, step: str | None) -> Case:
 async def withdraw(call: CaseCall, reason: str) -> Case:
     async def action(case: Case, now: datetime, _: WorkingCalendar) -> None:
         case.withdraw(reason, now=now, actor=call.actor)
-        await call.uow.session.execute(
-            update(t.occupancies)
-            .where(t.occupancies.c.case_id == case.id, t.occupancies.c.ended_at.is_(None))
-            .values(ended_at=now)
-        )
+        await CaseRepository(call.uow).release(case, now)
 
     return await mutate(call, STAFF, action, founder_allowed=True)
 
 
 async def timeline(uow: UnitOfWork, *, principal: Principal, case_id: uuid.UUID) -> list[dict[str, Any]]:
     await get_visible(uow, principal, case_id)
-    rows = await uow.session.execute(select(t.timeline).where(t.timeline.c.case_id == case_id).order_by(t.timeline.c.id))
-    return [dict(r) for r in rows.mappings()]
+    return await CaseRepository(uow).timeline(case_id)

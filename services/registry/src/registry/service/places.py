@@ -18,7 +18,7 @@ from opc_shared.errors import DomainError, Forbidden, InvalidInput, NotFound
 from opc_shared.problems import FieldError, validation_problem
 from opc_shared.scoping import in_district
 from registry.adapters import tables as t
-from registry.adapters.repository import refresh_due_dates, replace_calendar_year
+from registry.adapters.repository import CaseRepository
 from registry.domain.calendar import CalendarNotLoaded, DayKind, seed_entries
 from registry.domain.identifiers import InvalidIdentifier, validate_uscc
 from registry.service import districts
@@ -194,8 +194,7 @@ async def _load_year(
     uow: UnitOfWork, year: int, entries: dict[date, tuple[DayKind, str | None]], source: str, now: datetime
 ) -> None:
     """Store the year, move running deadlines, and tell the other services (their SLAs count on it too)."""
-    await replace_calendar_year(uow.session, year, entries, source, now)
-    await refresh_due_dates(uow.session)
+    await CaseRepository(uow).replace_calendar_year(year, entries, source, now)
     uow.publish(
         CalendarYearLoadedV1(
             year=year,

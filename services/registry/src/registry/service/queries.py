@@ -16,7 +16,7 @@ from opc_shared.db import UnitOfWork
 from opc_shared.pagination import Keyset, Page, PageParams
 from opc_shared.scoping import Scope, readable, staff_district
 from registry.adapters import tables as t
-from registry.adapters.repository import clock_from_json, load_calendar
+from registry.adapters.repository import CaseRepository, clock_from_json
 from registry.service.cases import STAFF
 from registry.service.districts import check_district_filter
 
@@ -106,7 +106,7 @@ async def figures(
             ).where(*where, c.c.accepted_at >= window_start, c.c.accepted_at < window_end)
         )
     ).all()
-    calendar = await load_calendar(uow.session)
+    calendar = await CaseRepository(uow).calendar()
     licence_days, account_days = [], []
     licence_within = account_within = licence_breaches = account_breaches = 0
     for row in accepted:
