@@ -1,0 +1,252 @@
+"""A firm's month and its meters: what it used, what of it is invoiced, and what counts for subsidy.
+
+The invoiced figures follow the events subsidy receives: an invoice counts in the month of its
+issue date (Asia/Shanghai calendar date, as on the invoice), net of every red-letter reversal of
+it recorded so far (or up to ``as_of``); a pool's attributed cost counts in the settled period.
+Usage is the firm's latest record versions booked in the month (a late record for a closed month
+is booked in the open month and says which month it concerns). ``as_of`` answers with what the
+ledger had received by then; a closed month also shows the snapshot frozen at its close.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, text
+
+from compute_ledger.adapters.tables import firm_accounts
+from compute_ledger.domain.periods import SHANGHAI, month_bounds, month_dates
+from opc_shared.auth import Principal
+from opc_shared.db import UnitOfWork
+from opc_shared.errors import InvalidInput, NotFound
+from opc_shared.scoping import may_read
+
+RESOURCE = {"en": "firm", "zh-CN": "企业"}
+CITY_FINANCE = "finance"
+
+
+async def readable_firm(uow: UnitOfWork, principal: Principal, firm_id: uuid.UUID) -> dict:
+    """A firm user reads only its own firm, district staff their district's firms, finance every firm;
+    anything else looks like a firm that does not exist."""
+    row = (await uow.session.execute(select(firm_accounts).where(firm_accounts.c.firm_id == firm_id))).mappings().first()
+    if row is None:
+        raise NotFound(RESOURCE, firm_id)
+    if CITY_FINANCE in principal.roles or may_read(principal, row["district"], firm=firm_id):
+        return dict(row)
+    raise NotFound(RESOURCE, firm_id)
+
+
+_LATEST_AS_OF = """
+    u.received_at <= :as_of
+    AND (u.superseded_by IS NULL OR NOT EXISTS (
+        SELECT 1 FROM ledger.usage c WHERE c.usage_id = u.superseded_by AND c.received_at <= :as_of))
+"""
+
+_USAGE = text(f"""
+SELECT u.vendor_id, u.kind, u.resource, count(*) AS records,
+       sum(u.gpu_seconds) AS gpu_seconds, sum(u.input_tokens) AS input_tokens,
+       sum(u.cached_input_tokens) AS cached_input_tokens, sum(u.output_tokens) AS output_tokens,
+       sum(u.amount_fen) AS amount_fen,
+       coalesce(sum(u.amount_fen) FILTER (WHERE u.invoice_line_id IS NOT NULL), 0) AS invoiced_fen,
+       coalesce(sum(u.amount_fen) FILTER (WHERE u.pool_id IS NOT NULL AND NOT u.over_quota), 0) AS pool_fen,
+       count(*) FILTER (WHERE u.discrepancy IS NOT NULL) AS flagged
+FROM ledger.usage u
+WHERE u.firm_id = :firm_id AND u.booked_period = :month AND {_LATEST_AS_OF}
+GROUP BY u.vendor_id, u.kind, u.resource ORDER BY u.kind, u.resource, u.vendor_id
+""")
+
+_LATE = text(f"""
+SELECT to_char(u.started_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS concerns_period, count(*) AS records,
+       sum(u.amount_fen) AS amount_fen
+FROM ledger.usage u
+WHERE u.firm_id = :firm_id AND u.booked_period = :month
+  AND to_char(u.started_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') <> :month AND {_LATEST_AS_OF}
+GROUP BY 1 ORDER BY 1
+""")
+
+_INVOICES = text("""
+SELECT i.invoice_id, i.number, i.vendor_id, i.issued_on, i.status, i.problems, l.category,
+       sum(l.amount_fen) AS amount_fen, sum(l.tax_fen) AS tax_fen,
+       coalesce((SELECT sum(rl.amount_fen + rl.tax_fen) FROM ledger.invoices r
+                 JOIN ledger.invoice_lines rl ON rl.invoice_id = r.invoice_id
+                 JOIN ledger.invoice_lines bl ON bl.invoice_id = i.invoice_id AND bl.line_no = rl.line_no
+                 WHERE r.reverses_id = i.invoice_id AND r.recorded_at <= :as_of AND bl.category = l.category), 0) AS reversed_fen
+FROM ledger.invoices i JOIN ledger.invoice_lines l ON l.invoice_id = i.invoice_id
+WHERE i.firm_id = :firm_id AND i.kind = 'blue' AND i.issued_on >= :first AND i.issued_on < :next
+  AND i.received_at <= :as_of
+GROUP BY i.invoice_id, l.category ORDER BY i.issued_on, i.number, l.category
+""")
+
+_REVERSALS = text("""
+SELECT r.number, b.number AS reverses, r.issued_on, r.reason, r.total_fen
+FROM ledger.invoices r JOIN ledger.invoices b ON b.invoice_id = r.reverses_id
+WHERE r.firm_id = :firm_id AND r.kind = 'red' AND r.recorded_at <= :as_of
+  AND ((b.issued_on >= :first AND b.issued_on < :next) OR (r.issued_on >= :first AND r.issued_on < :next))
+ORDER BY r.issued_on, r.number
+""")
+
+_POOLS = text("""
+SELECT a.settlement_id, s.pool_id, a.category, a.units, a.amount_fen, a.tax_fen, a.total_fen, s.settled_at
+FROM ledger.pool_attributions a JOIN ledger.pool_settlements s ON s.settlement_id = a.settlement_id
+WHERE a.firm_id = :firm_id AND a.period = :month AND s.settled_at <= :as_of
+ORDER BY s.settled_at, s.pool_id
+""")
+
+_SNAPSHOT = text("""
+SELECT p.closed_at, s.category, s.records, s.amount_fen, s.invoiced_fen, s.uninvoiced_fen, s.pool_fen
+FROM ledger.periods p LEFT JOIN ledger.period_snapshots s
+  ON s.city = p.city AND s.period = p.period AND s.firm_id = :firm_id
+WHERE p.city = :city AND p.period = :month AND p.closed_at <= :as_of
+ORDER BY s.category
+""")
+
+
+async def statement(uow: UnitOfWork, firm: dict, month: str, as_of: datetime) -> dict:
+    first, nxt = month_dates(month)
+    params = {"firm_id": firm["firm_id"], "month": month, "as_of": as_of, "first": first, "next": nxt}
+    session = uow.session
+    usage = [dict(r) for r in (await session.execute(_USAGE, params)).mappings()]
+    for row in usage:
+        row["uninvoiced_fen"] = row["amount_fen"] - row["invoiced_fen"] - row["pool_fen"]
+    late = [dict(r) for r in (await session.execute(_LATE, params)).mappings()]
+    invoices: dict = {}
+    for r in (await session.execute(_INVOICES, params)).mappings():
+        inv = invoices.setdefault(
+            r["invoice_id"],
+            {
+                "number": r["number"],
+                "vendor_id": r["vendor_id"],
+                "issued_on": r["issued_on"],
+                "status": r["status"],
+                "problems": r["problems"],
+                "categories": [],
+            },
+        )
+        total = r["amount_fen"] + r["tax_fen"]
+        counts = inv["status"] in ("recorded", "reversed")
+        inv["categories"].append(
+            {
+                "category": r["category"],
+                "amount_fen": r["amount_fen"],
+                "tax_fen": r["tax_fen"],
+                "total_fen": total,
+                "reversed_fen": r["reversed_fen"],
+                "net_fen": total - r["reversed_fen"] if counts else 0,
+            }
+        )
+    reversals = [dict(r) for r in (await session.execute(_REVERSALS, params)).mappings()]
+    pools = [dict(r) for r in (await session.execute(_POOLS, params)).mappings()]
+    counted = {"compute": 0, "tokens": 0}
+    for inv in invoices.values():
+        for c in inv["categories"]:
+            counted[c["category"]] += c["net_fen"]
+    pool_counted = {"compute": 0, "tokens": 0}
+    for p in pools:
+        pool_counted[p["category"]] += p["total_fen"]
+    snapshot_rows = [dict(r) for r in (await session.execute(_SNAPSHOT, params | {"city": firm["city"]})).mappings()]
+    snapshot = None
+    if snapshot_rows:
+        snapshot = {
+            "closed_at": snapshot_rows[0]["closed_at"],
+            "categories": [{k: v for k, v in r.items() if k != "closed_at"} for r in snapshot_rows if r["category"] is not None],
+        }
+    return {
+        "firm_id": firm["firm_id"],
+        "firm_name": firm["firm_name"],
+        "district": firm["district"],
+        "month": month,
+        "as_of": as_of,
+        "compute_invoiced_fen": counted["compute"] + pool_counted["compute"],
+        "tokens_invoiced_fen": counted["tokens"] + pool_counted["tokens"],
+        "invoices_net_fen": counted,
+        "pool_attributed_fen": pool_counted,
+        "usage": usage,
+        "late_records": late,
+        "invoices": list(invoices.values()),
+        "reversals": reversals,
+        "pool_attributions": pools,
+        "closed": snapshot is not None,
+        "snapshot": snapshot,
+    }
+
+
+CSV_COLUMNS = ("section", "key", "category", "records", "amount_fen", "invoiced_fen", "uninvoiced_fen", "tax_fen", "net_fen")
+
+
+def statement_csv(st: dict) -> str:
+    """One line per usage group, invoice category, reversal and pool attribution, then the two totals."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for u in st["usage"]:
+        writer.writerow(
+            ["usage", f"{u['vendor_id']}/{u['resource']}", "compute" if u["kind"] == "gpu" else "tokens", u["records"],
+             u["amount_fen"], u["invoiced_fen"], u["uninvoiced_fen"], "", ""]
+        )  # fmt: skip
+    for inv in st["invoices"]:
+        for c in inv["categories"]:
+            writer.writerow(
+                ["invoice", inv["number"], c["category"], "", c["amount_fen"], c["total_fen"], "", c["tax_fen"], c["net_fen"]]
+            )
+    for r in st["reversals"]:
+        writer.writerow(["reversal", f"{r['number']}>{r['reverses']}", "", "", "", "", "", "", -r["total_fen"]])
+    for p in st["pool_attributions"]:
+        writer.writerow(["pool", f"{p['pool_id']}/{p['settlement_id']}", p["category"], "", p["amount_fen"], "", "", p["tax_fen"],
+                         p["total_fen"]])  # fmt: skip
+    writer.writerow(["total", "compute_invoiced_fen", "compute", "", "", "", "", "", st["compute_invoiced_fen"]])
+    writer.writerow(["total", "tokens_invoiced_fen", "tokens", "", "", "", "", "", st["tokens_invoiced_fen"]])
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class MeterQuery:
+    granularity: str  # hour | day | month
+    start: datetime
+    end: datetime
+    vendor_id: uuid.UUID | None = None
+    kind: str | None = None
+
+
+MAX_SPAN = {"hour": timedelta(days=31), "day": timedelta(days=366), "month": timedelta(days=366 * 5)}
+
+
+def meter_window(granularity: str, month_from: str | None, start: datetime | None, end: datetime | None, now: datetime):
+    if start is None or end is None:
+        first, last = month_bounds(month_from) if month_from else month_bounds(f"{now.astimezone(SHANGHAI):%Y-%m}")
+        start, end = start or first, end or last
+    if end <= start:
+        raise InvalidInput([("to", "value_error", "must be after from")])
+    if end - start > MAX_SPAN[granularity]:
+        raise InvalidInput([("to", "value_error", f"at most {MAX_SPAN[granularity].days} days of {granularity} buckets")])
+    return start, end
+
+
+async def meters(uow: UnitOfWork, firm_id: uuid.UUID, q: MeterQuery) -> list[dict]:
+    """Usage per vendor × kind × GPU/model × Asia/Shanghai hour, day or month: sums, COUNT, MAX and LATEST."""
+    where = ["u.firm_id = :firm_id", "u.started_at >= :start", "u.started_at < :end", "u.superseded_by IS NULL"]
+    params: dict = {"firm_id": firm_id, "start": q.start, "end": q.end, "unit": q.granularity}
+    if q.vendor_id:
+        where.append("u.vendor_id = :vendor_id")
+        params["vendor_id"] = q.vendor_id
+    if q.kind:
+        where.append("u.kind = :kind")
+        params["kind"] = q.kind
+    sql = text(f"""
+        SELECT date_trunc(:unit, u.started_at AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai' AS bucket,
+               u.vendor_id, u.kind, u.resource, count(*) AS records,
+               sum(u.gpu_seconds) AS gpu_seconds, sum(u.input_tokens) AS input_tokens,
+               sum(u.cached_input_tokens) AS cached_input_tokens, sum(u.output_tokens) AS output_tokens,
+               sum(u.amount_fen) AS amount_fen,
+               coalesce(sum(u.amount_fen) FILTER (WHERE u.invoice_line_id IS NOT NULL), 0) AS invoiced_fen,
+               max(u.amount_fen) AS max_amount_fen, max(u.ended_at) AS latest_ended_at
+        FROM ledger.usage u WHERE {" AND ".join(where)}
+        GROUP BY 1, u.vendor_id, u.kind, u.resource ORDER BY 1, u.kind, u.resource, u.vendor_id
+    """)
+    rows = [dict(r) for r in (await uow.session.execute(sql, params)).mappings()]
+    for r in rows:
+        r["uninvoiced_fen"] = r["amount_fen"] - r["invoiced_fen"]
+    return rows
