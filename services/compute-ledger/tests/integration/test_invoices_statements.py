@@ -47,7 +47,7 @@ async def _billed_firm(ledger):
 
 
 async def test_invoice_matches_usage_and_subsidy_hears_of_it(ledger) -> None:
-    firm, vendor, g, t, number, got = await _billed_firm(ledger)
+    firm, vendor, g, _t, number, got = await _billed_firm(ledger)
     assert got["status"] == "recorded" and got["problems"] == []
     st = await statement(ledger, firm["firm_id"])
     assert (st["compute_invoiced_fen"], st["tokens_invoiced_fen"]) == (3710, 1500)
@@ -63,7 +63,7 @@ async def test_invoice_matches_usage_and_subsidy_hears_of_it(ledger) -> None:
 
 
 async def test_mismatched_invoice_counts_for_nothing(ledger) -> None:
-    firm, vendor, g, t, _, _ = await _billed_firm(ledger)
+    firm, vendor, g, _t, _, _ = await _billed_firm(ledger)
     extra = gpu(firm["uscc"], at=ledger.clock.now() - timedelta(hours=5), amount=999)
     await vendor.usage([extra])
     line = invoice_line(1, "compute", [g[0], extra])  # g[0] is billed already
@@ -90,7 +90,7 @@ async def test_mismatched_invoice_counts_for_nothing(ledger) -> None:
 
 
 async def test_red_letter_partial_then_full_and_over_reversal_refused(ledger) -> None:
-    firm, vendor, g, t, number, _ = await _billed_firm(ledger)
+    firm, vendor, _g, _t, number, _ = await _billed_firm(ledger)
     before = ledger.clock.now()
     ledger.clock.advance(timedelta(hours=1))
     partial = {"number": invoice_number(), "reverses": number, "issued_on": "2026-11-20", "reason": "退一部分",
@@ -112,8 +112,8 @@ async def test_red_letter_partial_then_full_and_over_reversal_refused(ledger) ->
     assert refused.json()["errors"][0]["field"] == "data.lines[0]"
     unknown = {**over, "number": invoice_number(), "reverses": invoice_number()}
     assert (await vendor.post("invoice.reversed", unknown)).status_code == 409
-    rest = {"number": invoice_number(), "reverses": number, "issued_on": "2026-11-21",
-            "lines": [{"line_no": 1, "amount_fen": 2500, "tax_fen": 150}, {"line_no": 2, "amount_fen": 1415, "tax_fen": 85}]}  # fmt: skip
+    lines = [{"line_no": 1, "amount_fen": 2500, "tax_fen": 150}, {"line_no": 2, "amount_fen": 1415, "tax_fen": 85}]
+    rest = {"number": invoice_number(), "reverses": number, "issued_on": "2026-11-21", "lines": lines}
     got = await ledger.ok(await vendor.post("invoice.reversed", rest))
     assert got["fully_reversed"] is True
     st = await statement(ledger, firm["firm_id"])
@@ -124,7 +124,8 @@ async def test_red_letter_partial_then_full_and_over_reversal_refused(ledger) ->
     events = [InvoiceReversedV1.model_validate(e) for e in await outbox(ledger, InvoiceReversedV1.event_type, firm["firm_id"])]
     assert [e.fully_reversed for e in events] == [False, True] and sum(e.total_fen for e in events) == 5210
     async with ledger.db.sessionmaker() as session:
-        reds = (await session.execute(text("SELECT count(*) FROM ledger.invoices WHERE reverses_id IS NOT NULL AND firm_id = CAST(:f AS uuid)"), {"f": firm["firm_id"]})).scalar_one()  # fmt: skip
+        sql = "SELECT count(*) FROM ledger.invoices WHERE reverses_id IS NOT NULL AND firm_id = CAST(:f AS uuid)"
+        reds = (await session.execute(text(sql), {"f": firm["firm_id"]})).scalar_one()
     assert reds == 2
 
 
@@ -147,7 +148,7 @@ async def test_who_may_read_a_statement(ledger) -> None:
 
 
 async def test_statement_csv_and_meters(ledger) -> None:
-    firm, vendor, g, t, _, _ = await _billed_firm(ledger)
+    firm, *_ = await _billed_firm(ledger)
     got = await ledger.client.get(f"/v1/firms/{firm['firm_id']}/statement.csv", params={"month": "2026-11"}, headers=FINANCE)
     assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
     lines = got.text.splitlines()
