@@ -75,3 +75,11 @@ def test_services_leave_plumbing_to_the_platform(folder: str) -> None:
             if re.search(pattern, code):
                 offenders.append(f"{path.relative_to(ROOT)}: {why}")
     assert not offenders, "\n".join(offenders)
+
+
+@pytest.mark.parametrize("folder", sorted(SERVICES))
+def test_jobs_publish_nothing_by_hand(folder: str) -> None:
+    """A job changes aggregates; the unit of work's commit writes the events they raised."""
+    jobs = [p for p in (ROOT / "services" / folder / "src").rglob("*.py") if p.stem in ("scheduler", "jobs")]
+    offenders = [str(p.relative_to(ROOT)) for p in jobs if ".publish(" in p.read_text()]
+    assert not offenders

@@ -149,6 +149,8 @@ async def test_nul_in_a_case_form_is_422_and_writes_nothing(service_client, infr
         body = _is_problem(response, 422)
         assert body["errors"][0]["field"] == "proposed_name"
         assert await cases() == before
+
+
 async def test_a_forged_cursor_is_422_on_every_list(service) -> None:
     lists = [r for r in api_routes(service.app) if "GET" in r.methods and "cursor" in query_params(r)]
     for route in lists:

@@ -15,22 +15,17 @@ import uuid
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import and_, exists, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opc_shared.clock import SHANGHAI, Clock
-from opc_shared.contracts import registry as ev
-from opc_shared.db import Database, UnitOfWork
-from opc_shared.times import rfc3339
+from opc_shared.db import Database
 from registry.adapters import tables as t
-from registry.adapters.repository import clock_from_json, load_calendar, load_case
+from registry.adapters.repository import CaseRepository, clock_from_json, load_calendar
 from registry.domain.calendar import CalendarNotLoaded, WorkingCalendar
-from registry.domain.case import Case
 from registry.domain.sla import STANDARD_LADDER, SlaClock, due_steps, step_moment
 
 log = structlog.get_logger("registry.sla")
-EVENTS = {"warn": ev.SlaWarningV1, "escalate": ev.SlaBreachedV1, "escalate_again": ev.SlaEscalatedV1}
 ACCOUNT_LADDER = (("warn", timedelta(days=-1)), ("escalate", timedelta(0)), ("escalate_again", timedelta(days=1)))
 
 
@@ -125,20 +120,13 @@ def _due_steps(
 
 async def _escalate_case(db: Database, case_id: uuid.UUID, calendar: WorkingCalendar, now: datetime) -> int:
     """Fire one case's due steps in a transaction of its own (skipped while another holds the case)."""
-    c = t.cases
     fired = 0
     async with db.uow() as uow:
-        locked = await uow.session.execute(select(c.c.id).where(c.c.id == case_id).with_for_update(skip_locked=True))
-        if locked.first() is None:
+        cases = CaseRepository(uow)
+        case = await cases.claim_for_job(case_id)
+        if case is None:
             return 0
-        case = await load_case(uow.session, case_id)
-        assert case is not None
-        done = {
-            (row.clock, row.step)
-            for row in await uow.session.execute(
-                select(t.sla_escalations.c.clock, t.sla_escalations.c.step).where(t.sla_escalations.c.case_id == case_id)
-            )
-        }
+        done = await cases.fired_steps(case_id)
         steps = _due_steps(
             case.licence_clock, case.licence_issued_at, case.account_due_at, case.account_opened_at, done, calendar, now
         )
@@ -148,8 +136,12 @@ async def _escalate_case(db: Database, case_id: uuid.UUID, calendar: WorkingCale
                 due = step_moment(STANDARD_LADDER.steps[1], case.licence_clock, calendar)
             else:
                 due = case.account_due_at
-            fired += await _fire(uow, case, clock_name, step, due, now)
-        await uow.commit()
+            if await cases.claim_sla_step(case, clock_name, step, due=due, now=now):
+                case.escalate(clock_name, step, due=due, now=now)
+                log.info("sla.fired", case_id=str(case.id), clock=clock_name, step=step)
+                fired += 1
+        await cases.save_job_progress(case)
+        await uow.commit()  # the case's events go to the outbox with it
     return fired
 
 
@@ -158,11 +150,10 @@ async def remind_once(db: Database, clock: Clock, batch: int = 500) -> int:
     now = clock.now()
     today = now.astimezone(SHANGHAI).date()
     m = t.case_materials
-    sent = 0
     async with db.uow() as uow:
         due = (
             await uow.session.execute(
-                select(m.c.case_id, m.c.code, m.c.reminders_sent)
+                select(m.c.case_id, m.c.code)
                 .join(t.cases, t.cases.c.id == m.c.case_id)
                 .where(
                     m.c.status == "missing",
@@ -175,69 +166,17 @@ async def remind_once(db: Database, clock: Clock, batch: int = 500) -> int:
                 .with_for_update(of=m, skip_locked=True)
             )
         ).all()
-        by_case: dict = {}
+        by_case: dict[uuid.UUID, list[str]] = {}
         for row in due:
-            by_case.setdefault(row.case_id, []).append(row)
-        for case_id, rows in by_case.items():
-            case = await load_case(uow.session, case_id)
+            by_case.setdefault(row.case_id, []).append(row.code)
+        cases = CaseRepository(uow)
+        for case_id, codes in by_case.items():
+            case = await cases.get(case_id)
             assert case is not None
-            for row in rows:
-                await uow.session.execute(
-                    update(m).where(m.c.case_id == case_id, m.c.code == row.code).values(reminders_sent=m.c.reminders_sent + 1)
-                )
-            number = max(r.reminders_sent for r in rows) + 1
-            items = sorted(r.code for r in rows)
-            uow.publish(
-                ev.MaterialsReminderV1(
-                    case_id=case_id,
-                    district=case.district,
-                    items=items,
-                    reminder_no=number,
-                    founder_account=case.founder_sub,
-                    reminded_at=now,
-                )
-            )
-            await uow.session.execute(
-                insert(t.timeline).values(
-                    case_id=case_id,
-                    at=now,
-                    actor="reminder-scheduler",
-                    action="materials_reminded",
-                    detail={"items": items, "reminder_no": number},
-                )
-            )
-            sent += 1
-        await uow.commit()
-    return sent
-
-
-async def _fire(uow: UnitOfWork, case: Case, clock_name: str, step: str, due: datetime | None, now: datetime) -> int:
-    row = (
-        await uow.session.execute(
-            pg_insert(t.sla_escalations)
-            .values(case_id=case.id, clock=clock_name, step=step, fired_at=now, due_at=due or now)
-            .on_conflict_do_nothing()
-            .returning(t.sla_escalations.c.step)
-        )
-    ).first()
-    if row is None:
-        return 0
-    uow.publish(
-        EVENTS[step](
-            case_id=case.id, district=case.district, clock=clock_name, step=step, due_at=due, fired_at=now, owner=case.owner
-        )
-    )
-    await uow.session.execute(
-        insert(t.timeline).values(
-            case_id=case.id,
-            at=now,
-            actor="sla-scheduler",
-            action=f"sla_{step}",
-            detail={"clock": clock_name, "due_at": rfc3339(due) if due else None},
-        )
-    )
-    log.info("sla.fired", case_id=str(case.id), clock=clock_name, step=step)
-    return 1
+            case.remind_materials(codes, now=now)
+            await cases.save_job_progress(case, reminded=tuple(codes))
+        await uow.commit()  # the reminders' events go to the outbox with the counts
+    return len(by_case)
 
 
 async def run(db: Database, stop: asyncio.Event, clock: Clock) -> None:

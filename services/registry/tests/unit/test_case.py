@@ -121,3 +121,16 @@ def test_accepting_with_materials_missing_is_refused() -> None:
     with pytest.raises(DomainError) as info:
         case.accept(now=MON, actor="cw", calendar=CAL)
     assert info.value.code == "materials_missing"
+
+
+def test_what_the_jobs_record_is_raised_by_the_case_itself() -> None:
+    case = submitted(docs=False)
+    case.events.clear()
+    case.remind_materials(["founder_id_copy", "address_proof"], now=MON + timedelta(days=2))
+    [reminder] = case.events
+    assert isinstance(reminder, ev.MaterialsReminderV1)
+    assert reminder.items == ["address_proof", "founder_id_copy"] and reminder.reminder_no == 1
+    assert case.materials["address_proof"].reminders_sent == 1 and case.materials["articles_of_association"].reminders_sent == 0
+    case.escalate("licence", "warn", due=MON + timedelta(days=3), now=MON + timedelta(days=2))
+    assert isinstance(case.events[-1], ev.SlaWarningV1)
+    assert [e.action for e in case.new_timeline][-2:] == ["materials_reminded", "sla_warn"]

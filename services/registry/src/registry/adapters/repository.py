@@ -184,6 +184,11 @@ async def save_case(session: AsyncSession, case: Case, *, calendar: WorkingCalen
         if result.rowcount != 1:
             raise VersionMismatch(current="newer", sent=case.version)
         case.version += 1
+    await _save_parts(session, case)
+
+
+async def _save_parts(session: AsyncSession, case: Case) -> None:
+    """Steps, materials, sub-cases and new timeline entries: everything of the case but its row."""
     if case.steps:
         stmt = pg_insert(t.case_steps).values(
             [
@@ -261,6 +266,10 @@ async def save_case(session: AsyncSession, case: Case, *, calendar: WorkingCalen
         )
         cols = ("status", "signoffs", "referred_at", "due_at", "decided_at", "reference", "reason")
         await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={c: stmt.excluded[c] for c in cols}))
+    await _save_timeline(session, case)
+
+
+async def _save_timeline(session: AsyncSession, case: Case) -> None:
     if case.new_timeline:
         await session.execute(
             insert(t.timeline),
@@ -336,6 +345,40 @@ class CaseRepository:
 
     async def save(self, case: Case, calendar: WorkingCalendar, now: datetime) -> None:
         await save_case(self.session, case, calendar=calendar, new=False, now=now)
+
+    async def save_job_progress(self, case: Case, *, reminded: tuple[str, ...] = ()) -> None:
+        """What a job records on a case: reminder counts and timeline entries, nothing else (the
+        job may not hold the case row, so it must not write back state people change), and no new
+        version (the case as people edit it did not change, so their If-Match stays good)."""
+        m = t.case_materials
+        for item in (case.materials[code] for code in reminded):
+            await self.session.execute(
+                update(m).where(m.c.case_id == case.id, m.c.code == item.code).values(reminders_sent=item.reminders_sent)
+            )
+        await _save_timeline(self.session, case)
+
+    async def claim_for_job(self, case_id: uuid.UUID) -> Case | None:
+        """The case locked for a job, or None while someone else holds it (SKIP LOCKED)."""
+        locked = await self.session.execute(select(t.cases.c.id).where(t.cases.c.id == case_id).with_for_update(skip_locked=True))
+        return await self.get(case_id) if locked.first() is not None else None
+
+    async def fired_steps(self, case_id: uuid.UUID) -> set[tuple[str, str]]:
+        e = t.sla_escalations
+        return {
+            (row.clock, row.step) for row in await self.session.execute(select(e.c.clock, e.c.step).where(e.c.case_id == case_id))
+        }
+
+    async def claim_sla_step(self, case: Case, clock: str, step: str, *, due: datetime | None, now: datetime) -> bool:
+        """True once per (case, clock, step), whoever asks: the primary key refuses a second claim."""
+        row = (
+            await self.session.execute(
+                pg_insert(t.sla_escalations)
+                .values(case_id=case.id, clock=clock, step=step, fired_at=now, due_at=due or now)
+                .on_conflict_do_nothing()
+                .returning(t.sla_escalations.c.step)
+            )
+        ).first()
+        return row is not None
 
     async def calendar(self) -> WorkingCalendar:
         memo = self.uow.memo

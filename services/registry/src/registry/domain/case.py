@@ -63,6 +63,14 @@ class SubStatus(StrEnum):
     REFUSED = "refused"
 
 
+#: The event each rung of an SLA ladder raises.
+SLA_EVENTS: dict[str, type[EventContract]] = {
+    "warn": ev.SlaWarningV1,
+    "escalate": ev.SlaBreachedV1,
+    "escalate_again": ev.SlaEscalatedV1,
+}
+
+
 @dataclass
 class Step:
     step: str
@@ -533,6 +541,33 @@ class Case(Aggregate):
             raise DomainError("invalid_transition", {"status": self.status.value})
         self.status = Status.WITHDRAWN
         self._log(now, actor, "withdrawn", {"reason": reason})
+
+    # ---------------------------------------------------------- what the jobs record
+    def escalate(self, clock: str, step: str, *, due: datetime | None, now: datetime) -> None:
+        """One rung of an SLA ladder fired (the scheduler made sure it fires once)."""
+        event = SLA_EVENTS[step]
+        self.record(
+            event(case_id=self.id, district=self.district, clock=clock, step=step, due_at=due, fired_at=now, owner=self.owner)
+        )
+        self._log(now, "sla-scheduler", f"sla_{step}", {"clock": clock, "due_at": rfc3339(due) if due else None})
+
+    def remind_materials(self, codes: list[str], *, now: datetime) -> None:
+        """The founder is reminded of the items still missing whose reminder day has come."""
+        items = [self.materials[c] for c in sorted(codes)]
+        number = max(item.reminders_sent for item in items) + 1
+        for item in items:
+            item.reminders_sent += 1
+        self.record(
+            ev.MaterialsReminderV1(
+                case_id=self.id,
+                district=self.district,
+                items=[item.code for item in items],
+                reminder_no=number,
+                founder_account=self.founder_sub,
+                reminded_at=now,
+            )
+        )
+        self._log(now, "reminder-scheduler", "materials_reminded", {"items": [i.code for i in items], "reminder_no": number})
 
     def _log(self, at: datetime, actor: str, action: str, detail: dict[str, Any], reference: str | None = None) -> None:
         self.new_timeline.append(TimelineEntry(at, actor, action, detail, reference))
