@@ -135,6 +135,40 @@ class EventApplier:
             current_traceparent.reset(token)
 
 
+async def newest_for_subject(work: Work, event: CloudEvent, state: str) -> bool:
+    """True if ``event`` is newer, for its subject, than every event applied before to ``state``;
+    it then becomes the newest. A handler that overwrites per-subject state (a firm's status,
+    say) asks this first, so a late or replayed older event cannot overwrite what a newer one
+    set. Additive effects (a history row, an invoice) need no guard: the inbox keeps them single.
+
+    ``state`` names the piece of state guarded: each has its own position, because one subject's
+    newer event of another kind says nothing about this one. An event without ``subjectseq``
+    (from a producer that does not number its events) cannot be judged and counts as newest."""
+    if event.subjectseq is None:
+        return True
+    table = work.db.platform.subject_positions
+    row = {"source": event.source, "subject": event.subject, "state": state, "seq": event.subjectseq, "event_id": event.id}
+    upsert = pg_insert(table).values(row)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[table.c.source, table.c.subject, table.c.state],
+        set_={"seq": upsert.excluded.seq, "event_id": upsert.excluded.event_id, "updated_at": func.now()},
+        where=table.c.seq < upsert.excluded.seq,
+    ).returning(table.c.seq)
+    return (await work.session.execute(upsert)).first() is not None
+
+
+def newest_only(state: str, handler: Handler) -> Handler:
+    """``handler`` applied only to events newer than any applied before for their subject and ``state``."""
+
+    async def guarded(work: Work, event: CloudEvent, data: Any) -> None:
+        if await newest_for_subject(work, event, state):
+            await handler(work, event, data)
+        else:
+            log.info("consumer.older_event_skipped", event_id=event.id, subject=event.subject, state=state, seq=event.subjectseq)
+
+    return guarded
+
+
 def inbox_key(event: CloudEvent) -> tuple[str, str]:
     """An event's identity as CloudEvents defines it: ``id`` is unique per ``source``, as sent."""
     return event.source, event.id

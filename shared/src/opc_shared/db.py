@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from sqlalchemy import MetaData, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from opc_shared.aggregate import Aggregate
@@ -88,6 +90,10 @@ class UnitOfWork:
         finally:
             await self.session.close()
 
+    @property
+    def db(self) -> Database:
+        return self._db
+
     def work(self) -> Work:
         """This transaction as handed to code that runs inside it but does not own it."""
         return Work(self)
@@ -127,6 +133,7 @@ class UnitOfWork:
     async def commit(self) -> None:
         self.collect_events()
         if self._events:
+            await self._number_by_subject()
             outbox = self._db.platform.outbox
             await self.session.execute(
                 insert(outbox),
@@ -146,6 +153,26 @@ class UnitOfWork:
         self._committed = True
         self._events.clear()
         self.memo.clear()
+
+    async def _number_by_subject(self) -> None:
+        """Give each event the next number of its subject (``subjectseq``), in publish order.
+
+        The subject's counter row stays locked until this transaction ends, so numbers follow
+        commit order, and the outbox rows (numbered after the lock) follow it too. Subjects are
+        locked in sorted order, so two transactions touching the same subjects cannot deadlock."""
+        counts = Counter(event.subject for event, _ in self._events)
+        table = self._db.platform.subject_sequences
+        upsert = pg_insert(table).values([{"subject": s, "last_seq": n} for s, n in sorted(counts.items())])
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[table.c.subject], set_={"last_seq": table.c.last_seq + upsert.excluded.last_seq}
+        ).returning(table.c.subject, table.c.last_seq)
+        last = {subject: seq for subject, seq in (await self.session.execute(upsert)).all()}
+        following = {subject: last[subject] - n + 1 for subject, n in counts.items()}
+        numbered = []
+        for event, topic in self._events:
+            numbered.append((event.model_copy(update={"subjectseq": following[event.subject]}), topic))
+            following[event.subject] += 1
+        self._events = numbered
 
     async def rollback(self) -> None:
         await self.session.rollback()
@@ -182,6 +209,10 @@ class Work:
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
         self.session = GuardedSession(uow.session)
+
+    @property
+    def db(self) -> Database:
+        return self._uow.db
 
     def publish(self, contract: EventContract, *, traceparent: str | None = None) -> CloudEvent:
         return self._uow.publish(contract, traceparent=traceparent)

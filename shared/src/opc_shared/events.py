@@ -32,6 +32,9 @@ class CloudEvent(BaseModel):
     dataschema: str | None = None
     #: W3C trace context, CloudEvents distributed-tracing extension.
     traceparent: str | None = None
+    #: Extension: this event's number among its subject's events (1, 2, …, in commit order),
+    #: assigned by the producer's unit of work; consumers use it to refuse late older events.
+    subjectseq: int | None = Field(default=None, ge=1)
     data: dict[str, Any]
 
     def to_bytes(self) -> bytes:

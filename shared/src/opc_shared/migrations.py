@@ -167,6 +167,31 @@ def unkey_inbox_by_source(schema: str) -> None:
     op.execute(f"ALTER TABLE {inbox} ADD CONSTRAINT inbox_pkey PRIMARY KEY (event_id)")
 
 
+def create_subject_ordering_tables(schema: str) -> None:
+    """Per-subject event numbers: the producer's counters and the consumer's positions."""
+    op.create_table(
+        "subject_sequences",
+        sa.Column("subject", sa.String(200), primary_key=True),
+        sa.Column("last_seq", sa.BigInteger, nullable=False),
+        schema=schema,
+    )
+    op.create_table(
+        "subject_positions",
+        sa.Column("source", sa.String(256), primary_key=True),
+        sa.Column("subject", sa.String(200), primary_key=True),
+        sa.Column("state", sa.String(100), primary_key=True),
+        sa.Column("seq", sa.BigInteger, nullable=False),
+        sa.Column("event_id", sa.String(256), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        schema=schema,
+    )
+
+
+def drop_subject_ordering_tables(schema: str) -> None:
+    op.drop_table("subject_positions", schema=schema)
+    op.drop_table("subject_sequences", schema=schema)
+
+
 def install_outbox_notify(schema: str) -> None:
     """Wake the relay from the database itself: one NOTIFY per inserting statement, delivered at
     commit, so producers spend no extra round trip on it."""

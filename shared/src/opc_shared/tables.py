@@ -55,6 +55,26 @@ class PlatformTables:
             Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
             keep_existing=True,
         )
+        #: Producer side: the last number given to each subject's events (see UnitOfWork.commit).
+        self.subject_sequences = Table(
+            "subject_sequences",
+            metadata,
+            Column("subject", String(200), primary_key=True),
+            Column("last_seq", BigInteger, nullable=False),
+            keep_existing=True,
+        )
+        #: Consumer side: the newest event applied per subject and piece of state (consumer.newest_for_subject).
+        self.subject_positions = Table(
+            "subject_positions",
+            metadata,
+            Column("source", String(EVENT_KEY_LENGTH), primary_key=True),
+            Column("subject", String(200), primary_key=True),
+            Column("state", String(100), primary_key=True),
+            Column("seq", BigInteger, nullable=False),
+            Column("event_id", String(EVENT_KEY_LENGTH), nullable=False),
+            Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+            keep_existing=True,
+        )
         self.dead_letters = Table(
             "dead_letters",
             metadata,

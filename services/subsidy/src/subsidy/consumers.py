@@ -3,6 +3,7 @@ computes exactly what the first delivery did."""
 
 from __future__ import annotations
 
+from opc_shared.consumer import newest_for_subject
 from opc_shared.contracts.ledger import InvoiceRecordedV1, InvoiceReversedV1, PoolSettlementAttributedV1
 from opc_shared.contracts.registry import CalendarYearLoadedV1, FirmRegisteredV1, FirmStatusChangedV1
 from opc_shared.db import Work
@@ -17,7 +18,8 @@ async def on_firm_registered(work: Work, event: CloudEvent, data: FirmRegistered
 
 
 async def on_firm_status_changed(work: Work, event: CloudEvent, data: FirmStatusChangedV1) -> None:
-    await entitlements.on_firm_status_changed(work, data, event.time)
+    newest = await newest_for_subject(work, event, "firm_status")
+    await entitlements.on_firm_status_changed(work, data, event.time, newest=newest)
 
 
 async def on_invoice_recorded(work: Work, event: CloudEvent, data: InvoiceRecordedV1) -> None:

@@ -237,13 +237,15 @@ async def on_firm_registered(uow: Work, firm: FirmRegisteredV1, now: datetime) -
     await refresh_graduate(uow, firm.firm_id, now.astimezone(SHANGHAI).date(), now)
 
 
-async def on_firm_status_changed(uow: Work, e: FirmStatusChangedV1, now: datetime) -> None:
+async def on_firm_status_changed(uow: Work, e: FirmStatusChangedV1, now: datetime, *, newest: bool = True) -> None:
+    """The history keeps every change; the account's current status only follows the newest one."""
     await uow.session.execute(
         insert(firm_status_changes)
         .values(firm_id=e.firm_id, effective_date=e.effective_date, status=e.status)
         .on_conflict_do_nothing()
     )
-    await uow.session.execute(update(accounts).where(accounts.c.firm_id == e.firm_id).values(status=e.status))
+    if newest:
+        await uow.session.execute(update(accounts).where(accounts.c.firm_id == e.firm_id).values(status=e.status))
     await refresh_graduate(uow, e.firm_id, now.astimezone(SHANGHAI).date(), now)
 
 
