@@ -1,13 +1,13 @@
 """per-subject event numbers: producer counters and consumer positions
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from opc_shared.migrations import create_subject_ordering_tables, drop_subject_ordering_tables
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
