@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from compute_ledger.adapters.tables import metadata
-from compute_ledger.api import firm_accounts, firms, ops, vendors, webhooks
+from compute_ledger.api import firm_accounts, firms, ops, periods, pools, vendors, webhooks
 from compute_ledger.consumers import HANDLERS
 from compute_ledger.service.problems import PROBLEMS
 from compute_ledger.settings import ComputeLedgerSettings
@@ -15,7 +15,7 @@ spec = ServiceSpec(
     description="Vendors, usage, price tables, invoices, pools, quotas and periods for compute and tokens.",
     settings_cls=ComputeLedgerSettings,
     metadata=metadata,
-    routers=[firm_accounts.router, firms.router, vendors.router, webhooks.router, ops.router],
+    routers=[firm_accounts.router, firms.router, vendors.router, webhooks.router, pools.router, periods.router, ops.router],
     handlers=HANDLERS,
     problems=PROBLEMS,
 )
