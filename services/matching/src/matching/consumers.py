@@ -1,9 +1,10 @@
-"""Events this service reacts to."""
+"""Events this service reacts to (from the registry)."""
 
 from __future__ import annotations
 
-from matching.service.supplier_profiles import open_for_registered_firm
+from matching.service.supplier_profiles import apply_status, open_for_registered_firm, record_community
 from opc_shared.contracts import FirmRegisteredV1
+from opc_shared.contracts.registry import CommunityRegisteredV1, FirmStatusChangedV1
 from opc_shared.db import Work
 from opc_shared.events import CloudEvent
 
@@ -12,4 +13,16 @@ async def on_firm_registered(work: Work, event: CloudEvent, data: FirmRegistered
     await open_for_registered_firm(work, data)
 
 
-HANDLERS = {FirmRegisteredV1: on_firm_registered}
+async def on_firm_status_changed(work: Work, event: CloudEvent, data: FirmStatusChangedV1) -> None:
+    await apply_status(work, data)
+
+
+async def on_community_registered(work: Work, event: CloudEvent, data: CommunityRegisteredV1) -> None:
+    await record_community(work, data)
+
+
+HANDLERS = {
+    FirmRegisteredV1: on_firm_registered,
+    FirmStatusChangedV1: on_firm_status_changed,
+    CommunityRegisteredV1: on_community_registered,
+}

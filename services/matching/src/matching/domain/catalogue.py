@@ -54,6 +54,7 @@ CAPABILITIES: tuple[Capability, ...] = (
 
 BY_CODE: dict[str, Capability] = {c.code: c for c in CAPABILITIES}
 BIT: dict[str, int] = {c.code: 1 << i for i, c in enumerate(CAPABILITIES)}
+POSITION: dict[str, int] = {c.code: i for i, c in enumerate(CAPABILITIES)}
 #: A firm with this capability may lead a team as its "project manager" (004: 玄微科技 as 项目经理).
 LEAD_CAPABILITY = "project_management"
 

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import numpy as np
 
-from matching.domain.catalogue import BIT, mask_of
+from matching.domain.catalogue import BIT, POSITION, mask_of
 from matching.domain.scoring import (
     DEFAULT_WEIGHTS,
     EXPOSURE_HALF_LIFE,
@@ -191,14 +191,16 @@ class SupplierIndex:
 
     def rank(self, query: DemandQuery, limit: int = 20) -> list[Candidate]:
         scored = self.score(query)
+        # Reasons list capabilities by weight, then in catalogue order (never in storage order).
+        ordered = sorted(query.capabilities, key=lambda code: (-query.capabilities[code], POSITION.get(code, len(POSITION))))
         out = []
         for pos in self.top(scored, limit).tolist():
             slot = int(scored.slots[pos])
             facts = self._facts[slot]
             assert facts is not None
             components = {name: round(float(v[pos]), 4) for name, v in scored.components.items()}
-            covered = [code for code in query.capabilities if code in facts.capabilities]
-            missing = [code for code in query.capabilities if code not in facts.capabilities]
+            covered = [code for code in ordered if code in facts.capabilities]
+            missing = [code for code in ordered if code not in facts.capabilities]
             out.append(
                 Candidate(
                     firm_id=facts.firm_id,
