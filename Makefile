@@ -29,6 +29,7 @@ lint: install
 
 bench: install
 	$(PY) tests/bench/propagation.py $(BENCH_ARGS)
+	$(PY) tests/bench/subsidy_bench.py $(SUBSIDY_BENCH_ARGS)
 
 migrate: install
 	@for svc in registry subsidy matching compute_ledger; do $(PY) -m $$svc migrate || exit 1; done

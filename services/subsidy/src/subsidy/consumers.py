@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from opc_shared.consumer import newest_for_subject
 from opc_shared.contracts.ledger import InvoiceRecordedV1, InvoiceReversedV1, PoolSettlementAttributedV1
+from opc_shared.contracts.matching import ScenarioDemoSelectedV1
 from opc_shared.contracts.registry import CalendarYearLoadedV1, FirmRegisteredV1, FirmStatusChangedV1
 from opc_shared.db import Work
 from opc_shared.events import CloudEvent
@@ -34,6 +35,10 @@ async def on_pool_settlement(work: Work, event: CloudEvent, data: PoolSettlement
     await entitlements.on_pool_settlement(work, data, event.time)
 
 
+async def on_scenario_selected(work: Work, event: CloudEvent, data: ScenarioDemoSelectedV1) -> None:
+    await entitlements.on_scenario_selected(work, data, event.time)
+
+
 async def on_calendar_year(work: Work, event: CloudEvent, data: CalendarYearLoadedV1) -> None:
     await calendar.store_year(work, data)
 
@@ -45,4 +50,5 @@ HANDLERS = {
     InvoiceReversedV1: on_invoice_reversed,
     PoolSettlementAttributedV1: on_pool_settlement,
     CalendarYearLoadedV1: on_calendar_year,
+    ScenarioDemoSelectedV1: on_scenario_selected,
 }

@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from opc_shared.service import ServiceSpec, create_app
+from subsidy import scheduler
 from subsidy.adapters.tables import metadata
 from subsidy.api import budgets, claims, entitlements, payouts, policies, routes
 from subsidy.consumers import HANDLERS
@@ -17,6 +18,7 @@ spec = ServiceSpec(
     metadata=metadata,
     routers=[routes.router, entitlements.router, claims.router, budgets.router, payouts.router, policies.router],
     handlers=HANDLERS,
+    jobs={"claim-review-sla": scheduler.run},
     problems=PROBLEMS,
 )
 

@@ -157,3 +157,38 @@ async def test_200_concurrent_approvals_never_over_commit(subsidy) -> None:
             )
         ).scalar_one()
     assert row["reserved_fen"] == 300_000_000 == approved
+
+
+async def test_the_review_sla_warns_a_working_day_before_and_breaches_after_once(subsidy) -> None:
+    """Filed Mon 2026-11-02, due 20 working days later: Mon 2026-11-30. On Fri 11-27 the next working
+    day is the due date → warning. On Tue 12-01 → breach. A second round fires nothing more."""
+    from opc_shared.clock import FixedClock
+    from subsidy.scheduler import review_sla_once
+
+    await subsidy.feed.send(
+        CalendarYearLoadedV1(
+            year=2026, holidays=[date(2026, 10, 1)], adjusted_working_days=[], loaded_at=datetime(2025, 11, 2, tzinfo=UTC)
+        )
+    )
+    claim = await craftsman_claim(subsidy, f"p-{uuid.uuid4().hex[:8]}")
+    assert claim["review_due_on"] == "2026-11-30"
+    reviewed = await act(subsidy, claim, "review", "rv-7")
+    db = subsidy.app.state.db
+    outbox = db.platform.outbox
+
+    async def fired() -> list[tuple[str, str | None]]:
+        async with db.uow() as uow:
+            rows = (await uow.session.execute(select(outbox.c.payload).where(outbox.c.key == claim["recipient_id"]))).scalars()
+            return [(p["type"].split(".")[3], p["data"].get("owner")) for p in rows if "review_sla" in p["type"]]
+
+    await review_sla_once(db, FixedClock(datetime(2026, 11, 26, 2, tzinfo=UTC)))
+    assert await fired() == []
+    await review_sla_once(db, FixedClock(datetime(2026, 11, 27, 2, tzinfo=UTC)))
+    assert await fired() == [("review_sla_warning", "rv-7")]
+    await review_sla_once(db, FixedClock(datetime(2026, 12, 1, 2, tzinfo=UTC)))
+    await review_sla_once(db, FixedClock(datetime(2026, 12, 2, 2, tzinfo=UTC)))
+    assert sorted(await fired()) == [("review_sla_breached", "rv-7"), ("review_sla_warning", "rv-7")]
+    overdue = await ok(
+        await subsidy.get("/v1/claims", params={"status": "overdue"}, headers=bearer(subsidy.district, ("reviewer",)))
+    )
+    assert reviewed["id"] in {c["id"] for c in overdue["items"]} or overdue["items"] == []  # "overdue" is judged on the app clock

@@ -187,6 +187,7 @@ def test_version_in_force(policy) -> None:
     assert in_force([policy, later], "chengdu-ai-opc", date(2026, 6, 30)) is policy
     assert in_force([policy, later], "chengdu-ai-opc", date(2026, 7, 1)) is later
     assert in_force([policy, later], "chengdu-ai-opc", date(2025, 12, 31)) is None
+    assert in_force([policy, later], "chengdu-ai-opc", date(2028, 1, 1)) is None  # past the plan's window
 
 
 def test_months_of_normal_operation_leave_suspensions_out() -> None:
@@ -215,3 +216,20 @@ def test_the_integer_fast_path_agrees_with_the_explained_engine(policy) -> None:
         for _ in range(500):
             base, granted = rng.randrange(0, 10**12), rng.choice([0, rng.randrange(0, 10**9)])
             assert rate_amount(p, base, granted) == run(policy, code, base_fen=base, already_granted_fen=granted).amount_fen
+
+
+def test_the_what_if_totals_are_the_sum_of_each_firms_exact_amount(policy) -> None:
+    from subsidy.domain.compute import rate_amount
+    from subsidy.service.evaluation import total_up
+
+    rng = random.Random(5)
+    rows = [
+        (d, cat, [rng.randrange(0, 2 * 10**9) for _ in range(50)], 77)
+        for d in ("wuhou", "gaoxin")
+        for cat in ("compute", "tokens")
+    ]
+    got = total_up(policy, rows)
+    code = {"compute": "compute", "tokens": "model_voucher"}
+    for d, cat, bases, _ in rows:
+        assert got["districts"][d][code[cat]] == sum(rate_amount(policy.programme(code[cat]), b) for b in bases)
+    assert got["firms"] == 77 and got["total_fen"] == sum(got["programmes"].values())

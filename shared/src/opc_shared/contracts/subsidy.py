@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar, Literal
 from uuid import UUID
 
@@ -68,4 +69,30 @@ class PaymentRecoveredV1(_SubsidyEvent):
     recovered_at: UtcDateTime
 
 
-SUBSIDY_EVENTS: tuple[type[EventContract], ...] = (ClaimDecidedV1, PaymentDisbursedV1, PaymentRecoveredV1)
+class _ClaimReviewSlaV1(_SubsidyEvent):
+    """The review of a claim on application is due in working days of the official calendar; the
+    same ladder as the registry's licence clock: a warning one working day before, a breach after."""
+
+    claim_id: UUID
+    programme: str = Field(min_length=1, max_length=64)
+    due_on: date
+    #: The reviewer holding the claim, when it is under review.
+    owner: str | None = Field(default=None, max_length=200)
+    fired_at: UtcDateTime
+
+
+class ClaimReviewSlaWarningV1(_ClaimReviewSlaV1):
+    event_type: ClassVar[str] = "opc.subsidy.claim.review_sla_warning.v1"
+
+
+class ClaimReviewSlaBreachedV1(_ClaimReviewSlaV1):
+    event_type: ClassVar[str] = "opc.subsidy.claim.review_sla_breached.v1"
+
+
+SUBSIDY_EVENTS: tuple[type[EventContract], ...] = (
+    ClaimDecidedV1,
+    PaymentDisbursedV1,
+    PaymentRecoveredV1,
+    ClaimReviewSlaWarningV1,
+    ClaimReviewSlaBreachedV1,
+)

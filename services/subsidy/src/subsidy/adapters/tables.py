@@ -158,6 +158,8 @@ claims = Table(
     Column("review_due_on", Date),
     Column("decided_at", DateTime(timezone=True)),
     Column("paid_at", DateTime(timezone=True)),
+    Column("sla_warned_at", DateTime(timezone=True)),
+    Column("sla_breached_at", DateTime(timezone=True)),
     CheckConstraint("approved_fen IS NULL OR approved_fen <= computed_fen", name="ck_claims_approved_le_computed"),
     Index("ix_claims_district_status", "district", "status"),
     Index("ix_claims_recipient_programme", "recipient_id", "programme"),

@@ -5,9 +5,12 @@ Pure rules: the service layer loads facts, calls these, and stores what they dec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
+from opc_shared.aggregate import Aggregate
+from opc_shared.contracts.subsidy import ClaimReviewSlaBreachedV1, ClaimReviewSlaWarningV1
 from subsidy.domain.compute import Facts
 from subsidy.domain.policy import Programme
 
@@ -144,3 +147,37 @@ def net(gross_fen: int, open_recoveries: list[tuple[Any, int]]) -> list[tuple[An
             taken.append((key, take))
             left -= take
     return taken
+
+
+@dataclass
+class ReviewClock(Aggregate):
+    """The review SLA of one open claim: its ladder steps raise their events here, once each."""
+
+    claim_id: Any
+    recipient_kind: str
+    recipient_id: str
+    district: str
+    programme: str
+    due_on: date
+    owner: str | None
+    events: list = field(default_factory=list, repr=False)
+
+    def _raise(self, contract: type, now: datetime) -> None:
+        self.record(
+            contract(
+                recipient_kind=self.recipient_kind,
+                recipient_id=self.recipient_id,
+                district=self.district,
+                claim_id=self.claim_id,
+                programme=self.programme,
+                due_on=self.due_on,
+                owner=self.owner,
+                fired_at=now,
+            )
+        )
+
+    def warn(self, now: datetime) -> None:
+        self._raise(ClaimReviewSlaWarningV1, now)
+
+    def breach(self, now: datetime) -> None:
+        self._raise(ClaimReviewSlaBreachedV1, now)

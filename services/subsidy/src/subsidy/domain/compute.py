@@ -284,16 +284,23 @@ def _caps(programme: Programme, facts: Facts, amount: int, limited_by: str, word
     return amount, limited_by, tightest
 
 
+def rate_rule(programme: Programme, already_granted_fen: int = 0) -> tuple[int, int, int | None]:
+    """(p, q, ceiling): a ``rate`` programme grants min(base × p // q, ceiling) — the exact floor of
+    base × rate, then the tightest cap left after what was already granted."""
+    p, q = (programme.rate or ZERO).as_integer_ratio()
+    ceiling = programme.cap_per_project_fen
+    for cap in (programme.cap_per_year_fen, programme.cap_one_off_fen):
+        if cap is not None:
+            room = max(cap - already_granted_fen, 0)
+            ceiling = room if ceiling is None else min(ceiling, room)
+    return p, q, ceiling
+
+
 def rate_amount(programme: Programme, base_fen: int, already_granted_fen: int = 0) -> int:
     """The amount of a ``rate`` programme in integers only, for re-evaluating 10⁵ firms at once.
 
     Same rule as :func:`evaluate` (floor of base × rate, then the caps); a unit test holds the
-    two equal on random inputs. ``rate`` is exact, so base × p // q is the exact floor."""
-    p, q = (programme.rate or ZERO).as_integer_ratio()
+    two equal on random inputs."""
+    p, q, ceiling = rate_rule(programme, already_granted_fen)
     amount = max(base_fen, 0) * p // q
-    if programme.cap_per_project_fen is not None:
-        amount = min(amount, programme.cap_per_project_fen)
-    for cap in (programme.cap_per_year_fen, programme.cap_one_off_fen):
-        if cap is not None:
-            amount = min(amount, max(cap - already_granted_fen, 0))
-    return amount
+    return amount if ceiling is None else min(amount, ceiling)

@@ -338,6 +338,7 @@ def bundled_documents() -> list[dict[str, Any]]:
 
 
 def in_force(policies: list[Policy], policy_set: str, day: date) -> Policy | None:
-    """The version of ``policy_set`` in force on ``day``: the latest effective on or before it."""
-    candidates = [p for p in policies if p.policy_set == policy_set and p.effective_from <= day]
+    """The version of ``policy_set`` in force on ``day``: the latest effective on or before it, among
+    those whose validity window covers the day (a 2026–2027 plan grants nothing for 2028)."""
+    candidates = [p for p in policies if p.policy_set == policy_set and p.effective_from <= day and p.covers(day)]
     return max(candidates, key=lambda p: (p.effective_from, p.version), default=None)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from opc_shared.clock import SHANGHAI
 from opc_shared.contracts.registry import CalendarYearLoadedV1
 from opc_shared.db import Work
-from subsidy.adapters.tables import calendar_years
-from subsidy.domain.calendar import WorkingDays
+from subsidy.adapters.tables import calendar_years, claims
+from subsidy.domain.calendar import CalendarNotLoaded, WorkingDays
 
 
 async def store_year(work: Work, e: CalendarYearLoadedV1) -> None:
@@ -22,6 +23,26 @@ async def store_year(work: Work, e: CalendarYearLoadedV1) -> None:
             where=calendar_years.c.loaded_at <= stmt.excluded.loaded_at,
         )
     )
+    await date_waiting_claims(work)
+
+
+async def date_waiting_claims(work: Work) -> None:
+    """Claims filed while their year's calendar was missing get their review due date now."""
+    from subsidy.service import policies  # here: policies → entitlements → calendar would loop
+
+    days = await working_days(work)
+    waiting = await work.session.execute(
+        select(claims.c.id, claims.c.submitted_at, claims.c.policy_version_id).where(
+            claims.c.status.in_(("submitted", "under_review")), claims.c.review_due_on.is_(None)
+        )
+    )
+    for claim_id, submitted_at, version_id in waiting.all():
+        policy = await policies.policy_by_id(work.session, version_id)
+        try:
+            due = days.add(submitted_at.astimezone(SHANGHAI).date(), policy.review_working_days)
+        except CalendarNotLoaded:
+            continue
+        await work.session.execute(update(claims).where(claims.c.id == claim_id).values(review_due_on=due))
 
 
 async def working_days(work: Work) -> WorkingDays:

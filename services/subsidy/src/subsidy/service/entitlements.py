@@ -19,11 +19,12 @@ from sqlalchemy.dialects.postgresql import insert
 from opc_shared.auth import Principal
 from opc_shared.clock import SHANGHAI
 from opc_shared.contracts.ledger import InvoiceRecordedV1, InvoiceReversedV1, PoolSettlementAttributedV1
+from opc_shared.contracts.matching import ScenarioDemoSelectedV1
 from opc_shared.contracts.registry import FirmRegisteredV1, FirmStatusChangedV1
 from opc_shared.db import Work
 from opc_shared.errors import NotFound
 from subsidy.adapters.tables import accounts, base_entries, entitlements, firm_status_changes, recoveries
-from subsidy.domain.compute import Facts, evaluate, fmt_yuan
+from subsidy.domain.compute import Facts, evaluate, fmt_yuan, rate_amount
 from subsidy.domain.operation import months_of_normal_operation
 from subsidy.domain.policy import Policy, Programme
 from subsidy.service import policies
@@ -41,7 +42,10 @@ async def _add_entries(uow: Work, rows: list[dict[str, Any]]) -> list[dict[str, 
     if not rows:
         return []
     added = await uow.session.execute(
-        insert(base_entries).values(rows).on_conflict_do_nothing().returning(base_entries.c.year, base_entries.c.category)
+        insert(base_entries)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(base_entries.c.year, base_entries.c.category, base_entries.c.amount_fen, base_entries.c.total_fen)
     )
     return [dict(r) for r in added.mappings()]
 
@@ -63,9 +67,7 @@ async def on_invoice_recorded(uow: Work, e: InvoiceRecordedV1, now: datetime) ->
         for c in e.categories
     ]
     for added in await _add_entries(uow, rows):
-        await recompute(
-            uow, e.firm_id, e.district, added["year"], added["category"], e.issued_on, now, reason=f"invoice {e.invoice_number}"
-        )
+        await recompute(uow, e.firm_id, e.district, added, e.issued_on, now, reason=f"invoice {e.invoice_number}")
 
 
 async def on_invoice_reversed(uow: Work, e: InvoiceReversedV1, now: datetime) -> None:
@@ -90,8 +92,7 @@ async def on_invoice_reversed(uow: Work, e: InvoiceReversedV1, now: datetime) ->
             uow,
             e.firm_id,
             e.district,
-            added["year"],
-            added["category"],
+            added,
             e.reverses_issued_on,
             now,
             reason=f"red-letter invoice {e.invoice_number} reverses {e.reverses}",
@@ -118,8 +119,7 @@ async def on_pool_settlement(uow: Work, e: PoolSettlementAttributedV1, now: date
             uow,
             e.firm_id,
             e.district,
-            added["year"],
-            added["category"],
+            added,
             e.issued_on,
             now,
             reason=f"pool settlement {e.settlement_id}",
@@ -141,17 +141,42 @@ async def _pinned_row(uow: Work, firm_id: uuid.UUID, programme: str, year: int) 
     return dict(row) if row else None
 
 
+#: category → the automatic programme codes of every policy version this process has read.
+_codes_by_category: dict[str, set[str]] = {}
+
+
 async def recompute(
-    uow: Work, firm_id: uuid.UUID, district: str, year: int, category: str, day: date, now: datetime, *, reason: str
+    uow: Work, firm_id: uuid.UUID, district: str, added: dict[str, Any], day: date, now: datetime, *, reason: str
 ) -> None:
+    """Add one new base fact to the year's entitlements it feeds and recompute their amounts.
+
+    The entitlement keeps a running base (the new fact's amount is added under the row's lock); the
+    first fact of a year pins the version in force on its date and starts from the sum of every
+    fact of that year already stored. Four statements per event in the steady state."""
     s = uow.session
-    forced = await policies.in_force_on(s, day)
-    if forced is None:
-        return  # no policy in force on that day: nothing accrues
-    for programme in automatic_programmes(forced[1], category):
-        row = await _pinned_row(uow, firm_id, programme.code, year)
-        if row is None:
-            await s.execute(
+    year, category = added["year"], added["category"]
+    rows: list[dict] = []
+    codes = _codes_by_category.get(category)
+    if codes:
+        rows = [
+            dict(r)
+            for r in (
+                await s.execute(
+                    select(entitlements)
+                    .where(entitlements.c.firm_id == firm_id, entitlements.c.year == year, entitlements.c.programme.in_(codes))
+                    .with_for_update()
+                )
+            ).mappings()
+        ]
+    fresh: set[str] = set()
+    if not rows:
+        forced = await policies.in_force_on(s, day)
+        if forced is None:
+            return  # no policy in force on that day: nothing accrues
+        programmes = automatic_programmes(forced[1], category)
+        _codes_by_category.setdefault(category, set()).update(p.code for p in programmes)
+        for programme in programmes:
+            created = await s.execute(
                 insert(entitlements)
                 .values(
                     firm_id=firm_id,
@@ -163,21 +188,43 @@ async def recompute(
                     base_fen=0,
                 )
                 .on_conflict_do_nothing()
+                .returning(entitlements.c.programme)
             )
-            row = await _pinned_row(uow, firm_id, programme.code, year)
-        assert row is not None
-        policy = await policies.policy_by_id(s, row["policy_version_id"])
-        pinned = policy.programme(programme.code)
-        column = base_entries.c.total_fen if policy.cost_basis == "tax_included" else base_entries.c.amount_fen
-        base = (
-            await s.execute(
-                select(func.coalesce(func.sum(column), 0)).where(
-                    base_entries.c.firm_id == firm_id, base_entries.c.year == year, base_entries.c.category == category
+            fresh.update(created.scalars())
+        rows = [
+            dict(r)
+            for r in (
+                await s.execute(
+                    select(entitlements)
+                    .where(
+                        entitlements.c.firm_id == firm_id,
+                        entitlements.c.year == year,
+                        entitlements.c.programme.in_([p.code for p in programmes]),
+                    )
+                    .with_for_update()
                 )
-            )
-        ).scalar_one()
-        base = max(int(base), 0)
-        amount = evaluate(policy, pinned, Facts(base_fen=base)).amount_fen
+            ).mappings()
+        ]
+    for row in rows:
+        policy = await policies.policy_by_id(s, row["policy_version_id"])
+        programme = policy.programme(row["programme"])
+        if CATEGORY_OF_BASE.get(programme.base) != category:
+            continue
+        tax_included = policy.cost_basis == "tax_included"
+        if row["programme"] in fresh:  # a new row starts from everything already stored for its year
+            column = base_entries.c.total_fen if tax_included else base_entries.c.amount_fen
+            base = (
+                await s.execute(
+                    select(func.coalesce(func.sum(column), 0)).where(
+                        base_entries.c.firm_id == firm_id, base_entries.c.year == year, base_entries.c.category == category
+                    )
+                )
+            ).scalar_one()
+        else:
+            base = (row["base_fen"] or 0) + (added["total_fen"] if tax_included else added["amount_fen"])
+        base = int(base)
+        # the integer form of the same rule (held equal to evaluate() by a unit test); explanations are rendered on read
+        amount = rate_amount(programme, max(base, 0))
         await _settle(uow, row, amount, now, reason=reason, base_fen=base)
 
 
@@ -217,6 +264,83 @@ async def _settle(
             entitlements.c.year == row["year"],
         )
         .values(**values)
+    )
+
+
+# --- matching facts -------------------------------------------------------------------------
+
+
+async def on_scenario_selected(uow: Work, e: ScenarioDemoSelectedV1, now: datetime) -> None:
+    """A selected demonstration project: ≤ 30 % of its investment, ≤ 1,000,000 yuan, ≤ 20 a year.
+
+    Selections of a year are counted under a transaction-scoped advisory lock, so two arriving at
+    once cannot both be the 20th."""
+    s = uow.session
+    await s.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"scenario_demo:{e.year}"))))
+    day = e.selected_at.astimezone(SHANGHAI).date()
+    added = await _add_entries(
+        uow,
+        [
+            dict(
+                firm_id=e.firm_id,
+                district=e.district,
+                year=e.year,
+                category="scenario",
+                source="scenario",
+                reference=str(e.selection_id),
+                issued_on=day,
+                amount_fen=e.actual_investment_fen,
+                tax_fen=0,
+                total_fen=e.actual_investment_fen,
+            )
+        ],
+    )
+    if not added:
+        return
+    forced = await policies.in_force_on(s, min(day, date(e.year, 12, 31)))
+    if forced is None or "scenario_demo" not in forced[1].programmes:
+        return
+    rank = (
+        await s.execute(select(func.count()).where(base_entries.c.source == "scenario", base_entries.c.year == e.year))
+    ).scalar_one() - 1
+    row = await _pinned_row(uow, e.firm_id, "scenario_demo", e.year)
+    if row is None:
+        await s.execute(
+            insert(entitlements)
+            .values(
+                firm_id=e.firm_id,
+                programme="scenario_demo",
+                year=e.year,
+                district=e.district,
+                policy_version_id=forced[0],
+                amount_fen=0,
+                base_fen=0,
+                facts={"projects": []},
+            )
+            .on_conflict_do_nothing()
+        )
+        row = await _pinned_row(uow, e.firm_id, "scenario_demo", e.year)
+    assert row is not None
+    policy = await policies.policy_by_id(s, row["policy_version_id"])
+    comp = evaluate(policy, policy.programme("scenario_demo"), Facts(base_fen=e.actual_investment_fen, granted_count=rank))
+    projects = [
+        *(row["facts"] or {}).get("projects", []),
+        {
+            "selection_id": str(e.selection_id),
+            "title": e.title,
+            "investment_fen": e.actual_investment_fen,
+            "rank": rank,
+            "amount_fen": comp.amount_fen,
+        },
+    ]
+    await _settle(
+        uow,
+        row,
+        row["amount_fen"] + comp.amount_fen,
+        now,
+        reason=f"scenario {e.selection_id}",
+        base_fen=(row["base_fen"] or 0) + e.actual_investment_fen,
+        facts={"projects": projects},
     )
 
 
@@ -310,12 +434,21 @@ async def refresh_graduate(uow: Work, firm_id: uuid.UUID, today: date, now: date
 async def explain_row(uow: Work, row: dict) -> dict[str, str]:
     policy = await policies.policy_by_id(uow.session, row["policy_version_id"])
     programme = policy.programme(row["programme"])
+    f = row["facts"] or {}
     if programme.kind == "tiers":
-        f = row["facts"] or {}
         facts = Facts(months=int(f.get("months", 0)), already_granted_fen=int(f.get("already_granted_fen", 0)))
+        text = dict(evaluate(policy, programme, facts).explanation)
+    elif "projects" in f:  # one computation per selected project (per-project cap, count per year)
+        parts = [
+            evaluate(policy, programme, Facts(base_fen=p["investment_fen"], granted_count=p["rank"])).explanation
+            for p in f["projects"]
+        ]
+        text = {
+            lang: " ".join(f"[{p['title']}] {part[lang]}" for p, part in zip(f["projects"], parts, strict=True))
+            for lang in ("zh-CN", "en")
+        }
     else:
-        facts = Facts(base_fen=int(row["base_fen"] or 0))
-    text = dict(evaluate(policy, programme, facts).explanation)
+        text = dict(evaluate(policy, programme, Facts(base_fen=max(int(row["base_fen"] or 0), 0))).explanation)
     paid = row["paid_fen"] - row["recovery_fen"]
     owed = row["amount_fen"] - paid - row["scheduled_fen"]
     text["zh-CN"] += f"本年{programme.name_zh}累计应得 {fmt_yuan(row['amount_fen'])} 元，已支付 {fmt_yuan(paid)} 元"

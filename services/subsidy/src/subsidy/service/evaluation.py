@@ -13,13 +13,13 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, func, select
 
 from opc_shared.auth import Principal
 from opc_shared.db import Work
 from opc_shared.errors import DomainError, Forbidden, NotFound
 from subsidy.adapters.tables import accounts, base_entries, entitlements
-from subsidy.domain.compute import Facts, evaluate, rate_amount
+from subsidy.domain.compute import Facts, evaluate, rate_rule
 from subsidy.domain.policy import Policy
 from subsidy.service import policies
 from subsidy.service.entitlements import CATEGORY_OF_BASE
@@ -35,29 +35,44 @@ def invoiced_programmes(policy: Policy) -> dict[str, list]:
 
 
 def aggregation(policy: Policy, year: int):
-    """The one query re-evaluation needs: each firm's base of the year per category."""
+    """The one query re-evaluation needs: each firm's base of the year per category, handed over as
+    one array of bases per district and category (a few wide rows instead of 10⁵ narrow ones)."""
     column = base_entries.c.total_fen if policy.cost_basis == "tax_included" else base_entries.c.amount_fen
-    return (
-        select(base_entries.c.firm_id, base_entries.c.district, base_entries.c.category, func.sum(column).label("base"))
+    per_firm = (
+        select(
+            base_entries.c.firm_id,
+            base_entries.c.district,
+            base_entries.c.category,
+            func.sum(column).cast(BigInteger).label("base"),
+        )
         .where(base_entries.c.year == year)
         .group_by(base_entries.c.firm_id, base_entries.c.district, base_entries.c.category)
+        .cte("per_firm")
+    )
+    firms = select(func.count(func.distinct(per_firm.c.firm_id))).scalar_subquery()
+    return select(per_firm.c.district, per_firm.c.category, func.array_agg(per_firm.c.base), firms).group_by(
+        per_firm.c.district, per_firm.c.category
     )
 
 
 def total_up(policy: Policy, rows) -> dict[str, Any]:
-    """Amounts per firm and category → totals by programme and by district (pure, exact)."""
+    """Each firm's amount by the exact integer rule → totals by programme and by district (pure)."""
     by_category = invoiced_programmes(policy)
     programmes: dict[str, int] = defaultdict(int)
     districts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    firms: set = set()
-    for firm_id, district, category, base in rows:
-        firms.add(firm_id)
-        for p in by_category.get(category, ()):
-            amount = rate_amount(p, int(base))
-            programmes[p.code] += amount
-            districts[district][p.code] += amount
+    firms = 0
+    for district, category, bases, firm_count in rows:
+        firms = firm_count
+        for programme in by_category.get(category, ()):
+            p, q, ceiling = rate_rule(programme)
+            if ceiling is None:
+                amount = sum(max(b, 0) * p // q for b in bases)
+            else:
+                amount = sum(min(max(b, 0) * p // q, ceiling) for b in bases)
+            programmes[programme.code] += amount
+            districts[district][programme.code] += amount
     return {
-        "firms": len(firms),
+        "firms": firms,
         "programmes": dict(sorted(programmes.items())),
         "districts": {d: dict(sorted(v.items())) for d, v in sorted(districts.items())},
         "total_fen": sum(programmes.values()),
