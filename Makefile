@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-PACKAGES := -e shared -e services/registry -e services/subsidy -e services/matching -e services/compute-ledger -e deploy/devstack
-SOURCES := requirements.txt shared/pyproject.toml services/*/pyproject.toml deploy/devstack/pyproject.toml
+# The one list of services (shared/src/opc_shared/services.toml) names what is installed and migrated.
+SERVICE_LIST := shared/src/opc_shared/services.toml
+SERVICE_NAMES := $(shell sed -n 's/^name *= *"\([^"]*\)".*/\1/p' $(SERVICE_LIST))
+SERVICE_PACKAGES := $(shell sed -n 's/^package *= *"\([^"]*\)".*/\1/p' $(SERVICE_LIST))
+PACKAGES := -e shared $(addprefix -e services/,$(SERVICE_NAMES)) -e deploy/devstack
+SOURCES := requirements.txt shared/pyproject.toml services/*/pyproject.toml deploy/devstack/pyproject.toml $(SERVICE_LIST)
 
 .PHONY: run test lint bench migrate clean install contracts
 
@@ -32,7 +36,7 @@ bench: install
 	$(PY) tests/bench/subsidy_bench.py $(SUBSIDY_BENCH_ARGS)
 
 migrate: install
-	@for svc in registry subsidy matching compute_ledger; do $(PY) -m $$svc migrate || exit 1; done
+	@for svc in $(SERVICE_PACKAGES); do $(PY) -m $$svc migrate || exit 1; done
 
 contracts: install
 	$(PY) -m opc_shared.contracts shared/src/opc_shared/contracts/schemas

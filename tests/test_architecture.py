@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from opc_shared import service_list
+
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = {"registry": "registry", "subsidy": "subsidy", "matching": "matching", "compute-ledger": "compute_ledger"}
+SERVICES = {s.name: s.package for s in service_list.SERVICES}  # folder -> package, from the one list
 
 
 def imported_top_levels(folder: Path) -> dict[str, set[Path]]:
@@ -83,3 +85,30 @@ def test_jobs_publish_nothing_by_hand(folder: str) -> None:
     jobs = [p for p in (ROOT / "services" / folder / "src").rglob("*.py") if p.stem in ("scheduler", "jobs")]
     offenders = [str(p.relative_to(ROOT)) for p in jobs if ".publish(" in p.read_text()]
     assert not offenders
+
+
+def test_every_service_folder_is_in_the_list_and_every_listed_service_has_a_folder() -> None:
+    folders = {p.name for p in (ROOT / "services").iterdir() if (p / "pyproject.toml").exists()}
+    assert folders == set(SERVICES)
+    for package in SERVICES.values():
+        settings = __import__(f"{package}.settings", fromlist=["x"])
+        [cls] = [c for c in vars(settings).values() if isinstance(c, type) and getattr(c, "service", None) is not None]
+        info = service_list.service(package)
+        assert (cls.service_name, cls.db_schema, cls.topic, cls.default_port) == (package, info.schema, info.topic, info.port)
+        assert cls.model_config["env_prefix"] == info.env_prefix
+
+
+def test_nothing_outside_the_list_spells_a_service_port_or_topic() -> None:
+    """Code and tests take ports and topics from opc_shared.service_list; deploy files are checked against it."""
+    import re
+
+    pattern = re.compile(r"\b800[1-4]\b|opc\.(registry|subsidy|matching|ledger)\.v1\b(?!\.)")
+    offenders = []
+    for top in ("shared/src", "services", "deploy/devstack/src", "tests"):
+        for path in (ROOT / top).rglob("*.py"):
+            if path.name in ("test_architecture.py", "service_list.py", "migrations.py") or "migrations" in path.parts:
+                continue
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if pattern.search(line):
+                    offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)

@@ -18,6 +18,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from opc_shared import service_list
 from opc_shared.contracts import topics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,12 +38,8 @@ class Svc:
         return f"OPC_{self.package.upper()}_"
 
 
-SERVICES = (
-    Svc("registry", "registry", "registry", 8001),
-    Svc("subsidy", "subsidy", "subsidy", 8002),
-    Svc("matching", "matching", "matching", 8003),
-    Svc("compute-ledger", "compute_ledger", "ledger", 8004),
-)
+#: From the one list of services (shared/src/opc_shared/services.toml): the deploy files must match it.
+SERVICES = tuple(Svc(s.name, s.package, s.schema, s.port) for s in service_list.SERVICES)
 BY_FOLDER = {s.folder: s for s in SERVICES}
 
 

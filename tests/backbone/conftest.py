@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from opc_devstack.infra import TOPICS, EmbeddedBroker
 from opc_shared.consumer import ConsumerRunner
-from opc_shared.contracts import FirmRegisteredV1
+from opc_shared.contracts import FirmRegisteredV1, topics
 from opc_shared.db import Database
 from opc_shared.kafka import ensure_topics
 from opc_shared.relay import OutboxRelay
@@ -96,7 +96,7 @@ class Backbone:
 
     def start_consumer(self, recorder: Recorder, group: str | None = None) -> ConsumerRunner:
         runner = ConsumerRunner(
-            self.subsidy, recorder.handlers, ("opc.registry.v1",), group_id=group or f"test-{uuid.uuid4().hex[:8]}"
+            self.subsidy, recorder.handlers, (topics.REGISTRY,), group_id=group or f"test-{uuid.uuid4().hex[:8]}"
         )
         stop = asyncio.Event()
         self._stops.append(stop)
@@ -111,7 +111,7 @@ class Backbone:
             )
             return len(rows.all())
 
-    async def records_on_topic(self, topic: str = "opc.registry.v1") -> list:
+    async def records_on_topic(self, topic: str = topics.REGISTRY) -> list:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.broker.bootstrap, enable_auto_commit=False, group_id=None)
         await consumer.start()
         try:

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
 from opc_shared.consumer import list_dead_letters, replay_dead_letter
-from opc_shared.contracts import FirmRegisteredV1
+from opc_shared.contracts import FirmRegisteredV1, topics
 from opc_shared.events import build_event
 from opc_shared.relay import OutboxRelay
 from subsidy.adapters.tables import accounts
@@ -52,7 +52,7 @@ async def test_redelivered_event_has_one_effect(backbone: Backbone) -> None:
     await producer.start()
     try:
         for _ in range(3):  # the same record three times, as a retrying producer would
-            await producer.send_and_wait("opc.registry.v1", event.to_bytes(), key=str(firm_id).encode())
+            await producer.send_and_wait(topics.REGISTRY, event.to_bytes(), key=str(firm_id).encode())
     finally:
         await producer.stop()
     recorder = Recorder()
@@ -147,7 +147,7 @@ async def test_poison_event_goes_to_dead_letters_and_later_events_still_flow(bac
     producer = AIOKafkaProducer(bootstrap_servers=backbone.broker.bootstrap)
     await producer.start()
     try:
-        await producer.send_and_wait("opc.registry.v1", b"{not json at all", key=str(firm_id).encode())
+        await producer.send_and_wait(topics.REGISTRY, b"{not json at all", key=str(firm_id).encode())
     finally:
         await producer.stop()
     poison_ids = await backbone.publish_firms(["POISON"], firm_id=firm_id)
@@ -294,7 +294,7 @@ async def test_the_relay_sets_cloudevents_headers_that_the_dead_letter_path_read
     # A value mangled on the way is dead-lettered under the id and type its headers still carry.
     from opc_shared.consumer import ConsumerRunner
 
-    runner = ConsumerRunner(backbone.subsidy, Recorder().handlers, ("opc.registry.v1",), group_id="unused")
+    runner = ConsumerRunner(backbone.subsidy, Recorder().handlers, (topics.REGISTRY,), group_id="unused")
     mangled = dataclasses.replace(record, value=record.value[:-7])
     assert (await runner.handle_record(mangled)).status == "dead_lettered"
     (letter,) = [d for d in await list_dead_letters(backbone.subsidy, limit=1000) if d["event_id"] == event_ids[0]]

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from opc_shared.consumer import EventApplier
-from opc_shared.contracts import FirmRegisteredV1
+from opc_shared.contracts import FirmRegisteredV1, topics
 from opc_shared.db import Database
 from opc_shared.events import CloudEvent, build_event
 from subsidy.adapters.tables import accounts
@@ -19,7 +19,7 @@ from subsidy.adapters.tables import metadata as subsidy_metadata
 from subsidy.service.accounts import open_for_registered_firm
 from subsidy.settings import SubsidySettings
 
-TOPIC = "opc.registry.v1"
+TOPIC = topics.REGISTRY
 
 
 @pytest.fixture

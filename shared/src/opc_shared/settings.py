@@ -13,12 +13,16 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from opc_shared.service_list import ServiceInfo, service
+
 DEFAULT_JWT_SECRET = "dev-only-insecure-secret-change-me"
 
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", env_prefix="OPC_")
 
+    #: The service's entry in the one list of services; name, schema, topic and port come from it.
+    service: ClassVar[ServiceInfo | None] = None
     service_name: ClassVar[str] = "service"
     #: Postgres schema the service owns; also the name of its database role in the dev stack.
     db_schema: ClassVar[str] = "public"
@@ -62,6 +66,13 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        info = cls.__dict__.get("service")
+        if info is not None:
+            cls.service_name, cls.db_schema, cls.topic, cls.default_port = info.package, info.schema, info.topic, info.port
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> ServiceSettings:
@@ -116,3 +127,8 @@ def mask_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - a malformed URL must still never leak
         return "<unparseable url>"
+
+
+def service_config(package: str) -> SettingsConfigDict:
+    """A service's settings config: its own ``OPC_<PACKAGE>_`` prefix, from the list of services."""
+    return SettingsConfigDict(env_prefix=service(package).env_prefix, extra="ignore")

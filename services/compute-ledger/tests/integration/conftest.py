@@ -12,6 +12,7 @@ from opc_devstack.ledger_flows import envelope, new_uscc, sign
 from opc_devstack.pytest_plugin import bearer
 from opc_shared.clock import FixedClock
 from opc_shared.consumer import EventApplier
+from opc_shared.contracts import topics
 from opc_shared.contracts.registry import CommunityRegisteredV1, FirmRegisteredV1
 from opc_shared.events import build_event
 
@@ -40,7 +41,7 @@ class Ledger:
         )
         applier = EventApplier(self.db, spec.handlers)
         decoded, data = applier.decode(event.to_bytes())
-        await applier.apply(decoded, data, "opc.registry.v1")
+        await applier.apply(decoded, data, topics.REGISTRY)
 
     async def firm(self, uscc: str | None = None, district: str = "wuhou", community_id: uuid.UUID | None = None) -> dict:
         firm = FirmRegisteredV1(

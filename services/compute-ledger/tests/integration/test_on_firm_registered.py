@@ -6,7 +6,7 @@ from uuid import uuid4
 from compute_ledger.main import spec
 from opc_devstack.pytest_plugin import bearer
 from opc_shared.consumer import EventApplier
-from opc_shared.contracts import FirmRegisteredV1
+from opc_shared.contracts import FirmRegisteredV1, topics
 from opc_shared.events import build_event
 
 
@@ -18,8 +18,8 @@ async def test_firm_registered_opens_one_record_readable_in_its_district(service
     async with service_client(spec) as client:
         applier = EventApplier(client.app.state.db, spec.handlers)
         decoded, data = applier.decode(event.to_bytes())
-        assert (await applier.apply(decoded, data, "opc.registry.v1")).status == "applied"
-        assert (await applier.apply(decoded, data, "opc.registry.v1")).status == "duplicate"
+        assert (await applier.apply(decoded, data, topics.REGISTRY)).status == "applied"
+        assert (await applier.apply(decoded, data, topics.REGISTRY)).status == "duplicate"
         got = await client.get(f"/v1/firm-accounts/{firm.firm_id}", headers=bearer("wenjiang"))
         assert got.status_code == 200 and got.json()["firm_name"] == "成都测试企业"
         assert (await client.get(f"/v1/firm-accounts/{firm.firm_id}", headers=bearer("wuhou"))).status_code == 404

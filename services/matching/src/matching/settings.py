@@ -1,16 +1,12 @@
 from typing import ClassVar
 
-from pydantic_settings import SettingsConfigDict
-
 from opc_shared.contracts import topics
-from opc_shared.settings import ServiceSettings
+from opc_shared.service_list import ServiceInfo, service
+from opc_shared.settings import ServiceSettings, service_config
 
 
 class MatchingSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="OPC_MATCHING_", extra="ignore")
+    model_config = service_config("matching")
 
-    service_name: ClassVar[str] = "matching"
-    db_schema: ClassVar[str] = "matching"
-    topic: ClassVar[str] = topics.MATCHING
+    service: ClassVar[ServiceInfo] = service("matching")
     consumes: ClassVar[tuple[str, ...]] = (topics.REGISTRY,)
-    default_port: ClassVar[int] = 8003

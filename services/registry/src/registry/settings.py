@@ -1,16 +1,11 @@
 from typing import ClassVar
 
-from pydantic_settings import SettingsConfigDict
-
-from opc_shared.contracts import topics
-from opc_shared.settings import ServiceSettings
+from opc_shared.service_list import ServiceInfo, service
+from opc_shared.settings import ServiceSettings, service_config
 
 
 class RegistrySettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="OPC_REGISTRY_", extra="ignore")
+    model_config = service_config("registry")
 
-    service_name: ClassVar[str] = "registry"
-    db_schema: ClassVar[str] = "registry"
-    topic: ClassVar[str] = topics.REGISTRY
+    service: ClassVar[ServiceInfo] = service("registry")
     consumes: ClassVar[tuple[str, ...]] = ()
-    default_port: ClassVar[int] = 8001

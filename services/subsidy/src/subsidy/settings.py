@@ -1,16 +1,12 @@
 from typing import ClassVar
 
-from pydantic_settings import SettingsConfigDict
-
 from opc_shared.contracts import topics
-from opc_shared.settings import ServiceSettings
+from opc_shared.service_list import ServiceInfo, service
+from opc_shared.settings import ServiceSettings, service_config
 
 
 class SubsidySettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="OPC_SUBSIDY_", extra="ignore")
+    model_config = service_config("subsidy")
 
-    service_name: ClassVar[str] = "subsidy"
-    db_schema: ClassVar[str] = "subsidy"
-    topic: ClassVar[str] = topics.SUBSIDY
+    service: ClassVar[ServiceInfo] = service("subsidy")
     consumes: ClassVar[tuple[str, ...]] = (topics.REGISTRY, topics.LEDGER, topics.MATCHING)
-    default_port: ClassVar[int] = 8002

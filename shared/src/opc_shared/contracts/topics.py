@@ -1,7 +1,9 @@
-"""Topic names (one per publishing service, see DESIGN.md)."""
+"""Topic names (one per publishing service, see DESIGN.md), from the one list of services."""
 
-REGISTRY = "opc.registry.v1"
-SUBSIDY = "opc.subsidy.v1"
-MATCHING = "opc.matching.v1"
-LEDGER = "opc.ledger.v1"
+from opc_shared.service_list import service
+
+REGISTRY = service("registry").topic
+SUBSIDY = service("subsidy").topic
+MATCHING = service("matching").topic
+LEDGER = service("compute_ledger").topic
 ALL = (REGISTRY, SUBSIDY, MATCHING, LEDGER)
