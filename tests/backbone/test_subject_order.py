@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from opc_shared.consumer import EventApplier, newest_for_subject
+from opc_shared.contracts import topics
 from opc_shared.contracts.registry import FirmRegisteredV1, FirmStatusChangedV1
 from opc_shared.db import Database
 from opc_shared.events import CloudEvent
@@ -20,7 +21,7 @@ from registry.settings import RegistrySettings
 from subsidy.adapters.tables import metadata as subsidy_metadata
 from subsidy.settings import SubsidySettings
 
-TOPIC = "opc.registry.v1"
+TOPIC = topics.REGISTRY
 
 
 @pytest.fixture
