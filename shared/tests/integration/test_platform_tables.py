@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from opc_shared.service_list import SERVICES
 from opc_shared.tables import PlatformTables
 
-PLATFORM = ("outbox", "inbox", "dead_letters", "idempotency_keys")
+PLATFORM = tuple(table.name for table in vars(PlatformTables(MetaData())).values())
 
 
 @pytest.mark.parametrize("svc", SERVICES, ids=lambda s: s.name)
