@@ -48,6 +48,9 @@ class ServiceSpec:
     jobs: Mapping[str, Job] = field(default_factory=dict)
     #: The service's problem codes: status and text of every DomainError it raises.
     problems: ProblemTable = field(default_factory=ProblemTable)
+    #: Conditions worth an operator's attention that do not make the service unready (e.g. the
+    #: registry's calendar running out): ``/readyz`` stays 200 and lists them under ``warnings``.
+    readiness_warnings: Callable[[Database, Clock], Awaitable[dict[str, str]]] | None = None
     version: str = "0.1.0"
 
 
@@ -171,7 +174,16 @@ def _ops_router() -> APIRouter:
             reasons[name] = "stopped"
         if reasons:
             return JSONResponse({"status": "unavailable", "reasons": reasons}, status_code=503)
-        return JSONResponse({"status": "ready"})
+        body: dict[str, object] = {"status": "ready"}
+        warn = request.app.state.spec.readiness_warnings
+        if warn is not None:
+            try:
+                warnings = await asyncio.wait_for(warn(request.app.state.db, request.app.state.clock), 2.0)
+            except Exception as exc:  # noqa: BLE001 - a failing warning check is itself worth a warning
+                warnings = {"readiness_warnings": f"check failed: {type(exc).__name__}"}
+            if warnings:
+                body["warnings"] = warnings
+        return JSONResponse(body)
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics_endpoint() -> Response:

@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from opc_shared.service import ServiceSpec, create_app
-from registry import scheduler
+from registry import calendar_watch, scheduler
 from registry.adapters.tables import metadata
 from registry.api import cases, districts, firms, places
 from registry.service.problems import PROBLEMS
@@ -16,8 +16,9 @@ spec = ServiceSpec(
     settings_cls=RegistrySettings,
     metadata=metadata,
     routers=[cases.router, cases.figures_router, places.router, districts.router, firms.router],
-    jobs={"sla-escalation": scheduler.run},
+    jobs={"sla-escalation": scheduler.run, "calendar-horizon": calendar_watch.run},
     problems=PROBLEMS,
+    readiness_warnings=calendar_watch.readiness_warnings,
 )
 
 

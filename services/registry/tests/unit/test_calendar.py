@@ -189,3 +189,16 @@ def test_counting_and_adding_agree(start: date, n: int) -> None:
     assert cal.is_working_day(due)
     brute = sum(cal.is_working_day(start + timedelta(days=i)) for i in range(1, (due - start).days + 1))
     assert brute == n
+
+
+def test_horizon_counts_days_to_the_end_of_the_unbroken_run_of_loaded_years() -> None:
+    from registry.domain.calendar import horizon
+
+    today = date(2026, 11, 22)
+    assert horizon({2026}, today) == (date(2026, 12, 31), 39, 2027)
+    assert horizon({2026}, today).low
+    assert horizon({2026, 2027}, today) == (date(2027, 12, 31), 404, 2028)
+    assert not horizon({2026, 2027}, today).low
+    assert horizon({2026, 2028}, today).missing_year == 2027  # a gap breaks the run
+    assert horizon({2025, 2027}, today) == (None, 0, 2026)
+    assert horizon({2026}, date(2026, 11, 16)).days_left == 45 and not horizon({2026}, date(2026, 11, 16)).low

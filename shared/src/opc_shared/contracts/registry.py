@@ -209,6 +209,28 @@ class CalendarYearLoadedV1(_RegistryEvent):
         return f"calendar:{self.year}"
 
 
+class CalendarHorizonLowV1(_RegistryEvent):
+    """The loaded working-day calendar ends soon: deadlines reaching past it will be refused.
+
+    Fired once per missing year when fewer than ``threshold_days`` remain, so ops load the State
+    Council's schedule for ``missing_year`` weeks before acceptances start failing. Keyed like
+    :class:`CalendarYearLoadedV1` for the missing year, so the alert and its remedy stay ordered."""
+
+    event_type: ClassVar[str] = "opc.registry.calendar.horizon_low.v1"
+    subject_field: ClassVar[str] = "calendar_key"
+
+    missing_year: int = Field(ge=1990, le=2200)
+    #: The last day the calendar answers for (None when even the current year is missing).
+    last_loaded_day: date | None
+    days_left: int = Field(ge=0)
+    threshold_days: int = Field(ge=1)
+    detected_at: datetime
+
+    @property
+    def calendar_key(self) -> str:
+        return f"calendar:{self.missing_year}"
+
+
 REGISTRY_EVENTS: tuple[type[EventContract], ...] = (
     FirmRegisteredV1,
     CaseSubmittedV1,
@@ -226,4 +248,5 @@ REGISTRY_EVENTS: tuple[type[EventContract], ...] = (
     FirmStatusChangedV1,
     CommunityRegisteredV1,
     CalendarYearLoadedV1,
+    CalendarHorizonLowV1,
 )

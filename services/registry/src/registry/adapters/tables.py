@@ -103,6 +103,15 @@ calendar_years = Table(
     Column("loaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+#: One row per missing year whose horizon alert fired: the primary key makes it fire once across replicas.
+calendar_alerts = Table(
+    "calendar_alerts",
+    metadata,
+    Column("missing_year", Integer, primary_key=True),
+    Column("fired_at", DateTime(timezone=True), nullable=False),
+    Column("days_left", Integer, nullable=False),
+)
+
 calendar_days = Table(
     "calendar_days",
     metadata,

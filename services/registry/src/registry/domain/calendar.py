@@ -165,3 +165,54 @@ def seeded_calendar(*years: int) -> WorkingCalendar:
     for year in years:
         overrides.update({d: entry.kind for d, entry in seed_entries(year).items()})
     return WorkingCalendar(overrides, set(years))
+
+
+#: Fewer days of calendar than this and ops are told (readiness warning, one event): weeks, not hours, before the cliff.
+HORIZON_WARNING_DAYS = 45
+
+
+class Horizon(NamedTuple):
+    """How far ahead the loaded calendar answers, counted from ``today`` (Asia/Shanghai)."""
+
+    #: The last day of the unbroken run of loaded years starting with today's; None if today's year is missing.
+    last_day: date | None
+    #: Days after today the calendar still answers for (0 when it ends today or is missing).
+    days_left: int
+    #: The first year that must be loaded next.
+    missing_year: int
+
+    @property
+    def low(self) -> bool:
+        return self.days_left < HORIZON_WARNING_DAYS
+
+
+def horizon(loaded_years: Iterable[int], today: date) -> Horizon:
+    """A gap year breaks the run: a deadline cannot skip over a year nobody loaded."""
+    loaded = set(loaded_years)
+    year = today.year
+    while year in loaded:
+        year += 1
+    if year == today.year:
+        return Horizon(None, 0, year)
+    last_day = date(year - 1, 12, 31)
+    return Horizon(last_day, (last_day - today).days, year)
+
+
+def entry_problems(year: int, days: Iterable[tuple[date, str]]) -> list[tuple[str, str, str]]:
+    """(field, type, message) for each entry that cannot be part of ``year``'s official schedule.
+
+    Only deviations are stored: a holiday on a weekday, a worked Saturday or Sunday (调休)."""
+    problems: list[tuple[str, str, str]] = []
+    seen: set[date] = set()
+    for i, (day, kind) in enumerate(days):
+        if day.year != year:
+            problems.append((f"days.{i}.day", "wrong_year", f"not in {year}"))
+        if day in seen:
+            problems.append((f"days.{i}.day", "duplicate", f"{day.isoformat()} is listed twice"))
+        seen.add(day)
+        weekend = day.weekday() >= _WORKING_DAYS_PER_WEEK
+        if kind == DayKind.workday and not weekend:
+            problems.append((f"days.{i}.kind", "inconsistent", "an adjusted working day must be a Saturday or Sunday"))
+        elif kind == DayKind.holiday and weekend:
+            problems.append((f"days.{i}.kind", "inconsistent", "a holiday entry must fall on a weekday"))
+    return problems

@@ -9,17 +9,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from opc_shared.auth import Principal
 from opc_shared.db import UnitOfWork
-from opc_shared.problems import FieldError, Problem, validation_problem
+from opc_shared.errors import DomainError, InvalidInput
 from registry.adapters import tables as t
 from registry.domain.districts import DIVISION, City, District
 
 
-def unknown_district(code: str, field: str = "district", location: str = "query") -> Problem:
-    return Problem(
+def unknown_district(code: str, field: str = "district") -> DomainError:
+    return DomainError(
         "unknown_district",
-        422,
-        params={"district": code},
-        errors=[FieldError(field, f"{code} is not in the district catalogue (GET /v1/districts)", "unknown_district", location)],
+        {"district": code},
+        [(field, "unknown_district", f"{code} is not in the district catalogue (GET /v1/districts)")],
     )
 
 
@@ -32,17 +31,17 @@ async def find_district(uow: UnitOfWork, code: str) -> District | None:
     return _district(row) if row else None
 
 
-async def district(uow: UnitOfWork, code: str, *, field: str = "district", location: str = "query") -> District:
+async def district(uow: UnitOfWork, code: str, *, field: str = "district") -> District:
     """The catalogue entry, or a 422 naming the field that carried the unknown code."""
     found = await find_district(uow, code)
     if found is None:
-        raise unknown_district(code, field, location)
+        raise unknown_district(code, field)
     return found
 
 
 async def principal_district(uow: UnitOfWork, principal: Principal) -> District:
     """The district a district-bound account acts for; a token naming an unknown district is refused."""
-    return await district(uow, principal.district, field="district", location="token")
+    return await district(uow, principal.district, field="token.district")
 
 
 async def check_district_filter(uow: UnitOfWork, code: str | None) -> None:
@@ -54,7 +53,7 @@ async def check_district_filter(uow: UnitOfWork, code: str | None) -> None:
 async def city(uow: UnitOfWork, code: str) -> City:
     row = (await uow.session.execute(select(t.cities).where(t.cities.c.code == code))).first()
     if row is None:
-        raise validation_problem([FieldError("city", f"{code} is not a known city (GET /v1/cities)", "unknown_city")])
+        raise InvalidInput([("city", "unknown_city", f"{code} is not a known city (GET /v1/cities)")])
     return City(row.code, row.name_zh, row.name_en, row.division_code, tuple(row.sandbox_lines))
 
 
@@ -80,16 +79,14 @@ async def put_district(uow: UnitOfWork, code: str, data: dict[str, Any]) -> dict
     await city(uow, data["city"])
     errors = []
     if data.get("division_code") is not None and not DIVISION.match(data["division_code"]):
-        errors.append(FieldError("division_code", "six digits (GB/T 2260)", "invalid_division"))
+        errors.append(("division_code", "invalid_division", "six digits (GB/T 2260)"))
     if data.get("division_code") is None and not data.get("member_divisions"):
-        errors.append(
-            FieldError("member_divisions", "a district without its own division code lists the divisions it spans", "missing")
-        )
+        errors.append(("member_divisions", "missing", "a district without its own division code lists the divisions it spans"))
     for i, member in enumerate(data.get("member_divisions") or []):
         if not DIVISION.match(member):
-            errors.append(FieldError(f"member_divisions.{i}", "six digits (GB/T 2260)", "invalid_division"))
+            errors.append((f"member_divisions.{i}", "invalid_division", "six digits (GB/T 2260)"))
     if errors:
-        raise validation_problem(errors)
+        raise InvalidInput(errors)
     stmt = pg_insert(t.districts).values(code=code, **data)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={k: stmt.excluded[k] for k in data}))
     return (await list_districts(uow, None, code))[0]
@@ -100,9 +97,9 @@ async def put_city(uow: UnitOfWork, code: str, data: dict[str, Any]) -> dict[str
     known = set((await uow.session.execute(select(t.business_lines.c.code).where(t.business_lines.c.code.in_(lines)))).scalars())
     unknown = [i for i, line in enumerate(lines) if line not in known]
     if unknown:
-        raise validation_problem(
+        raise InvalidInput(
             [
-                FieldError(f"sandbox_lines.{i}", f"{lines[i]} is not in the business-line catalogue", "unknown_business_line")
+                (f"sandbox_lines.{i}", "unknown_business_line", f"{lines[i]} is not in the business-line catalogue")
                 for i in unknown
             ]
         )

@@ -15,11 +15,10 @@ from opc_shared.clock import SHANGHAI
 from opc_shared.contracts.registry import CalendarYearLoadedV1, CommunityRegisteredV1
 from opc_shared.db import UnitOfWork
 from opc_shared.errors import DomainError, Forbidden, InvalidInput, NotFound
-from opc_shared.problems import FieldError, validation_problem
 from opc_shared.scoping import in_district
 from registry.adapters import tables as t
 from registry.adapters.repository import CaseRepository
-from registry.domain.calendar import CalendarNotLoaded, DayKind, seed_entries
+from registry.domain.calendar import CalendarNotLoaded, DayKind, entry_problems, seed_entries
 from registry.domain.identifiers import InvalidIdentifier, validate_uscc
 from registry.service import districts
 from registry.service.cases import STAFF
@@ -49,24 +48,24 @@ PLAUSIBLE_YEARS_BACK, PLAUSIBLE_YEARS_AHEAD = 1, 2
 def check_calendar_year(year: int, today: date) -> None:
     low, high = today.year - PLAUSIBLE_YEARS_BACK, today.year + PLAUSIBLE_YEARS_AHEAD
     if not low <= year <= high:
-        raise validation_problem([FieldError("year", f"must be between {low} and {high}", "implausible_year", "path")])
+        raise InvalidInput([("year", "implausible_year", f"must be between {low} and {high}")])
 
 
 async def create_community(uow: UnitOfWork, principal: Principal, data: dict[str, Any], now: datetime) -> dict[str, Any]:
     require_admin(principal, data["district"])
-    where = await districts.district(uow, data["district"], location="body")
+    where = await districts.district(uow, data["district"])
     errors = []
     try:
         data["division_code"] = where.division_for(data.get("division_code"))
     except ValueError as exc:
-        errors.append(FieldError("division_code", str(exc), "invalid_division"))
+        errors.append(("division_code", "invalid_division", str(exc)))
     if data.get("operator_uscc"):
         try:
             data["operator_uscc"] = validate_uscc(data["operator_uscc"])
         except InvalidIdentifier as exc:
-            errors.append(FieldError("operator_uscc", str(exc), "invalid_uscc"))
+            errors.append(("operator_uscc", "invalid_uscc", str(exc)))
     if errors:
-        raise validation_problem(errors)
+        raise InvalidInput(errors)
     row = {"id": uuid.uuid4(), "created_at": now, **data}
     try:
         async with uow.session.begin_nested():
@@ -162,18 +161,7 @@ async def put_calendar_year(
 ) -> None:
     require_city_admin(principal)
     check_calendar_year(year, now.astimezone(SHANGHAI).date())
-    errors = []
-    for i, d in enumerate(days):
-        if d["day"].year != year:
-            errors.append((f"days.{i}.day", "wrong_year", f"not in {year}"))
-        weekend = d["day"].weekday() >= 5
-        if (d["kind"] == "workday") != weekend:
-            kind = (
-                "an adjusted working day must be a Saturday or Sunday"
-                if d["kind"] == "workday"
-                else "a holiday entry must fall on a weekday"
-            )
-            errors.append((f"days.{i}.kind", "inconsistent", kind))
+    errors = entry_problems(year, [(d["day"], d["kind"]) for d in days])
     if errors:
         raise InvalidInput(errors)
     entries = {d["day"]: (DayKind(d["kind"]), d.get("name")) for d in days}
