@@ -178,3 +178,22 @@ def test_born_today_is_not_the_future() -> None:
 def test_a_computed_check_char_always_validates(born: date, region: str, sequence: str) -> None:
     first17 = f"{region}{born:%Y%m%d}{sequence}"
     assert validate_resident_id(first17 + resident_id_check_char(first17), TODAY)
+
+
+def test_the_form_is_normalised_before_validation_and_stored_normalised() -> None:
+    from registry.domain.form import CaseForm
+    from registry.domain.intake import normalised, validate_form
+
+    raw = {
+        "founder": {"phone": "13８００１３８０００", "id_number": "11010519491231002ｘ"},
+        "proposed_name": "成都（测试）有限公司",
+    }
+    form = CaseForm.from_json(raw)
+    normal = normalised(form)
+    assert (normal.founder.phone, normal.founder.id_number) == ("13800138000", "11010519491231002X")
+    assert normal.proposed_name == "成都（测试）有限公司"  # names keep their full-width brackets
+    assert form.founder.phone == "13８００１３８０００"  # the input is not changed
+    assert validate_form(normal, date(2026, 11, 22)) == []
+    assert normalised(CaseForm.from_json({"founder": {"phone": "138 0013-8000"}})).founder.phone == "13800138000"
+    arabic_indic = normalised(CaseForm.from_json({"founder": {"phone": "١٣٨٠٠١٣٨٠٠٠"}}))
+    assert [f for f, _, _ in validate_form(arabic_indic, date(2026, 11, 22))] == ["founder.phone"]

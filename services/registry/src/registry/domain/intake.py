@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import replace
 from datetime import date
 
 from registry.domain.form import CaseForm
 from registry.domain.identifiers import InvalidIdentifier, validate_resident_id
 
-PHONE = re.compile(r"^1[3-9]\d{9}$")
+PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 CHECKSUM = re.compile(r"^[0-9a-fA-F]{64}$")
+#: Separators people type inside a phone number; dropped after NFKC.
+PHONE_SEPARATORS = re.compile(r"[\s\-]")
 
 
 def validate_form(form: CaseForm, today: date) -> list[tuple[str, str, str]]:
@@ -37,7 +40,18 @@ def validate_form(form: CaseForm, today: date) -> list[tuple[str, str, str]]:
 
 
 def normalised(form: CaseForm) -> CaseForm:
-    """The same form in its stored spelling (resident ID upper-case, no padding); call after validating."""
-    if form.founder is None or not form.founder.id_number:
+    """The same form with identifiers in the one spelling that is stored and compared; call before validating.
+
+    NFKC folds full-width input (an IME's ``１３８…``, ``Ｘ``) into ASCII; what it does not fold
+    (Arabic-Indic or other scripts' digits) stays and is refused by the ASCII-only rules above,
+    rather than being stored as a number nobody can dial or match. Names are left alone: Chinese
+    company names are written with full-width brackets on purpose."""
+    founder = form.founder
+    if founder is None:
         return form
-    return replace(form, founder=replace(form.founder, id_number=form.founder.id_number.strip().upper()))
+    changes = {}
+    if founder.phone:
+        changes["phone"] = PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", founder.phone))
+    if founder.id_number:
+        changes["id_number"] = unicodedata.normalize("NFKC", founder.id_number).strip().upper()
+    return replace(form, founder=replace(founder, **changes)) if changes else form

@@ -107,11 +107,11 @@ async def mutate(call: CaseCall, roles: tuple[str, ...], action: Action, *, foun
 
 
 def _checked(data: dict[str, Any], now: datetime) -> CaseForm:
-    form = CaseForm.from_json(data)
+    form = normalised(CaseForm.from_json(data))
     issues = validate_form(form, now.astimezone(SHANGHAI).date())
     if issues:
         raise InvalidInput(issues)
-    return normalised(form)
+    return form
 
 
 async def update_draft(call: CaseCall, data: dict[str, Any]) -> Case:
@@ -147,7 +147,7 @@ async def submit(call: CaseCall) -> Case:
 
 async def _active_lines(uow: UnitOfWork, district: str, codes: list[str]) -> dict[str, Any]:
     """The chosen lines as the catalogue has them, with the sandbox pilot as the case's city runs it."""
-    where = await districts.district(uow, district, field="district", location="token")
+    where = await districts.district(uow, district, field="token.district")
     pilot = set((await districts.city(uow, where.city)).sandbox_lines)
     rows = (
         await uow.session.execute(select(t.business_lines).where(t.business_lines.c.code.in_(codes), t.business_lines.c.active))
