@@ -223,8 +223,8 @@ async def test_one_workstation_holds_one_active_firm(portal: Portal) -> None:
         201,
     )
     await portal.act(first, "submit", who=portal.founder("f-a"))
-    taken = await portal.act(second, "submit", who=portal.founder("f-b"), status=422)
-    assert taken["errors"][0]["type"] == "occupied"
+    taken = await portal.act(second, "submit", who=portal.founder("f-b"), status=409)
+    assert taken["code"] == "workstation_occupied" and taken["errors"][0]["type"] == "occupied"
 
 
 async def test_other_districts_and_other_founders_are_refused(portal: Portal) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from .conftest import Portal
 
 
@@ -28,3 +30,62 @@ async def test_full_width_phone_digits_are_stored_normalised_and_other_scripts_r
         )
     )
     assert patched["form"]["founder"]["phone"] == "13900139000"
+
+
+async def test_concurrent_submits_for_one_workstation_get_one_answer(portal: Portal) -> None:
+    community_id, ws = await portal.community(n=1)
+    drafts = []
+    for i in range(8):
+        founder = portal.founder(f"founder-race-{i}")
+        form = portal.form(community_id, ws[0], ["agent_development"], seed=i + 1)
+        drafts.append((await portal.ok(await portal.client.post("/v1/cases", json=form, headers=founder), 201), founder))
+    answers = await asyncio.gather(
+        *(portal.client.post(f"/v1/cases/{d['id']}/submit", headers={**f, "If-Match": f'"{d["version"]}"'}) for d, f in drafts)
+    )
+    codes = sorted((r.status_code, r.json().get("code")) for r in answers)
+    assert codes[0][0] == 200 and codes[1:] == [(409, "workstation_occupied")] * 7, codes
+    # A later submit for the taken workstation gets the same answer.
+    late_founder = portal.founder("founder-late")
+    late = await portal.ok(
+        await portal.client.post("/v1/cases", json=portal.form(community_id, ws[0], ["agent_development"]), headers=late_founder),
+        201,
+    )
+    refused = await portal.act(late, "submit", who=late_founder, status=409)
+    assert refused["code"] == "workstation_occupied"
+
+
+async def test_statuses_say_what_went_wrong(portal: Portal) -> None:
+    case, _ = await portal.submitted_case()
+    case = await portal.act(case, "accept")
+    unknown = await portal.act(case, "steps/foo/complete", status=404)
+    assert unknown["code"] == "step_not_found"
+    community_id, _ = await portal.community(n=1)
+    empty = await portal.client.post(f"/v1/communities/{community_id}/workstations", json=[], headers=portal.admin)
+    assert empty.status_code == 422
+    too_many = [{"code": f"X{i}"} for i in range(201)]
+    big = await portal.client.post(f"/v1/communities/{community_id}/workstations", json=too_many, headers=portal.admin)
+    assert big.status_code == 422
+    twice = await portal.client.post(
+        f"/v1/communities/{community_id}/workstations", json=[{"code": "Y"}, {"code": "Y"}], headers=portal.admin
+    )
+    assert twice.status_code == 422 and twice.json()["errors"][0]["field"] == "1.code"
+    backwards = await portal.client.get(
+        "/v1/figures", params={"from": "2026-10-01", "to": "2026-09-01"}, headers=portal.caseworker
+    )
+    assert backwards.status_code == 422 and backwards.json()["errors"][0]["field"] == "to"
+
+
+async def test_workstation_creation_honours_idempotency_keys(portal: Portal) -> None:
+    community_id, _ = await portal.community(n=1)
+    headers = {**portal.admin, "Idempotency-Key": f"ws-{community_id}"}
+    first = await portal.ok(
+        await portal.client.post(f"/v1/communities/{community_id}/workstations", json=[{"code": "K1"}], headers=headers), 201
+    )
+    again = await portal.ok(
+        await portal.client.post(f"/v1/communities/{community_id}/workstations", json=[{"code": "K1"}], headers=headers), 201
+    )
+    assert again == first
+    other = await portal.client.post(f"/v1/communities/{community_id}/workstations", json=[{"code": "K2"}], headers=headers)
+    assert other.status_code in (409, 422) and other.json()["code"] == "idempotency_key_reused"
+    listed = await portal.ok(await portal.client.get(f"/v1/communities/{community_id}/workstations", headers=portal.admin))
+    assert sorted(w["code"] for w in listed) == ["K1", "W0"]

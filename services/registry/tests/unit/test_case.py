@@ -61,12 +61,27 @@ def test_missing_documents_go_out_in_one_notice() -> None:
 
 def test_submit_names_every_problem_at_once() -> None:
     case = Case.draft(district="wuhou", founder_sub="f", created_by="f", form=CaseForm(business_lines=("nope",)), now=MON)
-    taken = Placement("社区", "gaoxin", "office", None, "A-1", registrable=False, occupied_by_other=True)
+    elsewhere = Placement("社区", "gaoxin", "office", None, "A-1", registrable=False, occupied_by_other=False)
     with pytest.raises(DomainError) as info:
-        case.submit(now=MON, actor="f", lines=LINES, placement=taken, calendar=CAL)
+        case.submit(now=MON, actor="f", lines=LINES, placement=elsewhere, calendar=CAL)
     fields = [f for f, _, _ in info.value.fields]
     assert {"founder.name", "proposed_name", "community_id", "workstation_id", "business_lines"} <= set(fields)
     assert case.status == Status.DRAFT and case.events == []
+
+
+def test_a_taken_workstation_is_one_answer_whatever_else_is_wrong() -> None:
+    case = Case.draft(district="wuhou", founder_sub="f", created_by="f", form=CaseForm(business_lines=("nope",)), now=MON)
+    taken = Placement("社区", "wuhou", "office", None, "A-1", registrable=True, occupied_by_other=True)
+    with pytest.raises(DomainError) as info:
+        case.submit(now=MON, actor="f", lines=LINES, placement=taken, calendar=CAL)
+    assert info.value.code == "workstation_occupied" and case.status == Status.DRAFT
+
+
+def test_an_unknown_step_is_not_found_rather_than_a_wrong_transition() -> None:
+    case = Case.draft(district="wuhou", founder_sub="f", created_by="f", form=CaseForm(), now=MON)
+    with pytest.raises(DomainError) as info:
+        case.complete_step("foo", reference=None, now=MON, actor="cw", calendar=CAL)
+    assert info.value.code == "step_not_found"
 
 
 def test_non_office_land_opens_the_site_statement_and_it_gates_permits() -> None:

@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query
+from fastapi.responses import JSONResponse
 
 from opc_shared.auth import CurrentPrincipal
 from opc_shared.idempotency import IdempotencyDep
@@ -16,6 +17,7 @@ from registry.api.schemas import (
     CommunityIn,
     CommunityOut,
     WorkstationIn,
+    WorkstationList,
     WorkstationOut,
 )
 from registry.service import places as service
@@ -41,12 +43,27 @@ async def list_communities(
     return [CommunityOut.model_validate(r) for r in await service.list_communities(uow, principal, district)]
 
 
-@router.post("/communities/{community_id}/workstations", status_code=201, response_model=list[WorkstationOut])
+#: One request adds at most this many workstations (Haishu's largest building has 67).
+MAX_WORKSTATIONS_PER_REQUEST = 200
+WorkstationBatch = Annotated[list[WorkstationIn], Body(min_length=1, max_length=MAX_WORKSTATIONS_PER_REQUEST)]
+
+
+@router.post(
+    "/communities/{community_id}/workstations",
+    status_code=201,
+    response_model=list[WorkstationOut],
+    summary="Add 1–200 workstations (Idempotency-Key honoured)",
+)
 async def add_workstations(
-    community_id: UUID, body: list[WorkstationIn], principal: CurrentPrincipal, uow: UowDep
-) -> list[WorkstationOut]:
-    rows = await service.add_workstations(uow, principal, community_id, [w.model_dump() for w in body])
-    return [WorkstationOut.model_validate(r) for r in rows]
+    community_id: UUID, body: WorkstationBatch, principal: CurrentPrincipal, idem: IdempotencyDep
+) -> JSONResponse:
+    items = [w.model_dump() for w in body]
+
+    async def work(uow):
+        rows = await service.add_workstations(uow, principal, community_id, items)
+        return 201, WorkstationList([WorkstationOut.model_validate(r) for r in rows])
+
+    return await idem.execute({"community_id": str(community_id), "items": items}, work)
 
 
 @router.get(

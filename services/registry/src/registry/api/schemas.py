@@ -4,7 +4,7 @@ from datetime import date
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from opc_shared.times import JsonWithTimes, UtcDateTime
 from registry.domain.catalogue import CommunityKind, LandUse, Permit
@@ -218,6 +218,10 @@ class WorkstationOut(BaseModel):
     registrable: bool
     occupant_case_id: UUID | None = None
     occupant_firm_id: UUID | None = None
+
+
+class WorkstationList(RootModel[list[WorkstationOut]]):
+    pass
 
 
 class BusinessLineIn(_In):

@@ -192,7 +192,10 @@ class Case(Aggregate):
         if not placement.registrable:
             problems.append(("workstation_id", "not_registrable", "this workstation cannot be a registered address"))
         if placement.occupied_by_other:
-            problems.append(("workstation_id", "occupied", "another firm already sits at this workstation"))
+            # One answer for one situation: losing a race for the workstation is a conflict, whatever else is wrong.
+            raise DomainError(
+                "workstation_occupied", {}, [("workstation_id", "occupied", "another firm sits at this workstation")]
+            )
         if problems:
             raise DomainError("case_incomplete", {"count": len(problems)}, problems)
         self.form = self.form.placed(
@@ -365,6 +368,8 @@ class Case(Aggregate):
         calendar: WorkingCalendar,
         firm: tuple[uuid.UUID, str] | None = None,
     ) -> None:
+        if step not in STEPS:
+            raise DomainError("step_not_found", {"step": step})
         if step not in self.steps:
             raise DomainError("invalid_transition", {"status": self.status.value})
         current = self.steps[step]

@@ -110,6 +110,14 @@ async def add_workstations(
 ) -> list[dict[str, Any]]:
     community = await _community(uow, principal, community_id)
     require_admin(principal, community["district"])
+    seen: dict[str, int] = {}
+    repeated = []
+    for i, item in enumerate(items):
+        if item["code"] in seen:
+            repeated.append((f"{i}.code", "duplicate", f"{item['code']} is also item {seen[item['code']]}"))
+        seen.setdefault(item["code"], i)
+    if repeated:
+        raise InvalidInput(repeated)
     rows = [{"id": uuid.uuid4(), "community_id": community_id, **item} for item in items]
     try:
         async with uow.session.begin_nested():

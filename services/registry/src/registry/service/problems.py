@@ -29,6 +29,11 @@ PROBLEMS = ProblemTable(
             ("Not possible now", "The case is {status}; this action does not apply."),
             ("当前不可操作", "案件当前状态为 {status}，不能进行此操作。"),
         ),
+        "step_not_found": (
+            404,
+            ("No such step", "A case has no step {step}."),
+            ("环节不存在", "案件没有环节 {step}。"),
+        ),
         "step_already_done": (
             409,
             ("Step already done", "Step {step} is already done."),

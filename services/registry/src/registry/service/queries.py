@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, or_, select
 from opc_shared.auth import Principal
 from opc_shared.clock import SHANGHAI
 from opc_shared.db import UnitOfWork
+from opc_shared.errors import InvalidInput
 from opc_shared.pagination import Keyset, Page, PageParams
 from opc_shared.scoping import Scope, readable, staff_district
 from registry.adapters import tables as t
@@ -82,6 +83,8 @@ async def figures(
     uow: UnitOfWork, *, principal: Principal, district: str | None, start: date, end: date, now: datetime
 ) -> dict[str, Any]:
     """Figures for cases accepted in [start, end] (local dates), plus cases opened (submitted) in that window."""
+    if start > end:
+        raise InvalidInput([("to", "before_from", f"{end.isoformat()} is before from ({start.isoformat()})")])
     scope = staff_district(principal, district, roles=STAFF)
     await check_district_filter(uow, district)
     c = t.cases
