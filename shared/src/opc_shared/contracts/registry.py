@@ -224,7 +224,7 @@ class CalendarHorizonLowV1(_RegistryEvent):
     last_loaded_day: date | None
     days_left: int = Field(ge=0)
     threshold_days: int = Field(ge=1)
-    detected_at: datetime
+    detected_at: UtcDateTime
 
     @property
     def calendar_key(self) -> str:
