@@ -66,19 +66,27 @@ def decode_token(token: str, settings: ServiceSettings) -> Principal:
             options=options | ({"verify_aud": False} if settings.jwt_audience is None else {}),
         )
     except jwt.ExpiredSignatureError:
-        raise Problem("unauthenticated", 401, params={"reason": "token expired"}, headers=_challenge("invalid_token")) from None
+        raise Problem(
+            "unauthenticated",
+            401,
+            params={"reason": {"en": "token expired", "zh-CN": "令牌已过期"}},
+            headers=_challenge("invalid_token"),
+        ) from None
     except jwt.PyJWTError as exc:
         raise Problem(
             "unauthenticated",
             401,
-            params={"reason": f"token rejected ({type(exc).__name__})"},
+            params={"reason": {"en": f"token rejected ({type(exc).__name__})", "zh-CN": f"令牌无效（{type(exc).__name__}）"}},
             headers=_challenge("invalid_token"),
         ) from None
     roles = claims.get("roles") or []
     district = claims.get("district")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles) or not isinstance(district, str) or not district:
         raise Problem(
-            "unauthenticated", 401, params={"reason": "token lacks district or roles"}, headers=_challenge("invalid_token")
+            "unauthenticated",
+            401,
+            params={"reason": {"en": "token lacks district or roles", "zh-CN": "令牌缺少所属区域或角色"}},
+            headers=_challenge("invalid_token"),
         )
     firm_id = claims.get("firm_id")
     return Principal(
@@ -94,7 +102,12 @@ async def authenticate(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Problem("unauthenticated", 401, params={"reason": "missing Authorization: Bearer header"}, headers=_challenge())
+        raise Problem(
+            "unauthenticated",
+            401,
+            params={"reason": {"en": "missing Authorization: Bearer header", "zh-CN": "缺少 Authorization: Bearer 请求头"}},
+            headers=_challenge(),
+        )
     principal = decode_token(token.strip(), request.app.state.settings)
     request.state.principal = principal
     return principal
@@ -108,7 +121,13 @@ def require_roles(*roles: str):
 
     async def dependency(principal: CurrentPrincipal) -> Principal:
         if not principal.has_any(*roles):
-            raise Problem("forbidden", 403, params={"reason": f"needs one of roles {', '.join(roles)}"})
+            raise Problem(
+                "forbidden",
+                403,
+                params={
+                    "reason": {"en": f"needs one of roles {', '.join(roles)}", "zh-CN": f"需要以下角色之一：{'、'.join(roles)}"}
+                },
+            )
         return principal
 
     return Depends(dependency)

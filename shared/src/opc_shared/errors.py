@@ -24,7 +24,7 @@ fails loudly) and, at run time, as a generic 409 refusal with its code kept and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +59,8 @@ class NotFound(DomainError):
 class Forbidden(DomainError):
     code = "forbidden"
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str | Mapping[str, str]) -> None:
+        """``reason``: words for a person, ideally ``{"en": …, "zh-CN": …}``."""
         super().__init__(params={"reason": reason})
 
 
@@ -109,7 +110,15 @@ class ProblemTable:
     a service's table adds its domain codes and may not change a platform code's status.
     """
 
-    def __init__(self, entries: Mapping[str, tuple[int, Texts, Texts]] | None = None) -> None:
+    def __init__(
+        self,
+        entries: Mapping[str, tuple[int, Texts, Texts]] | None = None,
+        *,
+        param_texts: Mapping[str, Callable[[Any], Mapping[str, str]]] | None = None,
+    ) -> None:
+        """``param_texts``: for params that carry a code (a status, a step), the words for it per
+        language, so a refusal raised with codes reads in the caller's language."""
+        self._param_texts = dict(param_texts or {})
         self._types: dict[str, ProblemType] = dict(PLATFORM_PROBLEMS)
         for code, (status, en, zh) in (entries or {}).items():
             if code in PLATFORM_PROBLEMS and PLATFORM_PROBLEMS[code].status != status:
@@ -129,6 +138,13 @@ class ProblemTable:
 
     def codes(self) -> set[str]:
         return set(self._types)
+
+    def localise(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The params with every code-valued one replaced by its words ({"en": …, "zh-CN": …})."""
+        return {
+            k: (self._param_texts[k](v) if k in self._param_texts and isinstance(v, str | list | tuple) else v)
+            for k, v in params.items()
+        }
 
     def statuses(self) -> dict[str, int]:
         return {code: t.status for code, t in self._types.items()}

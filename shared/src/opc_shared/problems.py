@@ -9,6 +9,7 @@ malformed requests) raise a Problem directly; rules and use cases raise an
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,7 +114,7 @@ def known_codes() -> set[str]:
 @dataclass
 class FieldError:
     field: str
-    message: str
+    message: str | Mapping[str, str]
     type: str = "value_error"
     location: str = "body"
 
@@ -187,7 +188,7 @@ def _render(problem: Problem, request: Request, lang: str, title: str, detail: s
                 "field": e.field,
                 "in": e.location,
                 "type": e.type,
-                "message": _FIELD_MESSAGES_ZH.get(e.type, e.message) if lang == "zh-CN" else e.message,
+                "message": _field_message(e, lang),
             }
             for e in problem.errors
         ]
@@ -195,10 +196,18 @@ def _render(problem: Problem, request: Request, lang: str, title: str, detail: s
     return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def _field_message(error: FieldError, lang: str) -> str:
+    """A service's own message may carry both languages ({"en": …, "zh-CN": …}); a framework
+    message (pydantic's, in English) is replaced by the zh-CN text of its type."""
+    if isinstance(error.message, Mapping):
+        return error.message.get(lang) or next(iter(error.message.values()))
+    return _FIELD_MESSAGES_ZH.get(error.type, error.message) if lang == "zh-CN" else error.message
+
+
 def to_problem(error: DomainError, table: ProblemTable) -> Problem:
     """The problem a refusal becomes under ``table``; KeyError if the code is not in it."""
     errors = [FieldError(field=f, type=ty, message=msg) for f, ty, msg in error.fields]
-    return Problem(error.code, table[error.code].status, params=error.params, errors=errors)
+    return Problem(error.code, table[error.code].status, params=table.localise(error.params), errors=errors)
 
 
 def validation_problem(errors: list[FieldError]) -> Problem:

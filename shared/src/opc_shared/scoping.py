@@ -54,13 +54,13 @@ def is_staff(principal: Principal, roles: tuple[str, ...] = STAFF_ROLES) -> bool
 def check_district_param(principal: Principal, district: str | None) -> None:
     """Refuse an explicit ``?district=`` the caller may not read."""
     if district is not None and not principal.may_see_district(district):
-        raise Forbidden(f"district {district} is not yours")
+        raise Forbidden({"en": f"district {district} is not yours", "zh-CN": f"{district} 不是您所属的区"})
 
 
 def staff_district(principal: Principal, district: str | None = None, *, roles: tuple[str, ...] = STAFF_ROLES) -> str | None:
     """The one district a staff view covers, or None for all of them (city-wide, no filter)."""
     if not is_staff(principal, roles):
-        raise Forbidden("this view is for street-office staff")
+        raise Forbidden({"en": "this view is for street-office staff", "zh-CN": "此视图仅供街道工作人员使用"})
     check_district_param(principal, district)
     return district if principal.district == CITY_WIDE else principal.district
 
@@ -89,7 +89,12 @@ def readable(
     if is_staff(principal, staff_roles):
         return in_district(query, principal, scope.district, district=district)
     if "firm" not in principal.roles:
-        raise Forbidden("these records are for street-office staff and the firms themselves")
+        raise Forbidden(
+            {
+                "en": "these records are for street-office staff and the firms themselves",
+                "zh-CN": "这些记录仅供街道工作人员和企业本身查看",
+            }
+        )
     if district:
         query = query.where(scope.district == district)
     return query.where(_own_rows(principal, scope))

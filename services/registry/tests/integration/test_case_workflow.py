@@ -98,15 +98,11 @@ async def test_warehouse_building_with_ai_short_drama_needs_site_statement_then_
     permit = next(s for s in case["sub_cases"] if s["kind"] == "radio_tv_production")
     assert permit["status"] == "waiting" and permit["simplified_review"] is True
     early = await portal.act(case, f"sub-cases/{permit['id']}/referral", status=409)
-    assert early["code"] == "permit_not_ready" and "business_licence" in early["detail"]
+    assert early["code"] == "permit_not_ready" and "营业执照" in early["detail"]  # named in the reader's language
     case = await portal.act(case, "steps/name_check/complete")
     case = await portal.act(case, "steps/business_licence/complete")
     blocked = await portal.act(case, f"sub-cases/{permit['id']}/referral", status=409)
-    assert (
-        blocked["code"] == "permit_not_ready"
-        and "site_statement" in blocked["detail"]
-        and "business_licence" not in blocked["detail"]
-    )
+    assert blocked["code"] == "permit_not_ready" and "场地情况说明" in blocked["detail"] and "营业执照" not in blocked["detail"]
     case = await portal.act(case, f"sub-cases/{site['id']}/signoffs", {"office": "street_office", "reference": "街道-2026-1"})
     assert next(s for s in case["sub_cases"] if s["kind"] == "site_statement")["status"] == "granted"
     again = await portal.act(case, f"sub-cases/{site['id']}/signoffs", {"office": "street_office"}, status=409)

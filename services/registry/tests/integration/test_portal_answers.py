@@ -89,3 +89,28 @@ async def test_workstation_creation_honours_idempotency_keys(portal: Portal) -> 
     assert other.status_code in (409, 422) and other.json()["code"] == "idempotency_key_reused"
     listed = await portal.ok(await portal.client.get(f"/v1/communities/{community_id}/workstations", headers=portal.admin))
     assert sorted(w["code"] for w in listed) == ["K1", "W0"]
+
+
+async def test_refusals_read_in_the_requested_language(portal: Portal) -> None:
+    community_id, ws = await portal.community()
+    founder = portal.founder("founder-zh")
+    form = portal.form(community_id, ws[0], ["agent_development"])
+    form["founder"]["id_number"] = form["founder"]["id_number"][:17] + ("0" if form["founder"]["id_number"][17] != "0" else "1")
+    for lang, expected, foreign in (("zh-CN", "校验位为", "check character"), ("en", "check character", "校验位")):
+        bad = await portal.client.post("/v1/cases", json=form, headers={**founder, "Accept-Language": lang})
+        assert bad.status_code == 422
+        message = bad.json()["errors"][0]["message"]
+        assert expected in message and foreign not in message, message
+    case, owner = await portal.submitted_case()
+    headers = {**owner, "If-Match": f'"{case["version"]}"', "Accept-Language": "zh-CN"}
+    forbidden = await portal.client.post(f"/v1/cases/{case['id']}/accept", headers=headers)
+    assert forbidden.status_code == 403
+    assert "经办人" in forbidden.json()["detail"] and "needs one of roles" not in forbidden.json()["detail"]
+    anonymous = await portal.client.get("/v1/cases", headers={"Accept-Language": "zh-CN"})
+    assert anonymous.status_code == 401 and "missing" not in anonymous.json()["detail"]
+    late = await portal.client.post(
+        f"/v1/cases/{case['id']}/steps/seal/complete",
+        json={},
+        headers={**portal.caseworker, "If-Match": f'"{case["version"]}"', "Accept-Language": "zh-CN"},
+    )
+    assert late.status_code == 409 and "ready" not in late.json()["detail"] and "待受理" in late.json()["detail"]

@@ -198,21 +198,23 @@ def horizon(loaded_years: Iterable[int], today: date) -> Horizon:
     return Horizon(last_day, (last_day - today).days, year)
 
 
-def entry_problems(year: int, days: Iterable[tuple[date, str]]) -> list[tuple[str, str, str]]:
+def entry_problems(year: int, days: Iterable[tuple[date, str]]) -> list[tuple[str, str, dict[str, str]]]:
     """(field, type, message) for each entry that cannot be part of ``year``'s official schedule.
 
     Only deviations are stored: a holiday on a weekday, a worked Saturday or Sunday (调休)."""
-    problems: list[tuple[str, str, str]] = []
+    from registry.domain.messages import say  # the catalogue names materials; keep this module's imports light
+
+    problems: list[tuple[str, str, dict[str, str]]] = []
     seen: set[date] = set()
     for i, (day, kind) in enumerate(days):
         if day.year != year:
-            problems.append((f"days.{i}.day", "wrong_year", f"not in {year}"))
+            problems.append((f"days.{i}.day", "wrong_year", say("day_wrong_year", year=year)))
         if day in seen:
-            problems.append((f"days.{i}.day", "duplicate", f"{day.isoformat()} is listed twice"))
+            problems.append((f"days.{i}.day", "duplicate", say("day_listed_twice", day=day.isoformat())))
         seen.add(day)
         weekend = day.weekday() >= _WORKING_DAYS_PER_WEEK
         if kind == DayKind.workday and not weekend:
-            problems.append((f"days.{i}.kind", "inconsistent", "an adjusted working day must be a Saturday or Sunday"))
+            problems.append((f"days.{i}.kind", "inconsistent", say("workday_on_weekday")))
         elif kind == DayKind.holiday and weekend:
-            problems.append((f"days.{i}.kind", "inconsistent", "a holiday entry must fall on a weekday"))
+            problems.append((f"days.{i}.kind", "inconsistent", say("holiday_on_weekend")))
     return problems

@@ -27,9 +27,11 @@ from registry.domain.catalogue import (
 )
 from registry.domain.errors import DomainError
 from registry.domain.form import CaseForm
+from registry.domain.messages import name, names, say
 from registry.domain.sla import ExtensionAlreadyUsed, SlaClock
 
 LICENCE_WORKING_DAYS = 3
+OFFICE_NAMES = names("office", SITE_STATEMENT_OFFICES)
 ACCOUNT_CALENDAR_DAYS = 7
 
 
@@ -183,19 +185,17 @@ class Case(Aggregate):
         """Lines: the active catalogue entries for the chosen codes (code -> entry with .permits, .sandbox)."""
         if self.status != Status.DRAFT:
             raise DomainError("case_not_editable", {"status": self.status.value})
-        problems = [(f, "missing", "required") for f in self.missing_fields()]
+        problems = [(f, "missing", say("required")) for f in self.missing_fields()]
         unknown = [c for c in self.form.business_lines or () if c not in lines]
         if unknown:
-            problems.append(("business_lines", "unknown_business_line", f"not in the catalogue: {', '.join(unknown)}"))
+            problems.append(("business_lines", "unknown_business_line", say("unknown_business_lines", codes=", ".join(unknown))))
         if placement.community_district != self.district:
-            problems.append(("community_id", "other_district", "the community is in another district"))
+            problems.append(("community_id", "other_district", say("community_other_district")))
         if not placement.registrable:
-            problems.append(("workstation_id", "not_registrable", "this workstation cannot be a registered address"))
+            problems.append(("workstation_id", "not_registrable", say("workstation_not_registrable")))
         if placement.occupied_by_other:
             # One answer for one situation: losing a race for the workstation is a conflict, whatever else is wrong.
-            raise DomainError(
-                "workstation_occupied", {}, [("workstation_id", "occupied", "another firm sits at this workstation")]
-            )
+            raise DomainError("workstation_occupied", {}, [("workstation_id", "occupied", say("workstation_occupied"))])
         if problems:
             raise DomainError("case_incomplete", {"count": len(problems)}, problems)
         self.form = self.form.placed(
@@ -261,7 +261,7 @@ class Case(Aggregate):
             raise DomainError(
                 "material_not_requested",
                 {"code": code},
-                [("code", "not_requested", f"{code} is not on this case's checklist")],
+                [("code", "not_requested", say("material_not_requested", code=name("material", code)))],
             )
         if self.status in (Status.ACCEPTED, Status.CORRECTION) and item.status == "supplied":
             # After 受理 the documents behind a running case are fixed; only a correction (补正) reopens one.
@@ -331,7 +331,7 @@ class Case(Aggregate):
             raise DomainError(
                 "material_not_requested",
                 {"code": ", ".join(unknown)},
-                [("items", "not_requested", f"not on the checklist: {', '.join(unknown)}")],
+                [("items", "not_requested", say("material_not_requested", code=names("material", unknown)))],
             )
         for code, note in items.items():
             item = self.materials[code]
@@ -449,7 +449,9 @@ class Case(Aggregate):
         sub = self._sub(sub_id, "site_statement")
         if office not in SITE_STATEMENT_OFFICES:
             raise DomainError(
-                "unknown_office", {"office": office}, [("office", "enum", f"one of {', '.join(SITE_STATEMENT_OFFICES)}")]
+                "unknown_office",
+                {"office": office},
+                [("office", "enum", say("office_enum", offices=OFFICE_NAMES))],
             )
         if sub.status != SubStatus.OPEN or self.status == Status.WITHDRAWN:
             raise DomainError("invalid_transition", {"status": sub.status.value})

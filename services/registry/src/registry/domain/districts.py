@@ -17,6 +17,18 @@ from dataclasses import dataclass, field
 DIVISION = re.compile(r"^[1-9]\d{5}$")
 
 
+class InvalidDivision(ValueError):
+    def __init__(self, key: str, **params: str) -> None:
+        self.key, self.params = key, params
+        super().__init__(key)
+
+    @property
+    def text(self) -> dict[str, str]:
+        from registry.domain.messages import say
+
+        return say(self.key, **self.params)
+
+
 @dataclass(frozen=True)
 class City:
     code: str
@@ -39,18 +51,16 @@ class District:
     member_divisions: tuple[str, ...] = field(default=())
 
     def division_for(self, requested: str | None) -> str:
-        """The division a community in this district registers under; raises ValueError with the reason."""
+        """The division a community in this district registers under; raises InvalidDivision with the reason."""
+        members = ", ".join(self.member_divisions)
         if self.division_code is not None:
             if requested not in (None, self.division_code):
-                raise ValueError(f"{self.code} is division {self.division_code}; leave division_code out or send that")
+                raise InvalidDivision("division_is_own", district=self.code, division=self.division_code)
             return self.division_code
         if requested is None:
-            raise ValueError(
-                f"{self.code} is not a county-level division: name the division the building lies in "
-                f"(one of {', '.join(self.member_divisions)})"
-            )
+            raise InvalidDivision("division_needed", district=self.code, members=members)
         if requested not in self.member_divisions:
-            raise ValueError(f"not a division of {self.code}: one of {', '.join(self.member_divisions)}")
+            raise InvalidDivision("division_not_member", district=self.code, members=members)
         return requested
 
 

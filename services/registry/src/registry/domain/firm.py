@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from registry.domain.errors import DomainError
+from registry.domain.messages import name, say
 
 ALLOWED = {
     "operating": {"suspended", "deregistered"},
@@ -21,11 +22,21 @@ def check_status_change(current: str, since: date | None, new: str, effective: d
         raise DomainError(
             "invalid_effective_date",
             {"current": current, "new": new},
-            [("effective_date", "before_current_status", f"the firm is {current} since {since.isoformat()}")],
+            [
+                (
+                    "effective_date",
+                    "before_current_status",
+                    say("effective_before_current", status=name("status", current), since=since),
+                )
+            ],
         )
     if effective > today:
         raise DomainError(
             "invalid_effective_date",
             {"current": current, "new": new},
-            [("effective_date", "in_future", "record a change once it has happened")],
+            [("effective_date", "in_future", say("effective_in_future"))],
         )
+
+
+def _since(current: str, since: date) -> dict[str, str]:
+    return say("effective_before_current", status=name("status", current), since=since.isoformat())

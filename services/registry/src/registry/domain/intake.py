@@ -9,6 +9,7 @@ from datetime import date
 
 from registry.domain.form import CaseForm
 from registry.domain.identifiers import InvalidIdentifier, validate_resident_id
+from registry.domain.messages import say
 
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 CHECKSUM = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -25,17 +26,17 @@ def validate_form(form: CaseForm, today: date) -> list[tuple[str, str, str]]:
         try:
             validate_resident_id(founder.id_number, today)
         except InvalidIdentifier as exc:
-            issues.append(("founder.id_number", "invalid_resident_id", str(exc)))
+            issues.append(("founder.id_number", "invalid_resident_id", exc.text))
     if founder.phone and not PHONE.match(founder.phone):
-        issues.append(("founder.phone", "invalid_phone", "a mainland mobile number of 11 digits starting with 1"))
+        issues.append(("founder.phone", "invalid_phone", say("invalid_phone")))
     if founder.graduation_date:
         if founder.graduation_date > today:
-            issues.append(("founder.graduation_date", "in_future", "the graduation date is in the future"))
+            issues.append(("founder.graduation_date", "in_future", say("graduation_in_future")))
         if founder.is_graduate is False:
-            issues.append(("founder.graduation_date", "inconsistent", "given although the founder is not a graduate"))
+            issues.append(("founder.graduation_date", "inconsistent", say("graduation_not_graduate")))
     for i, doc in enumerate(form.documents or ()):
         if not CHECKSUM.match(doc.checksum):
-            issues.append((f"documents.{i}.checksum", "invalid_checksum", "a SHA-256 hex digest of 64 characters"))
+            issues.append((f"documents.{i}.checksum", "invalid_checksum", say("invalid_checksum")))
     return issues
 
 

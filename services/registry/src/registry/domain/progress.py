@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from opc_shared.times import local_text
 from registry.domain import materials as mat
+from registry.domain import messages
 from registry.domain.case import STEPS, Case, Status, StepState
 from registry.domain.catalogue import PERMIT_NAMES, Permit
 
@@ -67,8 +68,9 @@ def describe(case: Case, lang: str) -> dict:
                     else f"Site statement: {pending} office sign-off(s) outstanding"
                 )
         else:
-            name = PERMIT_NAMES[Permit(sub.kind)][i]
-            next_steps.append(f"{name}：{sub.status.value}" if i == 0 else f"{name}: {sub.status.value}")
+            permit = PERMIT_NAMES[Permit(sub.kind)][i]
+            state = messages.name("status", sub.status.value)[lang if lang == "en" else "zh-CN"]
+            next_steps.append(f"{permit}：{state}" if i == 0 else f"{permit}: {state}")
     return {
         "status": case.status.value,
         "headline": HEADLINES[case.status][i],

@@ -24,6 +24,7 @@ from registry.domain.case import Case, Placement
 from registry.domain.form import CaseForm
 from registry.domain.identifiers import generate_uscc
 from registry.domain.intake import normalised, validate_form
+from registry.domain.messages import names, say
 from registry.service import districts
 
 STAFF = ("caseworker", "reviewer", "admin")
@@ -73,9 +74,9 @@ async def create_draft(
 ) -> Case:
     """``form``: the fields the founder filled in, as the API received them."""
     if not principal.has_any("firm", "caseworker", "admin"):
-        raise Forbidden("only founders and caseworkers open cases")
+        raise Forbidden(say("opens_cases"))
     if principal.district == "*":
-        raise Forbidden("a case belongs to one district; use a district account")
+        raise Forbidden(say("one_district_account"))
     await districts.principal_district(uow, principal)
     now = clock.now()
     owner = principal.sub if "firm" in principal.roles else (founder_sub or principal.sub)
@@ -91,7 +92,7 @@ async def mutate(call: CaseCall, roles: tuple[str, ...], action: Action, *, foun
     if not (principal.has_any(*roles) and principal.may_see_district(case.district)) and not (
         founder_allowed and is_founder_of(principal, case)
     ):
-        raise Forbidden(f"needs one of roles {', '.join(roles)}")
+        raise Forbidden(say("needs_roles", roles=names("role", roles)))
     check_version(case.version, call.version)
     now = call.clock.now()
     cases = CaseRepository(uow)
@@ -135,7 +136,7 @@ async def submit(call: CaseCall) -> Case:
                 raise DomainError(
                     "case_incomplete",
                     {"count": 1},
-                    [("workstation_id", "not_found", "no such workstation in that community")],
+                    [("workstation_id", "not_found", say("workstation_not_found"))],
                 )
             placement = Placement("", case.district, "office", None, "", True, False)  # submit reports the missing fields
         case.submit(now=now, actor=call.actor, lines=lines, placement=placement, calendar=calendar)

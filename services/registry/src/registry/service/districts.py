@@ -12,13 +12,14 @@ from opc_shared.db import UnitOfWork
 from opc_shared.errors import DomainError, InvalidInput
 from registry.adapters import tables as t
 from registry.domain.districts import DIVISION, City, District
+from registry.domain.messages import say
 
 
 def unknown_district(code: str, field: str = "district") -> DomainError:
     return DomainError(
         "unknown_district",
         {"district": code},
-        [(field, "unknown_district", f"{code} is not in the district catalogue (GET /v1/districts)")],
+        [(field, "unknown_district", say("unknown_district", code=code))],
     )
 
 
@@ -53,7 +54,7 @@ async def check_district_filter(uow: UnitOfWork, code: str | None) -> None:
 async def city(uow: UnitOfWork, code: str) -> City:
     row = (await uow.session.execute(select(t.cities).where(t.cities.c.code == code))).first()
     if row is None:
-        raise InvalidInput([("city", "unknown_city", f"{code} is not a known city (GET /v1/cities)")])
+        raise InvalidInput([("city", "unknown_city", say("unknown_city", code=code))])
     return City(row.code, row.name_zh, row.name_en, row.division_code, tuple(row.sandbox_lines))
 
 
@@ -79,12 +80,12 @@ async def put_district(uow: UnitOfWork, code: str, data: dict[str, Any]) -> dict
     await city(uow, data["city"])
     errors = []
     if data.get("division_code") is not None and not DIVISION.match(data["division_code"]):
-        errors.append(("division_code", "invalid_division", "six digits (GB/T 2260)"))
+        errors.append(("division_code", "invalid_division", say("division_digits")))
     if data.get("division_code") is None and not data.get("member_divisions"):
-        errors.append(("member_divisions", "missing", "a district without its own division code lists the divisions it spans"))
+        errors.append(("member_divisions", "missing", say("zone_needs_members")))
     for i, member in enumerate(data.get("member_divisions") or []):
         if not DIVISION.match(member):
-            errors.append((f"member_divisions.{i}", "invalid_division", "six digits (GB/T 2260)"))
+            errors.append((f"member_divisions.{i}", "invalid_division", say("division_digits")))
     if errors:
         raise InvalidInput(errors)
     stmt = pg_insert(t.districts).values(code=code, **data)
@@ -98,10 +99,7 @@ async def put_city(uow: UnitOfWork, code: str, data: dict[str, Any]) -> dict[str
     unknown = [i for i, line in enumerate(lines) if line not in known]
     if unknown:
         raise InvalidInput(
-            [
-                (f"sandbox_lines.{i}", "unknown_business_line", f"{lines[i]} is not in the business-line catalogue")
-                for i in unknown
-            ]
+            [(f"sandbox_lines.{i}", "unknown_business_line", say("unknown_sandbox_line", code=lines[i])) for i in unknown]
         )
     stmt = pg_insert(t.cities).values(code=code, **data)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={k: stmt.excluded[k] for k in data}))

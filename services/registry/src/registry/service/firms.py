@@ -17,6 +17,7 @@ from opc_shared.pagination import Keyset, Page, PageParams
 from opc_shared.scoping import Scope, readable, readable_condition
 from registry.adapters.tables import cases, firm_status_history, firms
 from registry.domain.firm import check_status_change
+from registry.domain.messages import names, say
 from registry.service.districts import check_district_filter
 
 KEYSET = Keyset(firms.c.created_at, firms.c.id)
@@ -58,7 +59,7 @@ async def change_status(
     reason: str | None,
 ) -> dict:
     if not principal.has_any("caseworker", "admin"):
-        raise Forbidden("needs one of roles caseworker, admin")
+        raise Forbidden(say("needs_roles", roles=names("role", ("caseworker", "admin"))))
     firm = await get_firm(uow, principal=principal, firm_id=firm_id, for_update=True)
     check_version(firm["version"], version)
     check_status_change(firm["status"], firm["status_since"], status, effective_date, clock.now().astimezone(SHANGHAI).date())

@@ -19,7 +19,9 @@ from opc_shared.scoping import in_district
 from registry.adapters import tables as t
 from registry.adapters.repository import CaseRepository
 from registry.domain.calendar import CalendarNotLoaded, DayKind, entry_problems, seed_entries
+from registry.domain.districts import InvalidDivision
 from registry.domain.identifiers import InvalidIdentifier, validate_uscc
+from registry.domain.messages import say
 from registry.service import districts
 from registry.service.cases import STAFF
 
@@ -29,16 +31,16 @@ NOT_FOUND = {"en": "community", "zh-CN": "社区"}
 def require_admin(principal: Principal, district: str | None = None) -> None:
     """District administration: communities, workstations, assignment."""
     if "admin" not in principal.roles:
-        raise Forbidden("admins only")
+        raise Forbidden(say("admins_only"))
     if district is not None and not principal.may_see_district(district):
-        raise Forbidden(f"district {district} is not yours")
+        raise Forbidden(say("district_not_yours", district=district))
 
 
 def require_city_admin(principal: Principal) -> None:
     """City-wide administration: the business-line catalogue, the district catalogue and the
     working-day calendar serve every district, so no single district may rewrite them."""
     if "admin" not in principal.roles or principal.district != CITY_WIDE:
-        raise Forbidden("city-wide administrators only (district *)")
+        raise Forbidden(say("city_admins_only"))
 
 
 #: Calendar years an administrator may load: last year (late corrections) to two years ahead.
@@ -48,7 +50,7 @@ PLAUSIBLE_YEARS_BACK, PLAUSIBLE_YEARS_AHEAD = 1, 2
 def check_calendar_year(year: int, today: date) -> None:
     low, high = today.year - PLAUSIBLE_YEARS_BACK, today.year + PLAUSIBLE_YEARS_AHEAD
     if not low <= year <= high:
-        raise InvalidInput([("year", "implausible_year", f"must be between {low} and {high}")])
+        raise InvalidInput([("year", "implausible_year", say("implausible_year", low=low, high=high))])
 
 
 async def create_community(uow: UnitOfWork, principal: Principal, data: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -57,13 +59,13 @@ async def create_community(uow: UnitOfWork, principal: Principal, data: dict[str
     errors = []
     try:
         data["division_code"] = where.division_for(data.get("division_code"))
-    except ValueError as exc:
-        errors.append(("division_code", "invalid_division", str(exc)))
+    except InvalidDivision as exc:
+        errors.append(("division_code", "invalid_division", exc.text))
     if data.get("operator_uscc"):
         try:
             data["operator_uscc"] = validate_uscc(data["operator_uscc"])
         except InvalidIdentifier as exc:
-            errors.append(("operator_uscc", "invalid_uscc", str(exc)))
+            errors.append(("operator_uscc", "invalid_uscc", exc.text))
     if errors:
         raise InvalidInput(errors)
     row = {"id": uuid.uuid4(), "created_at": now, **data}
@@ -71,7 +73,7 @@ async def create_community(uow: UnitOfWork, principal: Principal, data: dict[str
         async with uow.session.begin_nested():
             await uow.session.execute(insert(t.communities).values(**row))
     except IntegrityError:
-        raise DomainError("duplicate", {"what": f"community {data['name']}"}) from None
+        raise DomainError("duplicate", {"what": {"en": f"community {data['name']}", "zh-CN": f"社区“{data['name']}”"}}) from None
     uow.publish(
         CommunityRegisteredV1(
             community_id=row["id"],
@@ -114,7 +116,7 @@ async def add_workstations(
     repeated = []
     for i, item in enumerate(items):
         if item["code"] in seen:
-            repeated.append((f"{i}.code", "duplicate", f"{item['code']} is also item {seen[item['code']]}"))
+            repeated.append((f"{i}.code", "duplicate", say("duplicate_in_batch", code=item["code"], other=seen[item["code"]])))
         seen.setdefault(item["code"], i)
     if repeated:
         raise InvalidInput(repeated)
@@ -123,7 +125,7 @@ async def add_workstations(
         async with uow.session.begin_nested():
             await uow.session.execute(insert(t.workstations), rows)
     except IntegrityError:
-        raise DomainError("duplicate", {"what": "a workstation with that code"}) from None
+        raise DomainError("duplicate", {"what": {"en": "a workstation with that code", "zh-CN": "同编号的工位"}}) from None
     return rows
 
 

@@ -1,6 +1,7 @@
 """The registry's problem codes: the one table mapping each refusal to its status and text."""
 
 from opc_shared.errors import ProblemTable
+from registry.domain.messages import param_texts
 
 PROBLEMS = ProblemTable(
     {
@@ -98,7 +99,7 @@ PROBLEMS = ProblemTable(
             409,
             (
                 "Material fixed after acceptance",
-                "{code} was accepted with the case; it changes only through a correction (补正).",
+                "{code} was accepted with the case; it changes only through a correction.",
             ),
             ("材料已受理", "{code} 已随案件受理，只能通过补正更换。"),
         ),
@@ -112,5 +113,6 @@ PROBLEMS = ProblemTable(
             ("Unknown district", "{district} is not in the district catalogue; GET /v1/districts lists it."),
             ("区域不存在", "区域目录中没有 {district}，可通过 GET /v1/districts 查询。"),
         ),
-    }
+    },
+    param_texts=param_texts(),
 )

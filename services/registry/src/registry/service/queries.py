@@ -18,6 +18,7 @@ from opc_shared.pagination import Keyset, Page, PageParams
 from opc_shared.scoping import Scope, readable, staff_district
 from registry.adapters import tables as t
 from registry.adapters.repository import CaseRepository, clock_from_json
+from registry.domain.messages import say
 from registry.service.cases import STAFF
 from registry.service.districts import check_district_filter
 
@@ -84,7 +85,7 @@ async def figures(
 ) -> dict[str, Any]:
     """Figures for cases accepted in [start, end] (local dates), plus cases opened (submitted) in that window."""
     if start > end:
-        raise InvalidInput([("to", "before_from", f"{end.isoformat()} is before from ({start.isoformat()})")])
+        raise InvalidInput([("to", "before_from", say("to_before_from", to=end.isoformat(), start=start.isoformat()))])
     scope = staff_district(principal, district, roles=STAFF)
     await check_district_filter(uow, district)
     c = t.cases
