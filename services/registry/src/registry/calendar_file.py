@@ -13,7 +13,7 @@ file that is not an official schedule yet; ``load`` refuses it.
 
     python -m registry calendar export 2026 > 2026.json      # from the chinese-calendar package
     python -m registry calendar check  calendars/2027.json   # offline: the same rules as the API
-    python -m registry calendar load   calendars/2027.json --url http://registry:8001 --token "$CITY_ADMIN_TOKEN"
+    python -m registry calendar load   calendars/2027.json --url "$REGISTRY_URL" --token "$CITY_ADMIN_TOKEN"
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from opc_shared.service_list import service
 from registry.domain.calendar import CalendarNotLoaded, entry_problems, seed_entries
 
 
@@ -107,7 +108,8 @@ def main(argv: list[str]) -> int:
     ck.add_argument("file", type=Path)
     ld = sub.add_parser("load", help="PUT a calendar file to /v1/calendar/{year} (a city-wide admin's token)")
     ld.add_argument("file", type=Path)
-    ld.add_argument("--url", default=os.environ.get("OPC_REGISTRY_URL", "http://127.0.0.1:8001"))
+    local = f"http://127.0.0.1:{service('registry').port}"
+    ld.add_argument("--url", default=os.environ.get("OPC_REGISTRY_URL", local), help=f"the registry's base URL (default {local})")
     ld.add_argument("--token", default=os.environ.get("OPC_TOKEN"), help="bearer token (default: $OPC_TOKEN)")
     args = parser.parse_args(argv)
     try:
