@@ -152,6 +152,7 @@ def test_publishing_an_uncatalogued_type_fails() -> None:
     uow.publish(
         MaterialsReminderV1(
             case_id=uuid4(),
+            firm_id=uuid4(),
             district="wuhou",
             items=["id_card"],
             reminder_no=1,
@@ -160,3 +161,13 @@ def test_publishing_an_uncatalogued_type_fails() -> None:
         )
     )
     assert [e.type for e in uow.pending_events] == [FirmRegisteredV1.event_type, MaterialsReminderV1.event_type]
+
+
+@pytest.mark.parametrize("event_type", sorted(CATALOGUE))
+def test_an_event_about_a_firm_is_keyed_by_the_firm(event_type: str) -> None:
+    """DESIGN: every cross-service event is keyed by the firm it concerns, so one firm's history
+    (a case's events included) is one ordered stream on one partition."""
+    contract = CATALOGUE[event_type]
+    if "firm_id" in contract.model_fields:
+        assert contract.subject_field == "firm_id", f"{event_type} carries firm_id but is keyed by {contract.subject_field}"
+        assert contract.model_fields["firm_id"].is_required(), f"{event_type}: a firm event always knows its firm"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from opc_devstack.flows import supplied, token
 from registry.adapters import tables as t
@@ -12,11 +12,15 @@ from registry.adapters import tables as t
 from .conftest import Portal, register_district
 
 
-async def outbox_types(portal: Portal, subject: str) -> list[str]:
+async def outbox_types(portal: Portal, about: str) -> list[str]:
+    """Types of the events about a case (by its id in the payload) or a firm (the record key)."""
     db = portal.client.app.state.db
+    outbox = db.platform.outbox
     async with db.sessionmaker() as session:
         rows = await session.execute(
-            select(db.platform.outbox.c.event_type).where(db.platform.outbox.c.key == subject).order_by(db.platform.outbox.c.id)
+            select(outbox.c.event_type)
+            .where(or_(outbox.c.key == about, outbox.c.payload["data"]["case_id"].astext == about))
+            .order_by(outbox.c.id)
         )
         return list(rows.scalars())
 

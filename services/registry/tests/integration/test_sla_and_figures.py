@@ -39,7 +39,11 @@ async def test_escalation_ladder_fires_each_step_once_with_two_schedulers(portal
             ).all()
             events = Counter(
                 (
-                    await session.execute(select(db.platform.outbox.c.event_type).where(db.platform.outbox.c.key == case["id"]))
+                    await session.execute(
+                        select(db.platform.outbox.c.event_type).where(
+                            db.platform.outbox.c.payload["data"]["case_id"].astext == case["id"]
+                        )
+                    )
                 ).scalars()
             )
         assert sorted(rows) == sorted(

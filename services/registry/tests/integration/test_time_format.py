@@ -54,7 +54,9 @@ async def test_action_answers_and_later_reads_say_the_same_time_in_utc(portal: P
     db = portal.client.app.state.db
     async with db.sessionmaker() as session:
         payloads = (
-            await session.execute(select(db.platform.outbox.c.payload).where(db.platform.outbox.c.key == case["id"]))
+            await session.execute(
+                select(db.platform.outbox.c.payload).where(db.platform.outbox.c.payload["data"]["case_id"].astext == case["id"])
+            )
         ).scalars()
         for payload in payloads:
             assert_all_utc(payload, "event")

@@ -94,7 +94,7 @@ def test_non_office_land_opens_the_site_statement_and_it_gates_permits() -> None
     [permit] = [s for s in case.sub_cases.values() if s.kind == "radio_tv_production"]
     assert case.permit_blockers() == ["business_licence", "site_statement"]
     case.complete_step("name_check", reference=None, now=MON, actor="cw", calendar=CAL)
-    case.complete_step("business_licence", reference=None, now=MON, actor="cw", calendar=CAL, firm=(uuid.uuid4(), "9" * 18))
+    case.complete_step("business_licence", reference=None, now=MON, actor="cw", calendar=CAL, firm=(case.firm_id, "9" * 18))
     for office in ("talent_office", "development_bureau", "street_office"):
         case.sign_site_statement(site.id, office, now=MON, actor="cw", reference=None)
     assert case.permit_blockers() == [] and permit.status.value == "ready"
@@ -110,7 +110,7 @@ def test_steps_run_in_order_and_the_licence_creates_the_firm_event() -> None:
         case.complete_step("seal", reference=None, now=MON, actor="cw", calendar=CAL)
     case.events.clear()
     case.complete_step("name_check", reference=None, now=MON, actor="cw", calendar=CAL)
-    firm_id = uuid.uuid4()
+    firm_id = case.firm_id  # reserved when the case was opened
     case.complete_step(
         "business_licence", reference="BL", now=MON + timedelta(days=1), actor="cw", calendar=CAL, firm=(firm_id, "9" * 18)
     )

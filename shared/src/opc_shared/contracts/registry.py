@@ -1,4 +1,7 @@
-"""Events the registry publishes. Case events are keyed by case id; firm events by firm id."""
+"""Events the registry publishes, each keyed by the firm it concerns (DESIGN.md), so one firm's
+history, from the case that registers it on, is one ordered stream: a case reserves its firm's
+id when it is opened, and every case event carries it. Communities and calendar years concern
+no one firm and are keyed by themselves."""
 
 from __future__ import annotations
 
@@ -18,9 +21,9 @@ class _RegistryEvent(EventContract):
 
 
 class _CaseEvent(_RegistryEvent):
-    subject_field: ClassVar[str] = "case_id"
-
     case_id: UUID
+    #: The firm this case registers: reserved when the case is opened, the firm's id once licensed.
+    firm_id: UUID
     district: str
 
 
@@ -98,7 +101,6 @@ class CaseAcceptedV1(_CaseEvent):
 class LicenceIssuedV1(_CaseEvent):
     event_type: ClassVar[str] = "opc.registry.licence.issued.v1"
 
-    firm_id: UUID
     uscc: str
     issued_at: UtcDateTime
     working_days_used: float
@@ -117,7 +119,6 @@ class AccountOpenedV1(_RegistryEvent):
 
 class PermitDecidedV1(_CaseEvent):
     permit: str
-    firm_id: UUID | None = None
     decided_at: UtcDateTime
     reference: str | None = None
     reason: str | None = None

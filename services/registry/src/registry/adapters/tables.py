@@ -144,7 +144,8 @@ cases = Table(
     Column("licence_due_at", DateTime(timezone=True)),
     Column("licence_warn_at", DateTime(timezone=True)),
     Column("account_due_at", DateTime(timezone=True)),
-    Column("firm_id", UUID(as_uuid=True)),
+    #: Reserved when the case is opened (every event about the firm is keyed by it); the firm exists once licensed.
+    Column("firm_id", UUID(as_uuid=True), nullable=False),
     Column("version", Integer, nullable=False, server_default=text("1")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -44,7 +44,7 @@ def case_out(case: Case, calendar: WorkingCalendar, now: datetime) -> CaseOut:
         completed_at=case.completed_at,
         licence_clock=clock,
         account_due_at=case.account_due_at,
-        firm_id=case.firm_id,
+        firm_id=case.firm_id if case.licence_issued_at else None,
         steps=[
             StepOut(
                 step=s.step,

@@ -153,7 +153,9 @@ class Case(Aggregate):
     completed_at: datetime | None = None
     licence_clock: SlaClock | None = None
     account_due_at: datetime | None = None
-    firm_id: uuid.UUID | None = None
+    #: The firm this case registers, reserved at opening so the case's events and the firm's share
+    #: one key; the firm exists once the licence is issued (``licence_issued_at``).
+    firm_id: uuid.UUID = field(default_factory=uuid.uuid4)
     version: int = 1
     steps: dict[str, Step] = field(default_factory=dict)
     materials: dict[str, MaterialItem] = field(default_factory=dict)
@@ -221,6 +223,7 @@ class Case(Aggregate):
         self.record(
             ev.CaseSubmittedV1(
                 case_id=self.id,
+                firm_id=self.firm_id,
                 district=self.district,
                 proposed_name=self.form.proposed_name,
                 business_lines=list(self.form.business_lines or ()),
@@ -245,7 +248,11 @@ class Case(Aggregate):
         missing = self.missing_materials()
         if missing:
             self.status = Status.AWAITING_MATERIALS
-            self.record(ev.MaterialsRequestedV1(case_id=self.id, district=self.district, items=missing, requested_at=now))
+            self.record(
+                ev.MaterialsRequestedV1(
+                    case_id=self.id, firm_id=self.firm_id, district=self.district, items=missing, requested_at=now
+                )
+            )
             self._log(now, actor, "materials_requested", {"items": missing, "consolidated": True})
         else:
             self.status = Status.READY
@@ -272,6 +279,7 @@ class Case(Aggregate):
         self.record(
             ev.MaterialsSuppliedV1(
                 case_id=self.id,
+                firm_id=self.firm_id,
                 district=self.district,
                 code=code,
                 document_ref=document_ref,
@@ -311,6 +319,7 @@ class Case(Aggregate):
         self.record(
             ev.CaseAcceptedV1(
                 case_id=self.id,
+                firm_id=self.firm_id,
                 district=self.district,
                 accepted_at=now,
                 licence_due_at=licence_due,
@@ -342,7 +351,12 @@ class Case(Aggregate):
         self.status = Status.CORRECTION
         self.record(
             ev.MaterialsRequestedV1(
-                case_id=self.id, district=self.district, items=sorted(items), correction=True, requested_at=now
+                case_id=self.id,
+                firm_id=self.firm_id,
+                district=self.district,
+                items=sorted(items),
+                correction=True,
+                requested_at=now,
             )
         )
         self._log(now, actor, "correction_requested", {"items": items})
@@ -409,7 +423,9 @@ class Case(Aggregate):
         if firm is None:
             raise ValueError("issuing the licence needs the new firm's id and USCC")
         assert self.licence_clock is not None
-        self.firm_id, uscc = firm
+        if firm[0] != self.firm_id:
+            raise ValueError("the firm is registered under the id its case reserved")
+        uscc = firm[1]
         self.status, self.licence_issued_at = Status.LICENSED, now
         used = self.licence_clock.working_days_used(now, calendar)
         due = self.licence_clock.due(calendar)
@@ -511,7 +527,7 @@ class Case(Aggregate):
 
     def permit_blockers(self) -> list[str]:
         blockers = []
-        if self.firm_id is None:
+        if self.licence_issued_at is None:
             blockers.append("business_licence")
         if any(s.kind == "site_statement" and s.status != SubStatus.GRANTED for s in self.sub_cases.values()):
             blockers.append("site_statement")
@@ -554,7 +570,16 @@ class Case(Aggregate):
         """One rung of an SLA ladder fired (the scheduler made sure it fires once)."""
         event = SLA_EVENTS[step]
         self.record(
-            event(case_id=self.id, district=self.district, clock=clock, step=step, due_at=due, fired_at=now, owner=self.owner)
+            event(
+                case_id=self.id,
+                firm_id=self.firm_id,
+                district=self.district,
+                clock=clock,
+                step=step,
+                due_at=due,
+                fired_at=now,
+                owner=self.owner,
+            )
         )
         self._log(now, "sla-scheduler", f"sla_{step}", {"clock": clock, "due_at": rfc3339(due) if due else None})
 
@@ -567,6 +592,7 @@ class Case(Aggregate):
         self.record(
             ev.MaterialsReminderV1(
                 case_id=self.id,
+                firm_id=self.firm_id,
                 district=self.district,
                 items=[item.code for item in items],
                 reminder_no=number,

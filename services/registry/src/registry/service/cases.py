@@ -182,10 +182,10 @@ async def complete_step(call: CaseCall, step: str, reference: str | None) -> Cas
 
     async def action(case: Case, now: datetime, calendar: WorkingCalendar) -> None:
         firm = None
-        if step == "business_licence" and case.steps.get(step) and case.firm_id is None:
-            firm = (uuid.uuid4(), generate_uscc(await _division_of(uow, case), await cases.next_uscc_serial()))
+        if step == "business_licence" and case.steps.get(step) and case.licence_issued_at is None:
+            firm = (case.firm_id, generate_uscc(await _division_of(uow, case), await cases.next_uscc_serial()))
         case.complete_step(step, reference=reference, now=now, actor=call.actor, calendar=calendar, firm=firm)
-        if step == "business_licence" and case.firm_id is not None and firm is not None:
+        if step == "business_licence" and case.licence_issued_at is not None and firm is not None:
             await cases.add_firm(case, uscc=firm[1], now=now, actor=call.actor)
 
     return await mutate(call, CASEWORKERS, action)
