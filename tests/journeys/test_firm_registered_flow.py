@@ -165,7 +165,7 @@ def test_trace_context_travels_from_request_into_the_event(stack: ServiceProcess
     case = httpx.post(f"{stack.url('registry')}/v1/cases", json=body, headers=token(), timeout=10).json()
     headers = {**token(), "If-Match": f'"{case["version"]}"', "traceparent": f"00-{trace_id}-{'1' * 16}-01"}
     httpx.post(f"{stack.url('registry')}/v1/cases/{case['id']}/submit", headers=headers, timeout=10).raise_for_status()
-    query = f"SELECT headers->>'traceparent' FROM registry.outbox WHERE key = '{case['id']}'"
+    query = f"SELECT headers->>'traceparent' FROM registry.outbox WHERE payload->'data'->>'case_id' = '{case['id']}'"
     traceparent = asyncio.run(_scalar(infra, "registry", query))
     assert traceparent.split("-")[1] == trace_id
 
