@@ -34,6 +34,7 @@ lint: install
 bench: install
 	$(PY) tests/bench/propagation.py $(BENCH_ARGS)
 	$(PY) tests/bench/subsidy_bench.py $(SUBSIDY_BENCH_ARGS)
+	$(PY) tests/bench/matching_bench.py $(MATCHING_BENCH_ARGS)
 
 migrate: install
 	@for svc in $(SERVICE_PACKAGES); do $(PY) -m $$svc migrate || exit 1; done

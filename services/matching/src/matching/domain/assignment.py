@@ -155,17 +155,28 @@ def supplier_prices(graph: CandidateGraph, result: Assignment, penalty: float) -
 
 
 def solve_priced(
-    n_demands: int, capacity: np.ndarray, top_k: PricedTopK, penalty: float, *, tolerance: float = 0.005, max_rounds: int = 6
+    n_demands: int,
+    capacity: np.ndarray,
+    top_k: PricedTopK,
+    penalty: float,
+    *,
+    tolerance: float = 0.005,
+    max_rounds: int = 6,
+    final_top_k: PricedTopK | None = None,
 ) -> Solved:
     """Top-K graph, solved; while the certified gap exceeds ``tolerance``, the full suppliers are
-    priced and every demand's top-K by price-reduced score is added (column generation)."""
+    priced and every demand's top-K by price-reduced score is added (column generation).
+
+    ``top_k`` may be a cheap approximation whose outside bound is loose (a cached shortlist);
+    ``final_top_k``, when given, prices against every supplier and is used for the last rounds
+    once ``top_k`` stops closing the gap, so the reported bound is the exact LP-dual bound."""
     prices = np.zeros(capacity.size)
     arcs: set[tuple[int, int]] = set()
     demand_parts, supplier_parts, score_parts = [], [], []
-    outside = np.full(n_demands, -np.inf)
-    for round_no in range(1, max_rounds + 1):
-        d, s, sc, out = top_k(prices)
-        outside = out  # the bound for suppliers not returned under the current prices
+    pricing = top_k
+    final_rounds = 0
+    for round_no in range(1, max_rounds + (2 if final_top_k else 0) + 1):
+        d, s, sc, outside = pricing(prices)
         fresh = [i for i, key in enumerate(zip(d.tolist(), s.tolist(), strict=True)) if key not in arcs]
         arcs.update((int(d[i]), int(s[i])) for i in fresh)
         demand_parts.append(d[fresh])
@@ -182,9 +193,13 @@ def solve_priced(
         result = solve(graph, penalty)
         bound = priced_bound(graph, result, penalty, prices, outside)
         g = gap(bound, result.objective, penalty, n_demands)
-        if g <= tolerance or round_no == max_rounds:
+        if pricing is final_top_k:
+            final_rounds += 1
+        if g <= tolerance or (final_top_k is None and round_no >= max_rounds) or final_rounds >= 2:
             return Solved(result, replace(graph, outside=outside), bound, g, round_no)
         prices = supplier_prices(replace(graph, outside=outside), result, penalty)
+        if final_top_k is not None and round_no >= max_rounds:
+            pricing = final_top_k
     raise AssertionError("unreachable")
 
 

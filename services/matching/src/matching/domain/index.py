@@ -35,6 +35,8 @@ _COLUMNS = {
     "district": np.int32,
     "rating": np.float32,
     "exposure": np.float32,
+    "room": np.float32,  # capacity left / capacity
+    "lift": np.float32,  # the fairness term, from exposures
     "live": np.bool_,
 }
 
@@ -124,7 +126,9 @@ class SupplierIndex:
         mean = (f.rating_sum + RATING_PRIOR_MEAN * RATING_PRIOR_COUNT) / (f.rating_count + RATING_PRIOR_COUNT)
         c["rating"][slot] = (mean - 1.0) / 4.0
         c["exposure"][slot] = f.exposures_90d
-        c["live"][slot] = f.matchable
+        c["room"][slot] = c["cap_left"][slot] / c["capacity"][slot]
+        c["lift"][slot] = EXPOSURE_HALF_LIFE / (EXPOSURE_HALF_LIFE + f.exposures_90d)
+        c["live"][slot] = f.matchable and c["cap_left"][slot] > 0
         self._facts[slot] = f
 
     def compact(self) -> None:
@@ -146,43 +150,45 @@ class SupplierIndex:
         n, c, w = self.size, self._cols, self.weights
         required = [(BIT[code], weight) for code, weight in query.capabilities.items() if code in BIT]
         total = float(sum(weight for _, weight in required)) or 1.0
-        masks = c["mask"][:n]
-        coverage = np.zeros(n, dtype=np.float32)
+        wanted = 0
+        for bit, _ in required:
+            wanted |= bit
+        # live: matchable with capacity left (kept up to date on write)
+        slots = np.flatnonzero(((c["mask"][:n] & wanted) != 0) & c["live"][:n])
+        if query.exclude:
+            drop = [self._slot[f] for f in query.exclude if f in self._slot]
+            if drop:
+                slots = slots[~np.isin(slots, drop)]
+        masks = c["mask"][slots]
+        coverage = np.zeros(slots.size, dtype=np.float32)
         for bit, weight in required:
             coverage += np.float32(weight / total) * ((masks & bit) != 0)
-        eligible = c["live"][:n] & (coverage > 0) & (c["cap_left"][:n] > 0)
-        for firm_id in query.exclude:
-            slot = self._slot.get(firm_id)
-            if slot is not None:
-                eligible[slot] = False
-        slots = np.flatnonzero(eligible)
         bm25 = self.text.scores(self.tokenizer.tokens(query.text), n)[slots] if slots.size else np.zeros(0, np.float32)
         top = float(bm25.max()) if bm25.size else 0.0
-        text = bm25 / top if top > 0 else np.zeros_like(bm25)
-        capacity = c["cap_left"][slots] / c["capacity"][slots]
-        floor = c["price_min"][slots]
+        text = bm25 / np.float32(top) if top > 0 else np.zeros_like(bm25)
         if query.budget_max_fen is None:
             price = np.full(slots.size, 0.5, dtype=np.float32)
         else:
+            floor = c["price_min"][slots]
             budget = float(query.budget_max_fen)
-            price = np.where(floor < 0, 0.5, np.where(floor <= budget, 1.0, budget / np.maximum(floor, 1)))
+            price = np.where(floor < 0, 0.5, np.where(floor <= budget, 1.0, budget / np.maximum(floor, 1))).astype(np.float32)
         if query.district is None:
             locality = np.ones(slots.size, dtype=np.float32)
         else:
-            code = self._districts.get(query.district, -1)
-            locality = (c["district"][slots] == code).astype(np.float32)
-        fairness = EXPOSURE_HALF_LIFE / (EXPOSURE_HALF_LIFE + c["exposure"][slots])
+            locality = (c["district"][slots] == self._districts.get(query.district, -1)).astype(np.float32)
         components = {
             "text": text,
-            "coverage": coverage[slots],
-            "capacity": capacity,
+            "coverage": coverage,
+            "capacity": c["room"][slots],
             "price": price,
             "locality": locality,
             "rating": c["rating"][slots],
-            "fairness": fairness,
+            "fairness": c["lift"][slots],
         }
-        score = sum(np.float32(getattr(w, name)) * value.astype(np.float32) for name, value in components.items())
-        return Scored(slots, np.asarray(score, dtype=np.float32), components)
+        score = np.zeros(slots.size, dtype=np.float32)
+        for name, value in components.items():
+            score += np.float32(getattr(w, name)) * value
+        return Scored(slots, score, components)
 
     def top(self, scored: Scored, limit: int) -> np.ndarray:
         """Positions (into ``scored``) of the best ``limit``, best first; ties by slot."""

@@ -132,6 +132,7 @@ class TextIndex:
         self._post_ids: list[list[int]] = []
         self._post_tf: list[list[float]] = []
         self._arrays: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._weights: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}
         self._df: list[int] = []
         self._doc_terms: dict[int, np.ndarray] = {}
         self._doc_len = np.zeros(1024, dtype=np.float32)
@@ -167,6 +168,7 @@ class TextIndex:
             self._post_tf[tid].append(float(tf))
             self._df[tid] += 1
             self._arrays.pop(tid, None)
+            self._weights.pop(tid, None)
             term_ids.append(tid)
         self._doc_terms[slot] = np.asarray(term_ids, dtype=np.int32)
         self._doc_len[slot] = len(tokens)
@@ -191,6 +193,17 @@ class TextIndex:
             self._arrays[tid] = arrays
         return arrays
 
+    def _term_weights(self, tid: int, avg_len: float) -> tuple[np.ndarray, np.ndarray]:
+        """``tf / (tf + k1·(1 − b + b·len/avg_len))`` per posting, cached until the term's postings
+        or the average length change (so a read-mostly index scores a term in one multiply-add)."""
+        cached = self._weights.get(tid)
+        if cached is not None and cached[0] == avg_len:
+            return cached[1], cached[2]
+        ids, tf = self._postings(tid)
+        weight = (tf / (tf + self.k1 * (1.0 - self.b + self.b * self._doc_len[ids] / avg_len))).astype(np.float32)
+        self._weights[tid] = (avg_len, ids, weight)
+        return ids, weight
+
     def scores(self, query: list[str], size: int | None = None) -> np.ndarray:
         """BM25 of every slot against ``query`` (tombstoned slots included; the caller masks them)."""
         out = np.zeros(size or self.size, dtype=np.float32)
@@ -203,9 +216,8 @@ class TextIndex:
             if tid is None or self._df[tid] <= 0:
                 continue
             idf = math.log(1.0 + (n - self._df[tid] + 0.5) / (self._df[tid] + 0.5))
-            ids, tf = self._postings(tid)
-            norm = self.k1 * (1.0 - self.b + self.b * self._doc_len[ids] / avg_len)
-            out[ids] += qtf * idf * tf / (tf + norm)
+            ids, weight = self._term_weights(tid, avg_len)
+            out[ids] += np.float32(qtf * idf) * weight
         return out
 
     def tombstoned_share(self) -> float:

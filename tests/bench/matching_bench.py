@@ -1,0 +1,435 @@
+#!/usr/bin/env python
+"""Matching benchmark (issue 9): ranking, index refresh, assignment and team formation at city scale.
+
+Run with ``make bench`` (``.venv/bin/python tests/bench/matching_bench.py``); ``--help`` lists the options.
+Pure in-process: the same domain code the service runs (``matching.domain``), on seeded synthetic
+supply and demand (``matching.synthetic``). Each figure is taken ``--runs`` times and the table shows
+medians; where DESIGN.md sets a target the figure is also shown as a ratio to it, and where a limit
+can be measured in the same run (a bare numpy scan, an exact solver) as a ratio to that limit.
+
+1. **Top-20 of 100,000 suppliers**: ``SupplierIndex.rank`` (rjieba tokens, BM25 over the incremental
+   text index, coverage, capacity, price, locality, rating, fairness, explanations for the 20) for
+   ``--queries`` random demands: p50/p95 (target p95 ≤ 50 ms); limit: a bare numpy argpartition of
+   100,000 floats in the same run.
+2. **Index refresh after a profile edit**: applying an edited profile (new description: new slot,
+   tombstone, BM25 statistics updated exactly) to the 100,000-supplier index: p50/p95 per edit.
+   (In the service every ranking first reads the rows changed since the last one; that query is
+   the database's part and is not included here.)
+3. **Assignment of 10,000 demands to 100,000 suppliers**, random and contended (every demand wants
+   some of three capabilities that only ~2,500 suppliers have, so capacity binds): each demand's
+   top-64 is ranked once (candidate generation, timed separately), then ``solve_priced`` (top-10
+   graph, min-cost flow, supplier prices, column generation) runs to a certified gap ≤ 0.5 %:
+   solve time (target ≤ 3 s) and the certified gap to the full problem's optimum (an upper
+   bound on the true gap; target ≤ 1 %). Exactness check in the same run: 1,000 demands × 5,000
+   suppliers solved on the full graph vs the top-10 priced graph (true gap).
+4. **Team formation, 5,000 candidates, 10 capabilities**: ``teams.form`` on ``--teams`` random
+   instances: p50/p95 (target p95 ≤ 200 ms) and how many were proven optimal; limit: CP-SAT
+   alone (``node_limit=0``) on the first three instances.
+5. **Peak memory** of each part: one extra pass under tracemalloc (numpy's allocations included),
+   not timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from matching.domain.assignment import CandidateGraph, solve, solve_priced
+from matching.domain.index import SupplierIndex
+from matching.domain.teams import TeamCandidate, form
+from matching.synthetic import CODES, demand, supplier
+
+RESULTS = Path(__file__).parent / "results"
+HOT = ("digital_human_live", "agent_development", "cross_border_ecommerce")
+PENALTY = 0.2
+TOP_M = 64
+K = 10
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def build(n: int, seed: int, *, hot: tuple[str, ...] = ()) -> tuple[SupplierIndex, float]:
+    rng = random.Random(seed)
+    facts = []
+    for i in range(n):
+        f = supplier(rng, i)
+        if hot and any(c in hot for c in f.capabilities) and rng.random() < 0.9:
+            f = replace(
+                f,
+                capabilities=tuple(c for c in f.capabilities if c not in hot)
+                or (rng.choice([c for c in CODES if c not in hot]),),
+            )
+        facts.append(f)
+    index = SupplierIndex()
+    started = time.perf_counter()
+    for f in facts:
+        index.upsert(f)
+    gc.collect()
+    gc.freeze()  # as the service does after a full load: 100,000 profiles are not garbage
+    return index, time.perf_counter() - started
+
+
+def ranking(index: SupplierIndex, queries: int, seed: int) -> dict:
+    rng = random.Random(seed)
+    qs = [demand(rng) for _ in range(queries)]
+    index.rank(qs[0], 20)  # warm caches
+    times = []
+    for q in qs:
+        t = time.perf_counter()
+        index.rank(q, 20)
+        times.append(time.perf_counter() - t)
+    base = np.random.default_rng(seed).random(index.size).astype(np.float32)
+    bare = []
+    for _ in range(queries):
+        t = time.perf_counter()
+        np.argpartition(-base, 19)[:20]
+        bare.append(time.perf_counter() - t)
+    return {"p50_ms": pct(times, 0.5) * 1e3, "p95_ms": pct(times, 0.95) * 1e3, "bare_scan_p50_ms": pct(bare, 0.5) * 1e3}
+
+
+def refresh(index: SupplierIndex, edits: int, seed: int) -> dict:
+    rng = random.Random(seed)
+    firms = [f for f in index.live_facts()[: edits * 3]]
+    times = []
+    for f in rng.sample(firms, edits):
+        edited = replace(f, description=f.description + "，新增蜀锦纹样数字化复原案例", capacity=f.capacity + 1)
+        t = time.perf_counter()
+        index.upsert(edited)
+        times.append(time.perf_counter() - t)
+    return {"p50_ms": pct(times, 0.5) * 1e3, "p95_ms": pct(times, 0.95) * 1e3}
+
+
+def candidates(index: SupplierIndex, demands: int, seed: int, *, hot: tuple[str, ...] = ()) -> tuple[dict, float]:
+    """Each demand's top-M (slots, scores) and the (M+1)-th score: the ranking done once."""
+    rng = random.Random(seed)
+    queries = [demand(rng, hot=hot) for _ in range(demands)]
+    slots = np.zeros((demands, TOP_M), dtype=np.int64)
+    scores = np.full((demands, TOP_M), -np.inf)
+    beyond = np.full(demands, -np.inf)
+    started = time.perf_counter()
+    for d, query in enumerate(queries):
+        scored = index.score(query)
+        order = index.top(scored, TOP_M + 1)
+        m = min(TOP_M, order.size)
+        slots[d, :m] = scored.slots[order[:m]]
+        scores[d, :m] = scored.score[order[:m]]
+        if order.size > TOP_M:
+            beyond[d] = scored.score[order[TOP_M]]
+    return {"slots": slots, "scores": scores, "beyond": beyond, "queries": queries}, time.perf_counter() - started
+
+
+def full_pricing(index: SupplierIndex, queries: list, k: int):
+    """Every demand's top-K by score − price over every eligible supplier (the exact pricing pass)."""
+
+    def top_k(prices: np.ndarray):
+        ds, ss, scs, outside = [], [], [], np.full(len(queries), -np.inf)
+        for d, query in enumerate(queries):
+            scored = index.score(query)
+            reduced = scored.score - prices[scored.slots]
+            if reduced.size > k:
+                part = np.argpartition(-reduced, k)
+                chosen, rest = part[:k], part[k:]
+                outside[d] = reduced[rest].max()
+            else:
+                chosen = np.arange(reduced.size)
+            ds.append(np.full(chosen.size, d))
+            ss.append(scored.slots[chosen])
+            scs.append(scored.score[chosen].astype(np.float64))
+        return np.concatenate(ds), np.concatenate(ss), np.concatenate(scs), outside
+
+    return top_k
+
+
+def priced_top_k(cache: dict, k: int):
+    slots, scores, beyond = cache["slots"], cache["scores"], cache["beyond"]
+    rows = np.arange(slots.shape[0])
+
+    def top_k(prices: np.ndarray):
+        reduced = scores - prices[slots]
+        order = np.argsort(-reduced, axis=1, kind="stable")
+        chosen = order[:, :k]
+        outside = np.maximum(reduced[rows, order[:, k]], beyond)
+        d = np.repeat(rows, k)
+        s = slots[rows[:, None], chosen].reshape(-1)
+        sc = scores[rows[:, None], chosen].reshape(-1)
+        keep = np.isfinite(sc)
+        return d[keep], s[keep], sc[keep], outside
+
+    return top_k
+
+
+def capacities(index: SupplierIndex) -> np.ndarray:
+    return index._cols["cap_left"][: index.size].astype(np.int64)  # the bench reads the columns
+
+
+def assignment(index: SupplierIndex, cache: dict) -> dict:
+    """The solve from the cached shortlists; if their loose outside bound leaves the gap open, the
+    exact pricing pass over every supplier closes it (timed apart: it is a ranking per demand)."""
+    passes = {"n": 0, "s": 0.0}
+    exact = full_pricing(index, cache["queries"], K)
+
+    def counted(prices: np.ndarray):
+        t = time.perf_counter()
+        out = exact(prices)
+        passes["n"] += 1
+        passes["s"] += time.perf_counter() - t
+        return out
+
+    t = time.perf_counter()
+    solved = solve_priced(
+        cache["slots"].shape[0],
+        capacities(index),
+        priced_top_k(cache, K),
+        PENALTY,
+        tolerance=0.005,
+        max_rounds=4,
+        final_top_k=counted,
+    )
+    elapsed = time.perf_counter() - t - passes["s"]
+    return {
+        "solve_s": elapsed,
+        "pricing_passes": passes["n"],
+        "pricing_pass_s": passes["s"],
+        "rounds": solved.rounds,
+        "fill_rate": solved.assignment.fill_rate,
+        "certified_gap": solved.gap,
+        "objective": solved.assignment.objective,
+    }
+
+
+def exact_check(seed: int, *, hot: tuple[str, ...] = ()) -> dict:
+    """1,000 demands × 5,000 suppliers: the full graph's exact optimum vs the priced top-10."""
+    index, _ = build(5_000, seed + 1, hot=hot)
+    rng = random.Random(seed)
+    n, m = 1_000, index.size
+    dense = np.full((n, m), -1.0)
+    for d in range(n):
+        scored = index.score(demand(rng, hot=hot))
+        dense[d, scored.slots] = scored.score
+    cap = capacities(index)
+    full = solve(CandidateGraph.full(dense, cap, eligible=dense >= 0), PENALTY)
+    order = np.argsort(-dense, axis=1, kind="stable")[:, : TOP_M + 1]
+    rows = np.arange(n)
+    cache = {
+        "queries": [],
+        "slots": order[:, :TOP_M],
+        "scores": np.where(dense[rows[:, None], order[:, :TOP_M]] >= 0, dense[rows[:, None], order[:, :TOP_M]], -np.inf),
+        "beyond": dense[rows, order[:, TOP_M]],
+    }
+    priced = solve_priced(n, cap, priced_top_k(cache, K), PENALTY, tolerance=0.005)
+    true_gap = (full.objective - priced.assignment.objective) / (full.objective + PENALTY * n)
+    return {
+        "true_gap": true_gap,
+        "certified_gap": priced.gap,
+        "full_objective": full.objective,
+        "topk_objective": priced.assignment.objective,
+    }
+
+
+def team_instances(count: int, seed: int) -> list[list[TeamCandidate]]:
+    rng = random.Random(seed)
+    codes = list(CODES[:12])
+    out = []
+    for _ in range(count):
+        out.append(
+            [
+                TeamCandidate(
+                    uuid.UUID(int=rng.getrandbits(128)),
+                    frozenset(rng.sample(codes, rng.randint(1, 3))),
+                    round(rng.random(), 4),
+                    rng.randint(5, 80) * 100_000,
+                    rng.random() < 0.1,
+                )
+                for _ in range(5_000)
+            ]
+        )
+    return out
+
+
+def teams(instances: list[list[TeamCandidate]], with_cp_sat: int) -> dict:
+    required = list(CODES[:10])
+    times, optimal, cp_times = [], 0, []
+    for i, cands in enumerate(instances):
+        t = time.perf_counter()
+        team = form(cands, required, budget_fen=20_000_000)
+        times.append(time.perf_counter() - t)
+        optimal += bool(team and team.optimal)
+        if i < with_cp_sat:
+            t = time.perf_counter()
+            alone = form(cands, required, budget_fen=20_000_000, node_limit=0, time_limit_s=30)
+            cp_times.append(time.perf_counter() - t)
+            assert alone is not None and team is not None and abs(alone.objective - team.objective) < 1e-3, (
+                "B&B and CP-SAT disagree"
+            )
+    return {
+        "p50_ms": pct(times, 0.5) * 1e3,
+        "p95_ms": pct(times, 0.95) * 1e3,
+        "optimal": optimal,
+        "instances": len(instances),
+        "cp_sat_alone_p50_ms": pct(cp_times, 0.5) * 1e3 if cp_times else None,
+    }
+
+
+def peak(fn, *args) -> tuple[object, float]:
+    tracemalloc.start()
+    result = fn(*args)
+    _, top = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return result, top / 2**20
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--suppliers", type=int, default=100_000)
+    ap.add_argument("--demands", type=int, default=10_000)
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--edits", type=int, default=200)
+    ap.add_argument("--teams", type=int, default=20)
+    ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    args = ap.parse_args()
+
+    print(f"building indexes of {args.suppliers:,} suppliers (random and contended supply)…", flush=True)
+    index, build_s = build(args.suppliers, 1)
+    hot_index, _ = build(args.suppliers, 2, hot=HOT)
+    print(f"  built in {build_s:.1f} s; ranking each demand's top-{TOP_M} once (candidate generation)…", flush=True)
+    cache_random, gen_random = candidates(index, args.demands, 11)
+    cache_hot, gen_hot = candidates(hot_index, args.demands, 12, hot=HOT)
+    team_sets = team_instances(args.teams, 21)
+    runs = []
+    for run in range(args.runs):
+        print(f"run {run + 1}/{args.runs}…", flush=True)
+        runs.append(
+            {
+                "ranking": ranking(index, args.queries, 100 + run),
+                "refresh": refresh(index, args.edits, 200 + run),
+                "assign_random": assignment(index, cache_random),
+                "assign_contended": assignment(hot_index, cache_hot),
+                "exact_check": exact_check(300 + run),
+                "exact_check_contended": exact_check(400 + run, hot=HOT),
+                "teams": teams(team_sets, 3 if run == 0 else 0),
+            }
+        )
+    memory = {}
+    if not args.no_memory:
+        print("memory pass (tracemalloc)…", flush=True)
+        gc.unfreeze()
+        _, memory["index_build_mib"] = peak(lambda: build(args.suppliers, 1))
+        _, memory["ranking_mib"] = peak(ranking, index, 50, 999)
+        _, memory["assignment_mib"] = peak(assignment, index, cache_random)
+        _, memory["teams_mib"] = peak(teams, team_sets[:3], 0)
+
+    def med(part: str, key: str) -> float:
+        values = [r[part][key] for r in runs if r[part][key] is not None]
+        return statistics.median(values) if values else float("nan")
+
+    rows = [
+        (
+            f"top-20 of {args.suppliers:,}: p50",
+            f"{med('ranking', 'p50_ms'):.1f} ms",
+            f"× {med('ranking', 'p50_ms') / med('ranking', 'bare_scan_p50_ms'):.0f} bare argpartition",
+        ),
+        (
+            f"top-20 of {args.suppliers:,}: p95",
+            f"{med('ranking', 'p95_ms'):.1f} ms",
+            f"{med('ranking', 'p95_ms') / 50:.2f} of the 50 ms target",
+        ),
+        (
+            "index refresh per edit: p50 / p95",
+            f"{med('refresh', 'p50_ms'):.2f} / {med('refresh', 'p95_ms'):.2f} ms",
+            "in place, no rebuild",
+        ),
+        (
+            "assignment random: candidate generation (once)",
+            f"{gen_random:.1f} s",
+            f"{args.demands:,} rankings of {args.suppliers:,}",
+        ),
+        (
+            "assignment random: solve",
+            f"{med('assign_random', 'solve_s'):.2f} s",
+            f"{med('assign_random', 'solve_s') / 3:.2f} of the 3 s target",
+        ),
+        (
+            "assignment random: certified gap / fill",
+            f"{med('assign_random', 'certified_gap') * 100:.3f} % / {med('assign_random', 'fill_rate') * 100:.1f} %",
+            f"{med('assign_random', 'certified_gap') / 0.01:.2f} of the 1 % target; rounds {med('assign_random', 'rounds'):.0f}",
+        ),
+        ("assignment contended: candidate generation (once)", f"{gen_hot:.1f} s", "3 hot capabilities, ~2.5k suppliers"),
+        (
+            "assignment contended: solve",
+            f"{med('assign_contended', 'solve_s'):.2f} s",
+            f"{med('assign_contended', 'solve_s') / 3:.2f} of the 3 s target",
+        ),
+        (
+            "assignment contended: certified gap / fill",
+            f"{med('assign_contended', 'certified_gap') * 100:.3f} % / {med('assign_contended', 'fill_rate') * 100:.1f} %",
+            f"{med('assign_contended', 'certified_gap') / 0.01:.2f} of the 1 % target; "
+            f"rounds {med('assign_contended', 'rounds'):.0f}",
+        ),
+        (
+            "exact check 1k×5k contended: true gap",
+            f"{med('exact_check_contended', 'true_gap') * 100:.4f} %",
+            f"certified ≤ {med('exact_check_contended', 'certified_gap') * 100:.4f} %",
+        ),
+        (
+            "exact check 1k×5k: true gap to full optimum",
+            f"{med('exact_check', 'true_gap') * 100:.4f} %",
+            f"certified ≤ {med('exact_check', 'certified_gap') * 100:.4f} %",
+        ),
+        (
+            "teams 5k candidates × 10 capabilities: p50",
+            f"{med('teams', 'p50_ms'):.0f} ms",
+            f"optimal {runs[0]['teams']['optimal']}/{runs[0]['teams']['instances']}",
+        ),
+        (
+            "teams: p95",
+            f"{med('teams', 'p95_ms'):.0f} ms",
+            f"{med('teams', 'p95_ms') / 200:.2f} of the 200 ms target; "
+            f"CP-SAT alone p50 {runs[0]['teams']['cp_sat_alone_p50_ms']:.0f} ms",
+        ),
+    ]
+    rows += [
+        (f"peak memory: {k.removesuffix('_mib').replace('_', ' ')}", f"{v:.0f} MiB", "tracemalloc") for k, v in memory.items()
+    ]
+    width = max(len(r[0]) for r in rows)
+    machine = platform.processor() or platform.machine()
+    print(f"\nmatching benchmark, medians of {args.runs} runs ({machine}, Python {sys.version.split()[0]})")
+    for name, value, note in rows:
+        print(f"  {name:<{width}}  {value:>20}  {note}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"matching-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.write_text(
+        json.dumps(
+            {
+                "args": vars(args),
+                "build_s": build_s,
+                "candidate_generation_s": {"random": gen_random, "contended": gen_hot},
+                "runs": runs,
+                "memory_mib": memory,
+                "table": rows,
+            },
+            indent=2,
+            default=float,
+        )
+    )
+    print(f"\nall figures: {out}")
+
+
+if __name__ == "__main__":
+    main()
