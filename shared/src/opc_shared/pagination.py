@@ -11,9 +11,7 @@ Usage (route, service, response)::
     KEYSET = Keyset(accounts.c.opened_at, accounts.c.firm_id)
 
     async def list_accounts(session, page: PageParams) -> Page[dict]:
-        query = KEYSET.apply(select(accounts), page)
-        rows = [dict(r) for r in (await session.execute(query)).mappings()]
-        return KEYSET.page(rows, page)
+        return await KEYSET.fetch(session, select(accounts), page)   # apply + execute + page
 
     @router.get("", response_model=PageOut[AccountOut])
     async def list_all(page: PageDep, uow: UowDep) -> PageOut[AccountOut]:
@@ -34,6 +32,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from opc_shared.problems import FieldError, validation_problem
@@ -121,6 +120,11 @@ class Keyset:
             at, last = self.decode(page.cursor)
             query = query.where(tuple_(self.sort, self.id) < tuple_(at, last))
         return query
+
+    async def fetch(self, session: AsyncSession, query: Select[Any], page: PageParams) -> Page[dict[str, Any]]:
+        """Run ``query`` as one page: :meth:`apply`, execute, :meth:`page`."""
+        rows = [dict(r) for r in (await session.execute(self.apply(query, page))).mappings()]
+        return self.page(rows, page)
 
     def page(self, rows: Sequence[Mapping[str, Any]], page: PageParams) -> Page[Any]:
         """Cut the extra row off and name the last kept one in ``next_cursor``."""

@@ -10,16 +10,15 @@
 - An explicit ``?district=`` outside the caller's district is refused the same way everywhere
   (403 ``forbidden``); inside it, it narrows a city-wide caller's view.
 
-A single record outside the caller's scope is "not found" (:func:`ensure_readable`), so ids
-cannot be probed across districts.
+A single record outside the caller's scope is "not found" (:func:`read_one`; :func:`may_read`
+for an aggregate already loaded), so ids cannot be probed across districts.
 
 Usage::
 
     SCOPE = Scope(district=accounts.c.district, firm=accounts.c.firm_id)
     query = readable(select(accounts), principal, SCOPE, district=district)          # a list
-    row = (await session.execute(select(accounts).where(accounts.c.firm_id == firm_id,
-                                                        readable_condition(principal, SCOPE)))).first()
-    if row is None: raise NotFound("subsidy account", firm_id)                        # one record
+    row = await read_one(session, select(accounts).where(accounts.c.firm_id == firm_id),
+                         principal, SCOPE, resource="subsidy account", id=firm_id)    # one record, or 404
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, Uuid, false, or_, true
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from opc_shared.auth import CITY_WIDE, STAFF_ROLES, Principal
@@ -125,6 +125,24 @@ def _own_rows(principal: Principal, scope: Scope) -> ColumnElement[bool]:
     return or_(*clauses) if clauses else false()
 
 
+async def read_one(
+    session: AsyncSession,
+    query: Select[Any],
+    principal: Principal,
+    scope: Scope,
+    *,
+    resource: str | dict[str, str],
+    id: object,
+    staff_roles: tuple[str, ...] = STAFF_ROLES,
+) -> dict[str, Any]:
+    """The one row ``query`` names if ``principal`` may read it, else :class:`NotFound`."""
+    found = await session.execute(query.where(readable_condition(principal, scope, staff_roles=staff_roles)))
+    row = found.mappings().first()
+    if row is None:
+        raise NotFound(resource, id)
+    return dict(row)
+
+
 def may_read(
     principal: Principal,
     district: str,
@@ -141,18 +159,3 @@ def may_read(
     if firm is not None and principal.firm_id is not None and principal.firm_id == str(firm):
         return True
     return account is not None and account == principal.sub
-
-
-def ensure_readable(
-    principal: Principal,
-    district: str,
-    *,
-    resource: str | dict[str, str],
-    id: object,
-    firm: object = None,
-    account: str | None = None,
-    staff_roles: tuple[str, ...] = STAFF_ROLES,
-) -> None:
-    """Raise :class:`NotFound` unless ``principal`` may read the record."""
-    if not may_read(principal, district, firm=firm, account=account, staff_roles=staff_roles):
-        raise NotFound(resource, id)

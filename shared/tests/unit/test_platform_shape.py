@@ -24,7 +24,7 @@ from opc_shared.contracts.base import EventContract
 from opc_shared.errors import PLATFORM_PROBLEMS, DomainError, Forbidden, NotFound, ProblemTable, VersionMismatch
 from opc_shared.pagination import Keyset, PageParams
 from opc_shared.problems import Problem
-from opc_shared.scoping import Scope, ensure_readable, may_read, readable, readable_condition, staff_district
+from opc_shared.scoping import Scope, may_read, readable, readable_condition, staff_district
 
 md = MetaData()
 items = Table(
@@ -148,9 +148,7 @@ def test_one_record_outside_scope_is_not_found() -> None:
     assert may_read(CW, "wuhou") and not may_read(CW, "jinjiang") and may_read(CITY, "jinjiang")
     assert may_read(FOUNDER, "wuhou", firm=FIRM_ID) and may_read(FOUNDER, "jinjiang", account="founder-1")
     assert not may_read(FOUNDER, "wuhou", firm=uuid.uuid4(), account="someone-else")
-    with pytest.raises(NotFound) as info:
-        ensure_readable(CW, "jinjiang", resource="item", id=7)
-    assert info.value.params == {"resource": "item", "id": "7"}
+    assert NotFound("item", 7).params == {"resource": "item", "id": "7"}
 
 
 # --------------------------------------------------------------------------- If-Match

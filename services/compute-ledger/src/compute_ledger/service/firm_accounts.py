@@ -15,9 +15,8 @@ from compute_ledger.service import invoices
 from opc_shared.auth import Principal
 from opc_shared.contracts.registry import CommunityRegisteredV1, FirmRegisteredV1
 from opc_shared.db import UnitOfWork, Work
-from opc_shared.errors import NotFound
 from opc_shared.pagination import Keyset, Page, PageParams
-from opc_shared.scoping import Scope, ensure_readable, readable
+from opc_shared.scoping import Scope, read_one, readable
 
 RESOURCE = {"en": "ledger account", "zh-CN": "算力台账账户"}
 KEYSET = Keyset(table.c.opened_at, table.c.firm_id)
@@ -75,13 +74,9 @@ async def community_registered(uow: Work, community: CommunityRegisteredV1) -> N
 
 
 async def get(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID) -> dict:
-    row = (await uow.session.execute(select(table).where(table.c.firm_id == firm_id))).mappings().first()
-    if row is None:
-        raise NotFound(RESOURCE, firm_id)
-    ensure_readable(principal, row["district"], firm=firm_id, resource=RESOURCE, id=firm_id)
-    return dict(row)
+    query = select(table).where(table.c.firm_id == firm_id)
+    return await read_one(uow.session, query, principal, SCOPE, resource=RESOURCE, id=firm_id)
 
 
 async def list_for(uow: UnitOfWork, *, principal: Principal, district: str | None, page: PageParams) -> Page:
-    query = KEYSET.apply(readable(select(table), principal, SCOPE, district=district), page)
-    return KEYSET.page((await uow.session.execute(query)).mappings().all(), page)
+    return await KEYSET.fetch(uow.session, readable(select(table), principal, SCOPE, district=district), page)

@@ -12,9 +12,9 @@ from opc_shared.clock import SHANGHAI, Clock
 from opc_shared.concurrency import check_version
 from opc_shared.contracts.registry import FirmStatusChangedV1
 from opc_shared.db import UnitOfWork
-from opc_shared.errors import Forbidden, NotFound
+from opc_shared.errors import Forbidden
 from opc_shared.pagination import Keyset, Page, PageParams
-from opc_shared.scoping import Scope, readable, readable_condition
+from opc_shared.scoping import Scope, read_one, readable
 from registry.adapters.tables import cases, firm_status_history, firms
 from registry.domain.firm import check_status_change
 from registry.domain.messages import names, say
@@ -32,19 +32,16 @@ FIRM = {"en": "firm", "zh-CN": "企业"}
 
 
 async def get_firm(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID, for_update: bool = False) -> dict:
-    query = select(firms).where(firms.c.id == firm_id, readable_condition(principal, SCOPE))
-    if for_update:
-        query = query.with_for_update()
-    row = (await uow.session.execute(query)).mappings().first()
-    if row is None:
-        raise NotFound(FIRM, firm_id)
-    return dict(row)
+    query = select(firms).where(firms.c.id == firm_id)
+    return await read_one(
+        uow.session, query.with_for_update() if for_update else query, principal, SCOPE, resource=FIRM, id=firm_id
+    )
 
 
 async def list_firms(uow: UnitOfWork, *, principal: Principal, district: str | None, page: PageParams) -> Page:
-    query = KEYSET.apply(readable(select(firms), principal, SCOPE, district=district), page)
+    query = readable(select(firms), principal, SCOPE, district=district)
     await check_district_filter(uow, district)
-    return KEYSET.page((await uow.session.execute(query)).mappings().all(), page)
+    return await KEYSET.fetch(uow.session, query, page)
 
 
 async def change_status(

@@ -56,8 +56,8 @@ async def queue(
         query = query.where(running, c.c.licence_warn_at <= now, c.c.licence_due_at > now)
     elif sla_risk == "on_track":
         query = query.where(or_(~running, c.c.licence_warn_at > now))
-    rows = (await uow.session.execute(KEYSET.apply(query, page))).mappings().all()
-    return KEYSET.page(rows, page).map(lambda row: {**row, "sla_risk": risk_of(row, now)})
+    found = await KEYSET.fetch(uow.session, query, page)
+    return found.map(lambda row: {**row, "sla_risk": risk_of(row, now)})
 
 
 def risk_of(row: dict[str, Any], now: datetime) -> str | None:

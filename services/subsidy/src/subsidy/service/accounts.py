@@ -10,9 +10,8 @@ from sqlalchemy.dialects.postgresql import insert
 from opc_shared.auth import Principal
 from opc_shared.contracts import FirmRegisteredV1
 from opc_shared.db import UnitOfWork, Work
-from opc_shared.errors import NotFound
 from opc_shared.pagination import Keyset, Page, PageParams
-from opc_shared.scoping import Scope, ensure_readable, readable
+from opc_shared.scoping import Scope, read_one, readable
 from subsidy.adapters.tables import accounts as table
 from subsidy.domain.accounts import open_for
 
@@ -26,13 +25,9 @@ async def open_for_registered_firm(work: Work, firm: FirmRegisteredV1) -> None:
 
 
 async def get(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID) -> dict:
-    row = (await uow.session.execute(select(table).where(table.c.firm_id == firm_id))).mappings().first()
-    if row is None:
-        raise NotFound(RESOURCE, firm_id)
-    ensure_readable(principal, row["district"], firm=firm_id, resource=RESOURCE, id=firm_id)
-    return dict(row)
+    query = select(table).where(table.c.firm_id == firm_id)
+    return await read_one(uow.session, query, principal, SCOPE, resource=RESOURCE, id=firm_id)
 
 
 async def list_for(uow: UnitOfWork, *, principal: Principal, district: str | None, page: PageParams) -> Page:
-    query = KEYSET.apply(readable(select(table), principal, SCOPE, district=district), page)
-    return KEYSET.page((await uow.session.execute(query)).mappings().all(), page)
+    return await KEYSET.fetch(uow.session, readable(select(table), principal, SCOPE, district=district), page)
