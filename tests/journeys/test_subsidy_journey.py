@@ -158,3 +158,20 @@ def test_invoiced_usage_becomes_an_explained_entitlement_and_is_paid(stack: Serv
     events = asyncio.run(_subsidy_events(infra, firm_id))
     disbursed = [e["data"] for e in events if e["type"] == "opc.subsidy.payment.disbursed.v1"]
     assert [(d["amount_fen"], sorted(d["programmes"])) for d in disbursed] == [(795_000, ["compute", "model_voucher"])]
+
+
+def test_the_demo_loader_accrues_entitlements_once(stack: ServiceProcesses) -> None:
+    """`make run`'s demo data: the first demo firm invoiced 10,600 yuan GPU and 5,300 yuan tokens."""
+    from opc_devstack import demo
+
+    urls = (stack.url("registry"), stack.url("subsidy"), stack.url("compute_ledger"))
+    ids = demo.load(*urls)
+    year = datetime.now(UTC).astimezone(SHANGHAI).date().year
+    city = token("*", "finance")
+
+    def first() -> dict:
+        got = httpx.get(f"{urls[1]}/v1/firms/{ids[0]}/entitlements", params={"year": year}, headers=city, timeout=5)
+        return {e["programme"]: e["amount_fen"] for e in got.json()} if got.status_code == 200 else {}
+
+    assert wait_until(lambda: len(first()) == 2) and first() == {"compute": 636_000, "model_voucher": 159_000}
+    assert demo.load(*urls) == ids and first() == {"compute": 636_000, "model_voucher": 159_000}

@@ -6,6 +6,7 @@ import time
 
 import httpx
 
+from opc_devstack import demo_subsidy
 from opc_devstack.flows import RegistryClient, token
 
 DEMO = [
@@ -18,7 +19,7 @@ DEMO = [
 DEMO_DIVISIONS = {"gaoxin": "510107"}
 
 
-def load(registry_url: str, subsidy_url: str) -> list[str]:
+def load(registry_url: str, subsidy_url: str, ledger_url: str | None = None) -> list[str]:
     """Idempotent: a second run finds the demo founders' cases and adds nothing."""
     firm_ids = []
     with httpx.Client(timeout=15) as http:
@@ -51,4 +52,6 @@ def load(registry_url: str, subsidy_url: str) -> list[str]:
             if all(http.get(f"{subsidy_url}/v1/accounts/{fid}", headers=city).status_code == 200 for fid in firm_ids):
                 break
             time.sleep(0.2)
+    if ledger_url:
+        demo_subsidy.load(ledger_url, subsidy_url, firm_ids)
     return firm_ids

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -15,6 +15,7 @@ from opc_shared.idempotency import IdempotencyDep
 from opc_shared.money import NonNegativeFen
 from opc_shared.pagination import PageDep, PageOut
 from opc_shared.service import ClockDep, UowDep
+from opc_shared.times import UtcDateTime
 from subsidy.service import claims as service
 
 router = APIRouter(prefix="/claims", tags=["claims"])
@@ -100,10 +101,10 @@ class ClaimOut(BaseModel):
     reviewer: str | None
     approver: str | None
     version: int
-    submitted_at: datetime
+    submitted_at: UtcDateTime
     review_due_on: date | None
-    decided_at: datetime | None
-    paid_at: datetime | None
+    decided_at: UtcDateTime | None
+    paid_at: UtcDateTime | None
     evidence: list[dict[str, Any]]
     explanation: dict[str, str] | None
 
@@ -111,7 +112,7 @@ class ClaimOut(BaseModel):
 class AuditOut(BaseModel):
     action: str
     actor: str
-    at: datetime
+    at: UtcDateTime
     detail: dict[str, Any]
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -10,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opc_shared.auth import CurrentPrincipal
 from opc_shared.service import ClockDep, UowDep
+from opc_shared.times import UtcDateTime
 from subsidy.service import payouts as service
 
 router = APIRouter(tags=["payouts"])
@@ -35,7 +35,7 @@ class PaymentOut(BaseModel):
     items: dict[str, Any]
     status: str
     bank_reference: str | None
-    paid_at: datetime | None
+    paid_at: UtcDateTime | None
 
 
 class BatchOut(BaseModel):
@@ -43,7 +43,7 @@ class BatchOut(BaseModel):
     scope: str
     status: str
     created_by: str
-    created_at: datetime
+    created_at: UtcDateTime
     total_fen: int
     payments: list[PaymentOut]
     skipped: list[dict[str, str]]
@@ -60,7 +60,7 @@ class RecoveryOut(BaseModel):
     remaining_fen: int
     status: str
     reason: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class BankAccountIn(BaseModel):

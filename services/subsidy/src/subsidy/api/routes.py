@@ -24,6 +24,8 @@ class SubsidyAccountOut(BaseModel):
     status: str
     registered_at: UtcDateTime
     opened_at: UtcDateTime
+    uscc: str | None = None
+    bank_name: str | None = None
 
 
 @router.get("/{firm_id}", response_model=SubsidyAccountOut)
