@@ -3,14 +3,14 @@
 Every event about a firm is keyed by the firm, the case's events included, so the firm's id
 exists from the case's first event; cases opened before this get one now.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
