@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from sqlalchemy import MetaData, insert, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from opc_shared.aggregate import Aggregate
@@ -26,11 +29,38 @@ def create_engine(settings: ServiceSettings, **overrides: object) -> AsyncEngine
     options: dict[str, object] = {
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
-        "pool_pre_ping": settings.db_pool_pre_ping,
         "connect_args": {"server_settings": {"application_name": f"opc-{settings.service_name}"}},
     }
     options.update(overrides)
-    return create_async_engine(settings.database_url, **options)
+    engine = create_async_engine(settings.database_url, **options)
+    if settings.db_pool_pre_ping and "pool_pre_ping" not in overrides:
+        ping_when_idle(engine, settings.db_pool_ping_idle_s)
+    return engine
+
+
+def ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:
+    """Check a pooled connection before use only if it sat unused for more than ``idle_s``.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout, and with asyncpg a ping is three round
+    trips (BEGIN, an empty query, ROLLBACK): more than a whole read by primary key. A connection used
+    a moment ago cannot have missed a database restart that went unnoticed by the request that used
+    it, so only connections idle for longer are checked; a failed check makes the pool open a new one.
+    """
+    pool = engine.sync_engine.pool
+
+    @sa_event.listens_for(pool, "checkin")
+    def _returned(dbapi_connection: Any, record: Any) -> None:
+        record.info["opc_idle_since"] = time.monotonic()
+
+    @sa_event.listens_for(pool, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("opc_idle_since")
+        if since is None or time.monotonic() - since <= idle_s:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # any failure: the pool discards this connection and opens another
+            raise DisconnectionError(f"pooled connection failed its check: {exc}") from exc
 
 
 def asyncpg_dsn(sqlalchemy_url: str) -> str:
@@ -48,10 +78,17 @@ class Database:
         self.metadata = metadata
         self.engine = engine or create_engine(settings)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        #: Sessions without BEGIN/COMMIT (the pool's connections in autocommit): for reads, two round trips fewer.
+        self.read_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
         self.platform = PlatformTables(metadata)
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self)
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        """``read_only``: no explicit transaction, each statement sees what is committed when it runs (as
+        READ COMMITTED gives inside one); for requests that only read. A write made through it is committed
+        statement by statement, so whatever must be atomic uses a normal unit of work."""
+        return UnitOfWork(self, read_only=read_only)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -71,9 +108,10 @@ class UnitOfWork:
     same transaction; the outbox's insert trigger NOTIFYs the relay, which Postgres delivers
     only if the transaction commits."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, read_only: bool = False) -> None:
         self._db = db
-        self.session: AsyncSession = db.sessionmaker()
+        self.read_only = read_only
+        self.session: AsyncSession = (db.read_sessionmaker if read_only else db.sessionmaker)()
         self._events: list[tuple[CloudEvent, str]] = []
         self._seen: list[Aggregate] = []
         self._committed = False

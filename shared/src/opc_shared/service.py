@@ -202,10 +202,14 @@ class _AppClock:
         return self._app.state.clock.now()
 
 
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def _uow(request: Request) -> AsyncIterator[UnitOfWork]:
     """The request's transaction: commits (events included) once the route returned, before the
-    response is sent; rolls back if anything raised. Routes never commit by hand."""
-    async with request.app.state.db.uow() as uow:
+    response is sent; rolls back if anything raised. Routes never commit by hand. A GET reads
+    without BEGIN/COMMIT (see :meth:`Database.uow`), two round trips fewer per read."""
+    async with request.app.state.db.uow(read_only=request.method in _READS) as uow:
         yield uow
         await uow.commit()
 

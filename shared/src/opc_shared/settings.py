@@ -36,8 +36,10 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/opc"
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
-    #: Check each pooled connection before use (one extra round trip); survives database restarts quietly.
+    #: Check a pooled connection before use if it sat idle longer than ``db_pool_ping_idle_s``, so a
+    #: database restart goes unnoticed by requests; a connection in steady use is not checked.
     db_pool_pre_ping: bool = True
+    db_pool_ping_idle_s: float = Field(default=1.0, ge=0)
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     #: How long a broker may hold a fetch waiting for data (Kafka's ``fetch.max.wait.ms``). Kafka and
     #: noida answer as soon as data lands; Tansu answers only after it, so the dev stack sets 5 there.

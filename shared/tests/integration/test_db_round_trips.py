@@ -1,0 +1,51 @@
+"""What the request path saves in round trips, against the session's real PostgreSQL: reads run without
+BEGIN/COMMIT, and only connections idle for a while are checked before use (a database restart still
+goes unnoticed by the next request)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from sqlalchemy import MetaData, text
+
+from opc_shared.db import Database
+from subsidy.settings import SubsidySettings
+
+
+async def test_a_read_only_unit_of_work_runs_each_statement_on_its_own(infra) -> None:
+    db = Database(SubsidySettings(), MetaData())
+    try:
+        async with db.uow(read_only=True) as uow:
+            first = (await uow.session.execute(text("SELECT txid_current()"))).scalar_one()
+            second = (await uow.session.execute(text("SELECT txid_current()"))).scalar_one()
+            await uow.commit()
+        assert first != second, "no explicit transaction: every statement is its own"
+        async with db.uow() as uow:
+            first = (await uow.session.execute(text("SELECT txid_current()"))).scalar_one()
+            second = (await uow.session.execute(text("SELECT txid_current()"))).scalar_one()
+            await uow.commit()
+        assert first == second, "a normal unit of work is one transaction"
+        async with db.uow() as uow:  # the pool's connection came back out of autocommit
+            assert (await uow.session.execute(text("SELECT txid_current() = txid_current()"))).scalar_one()
+    finally:
+        await db.dispose()
+
+
+async def _backend_pid(db: Database) -> int:
+    async with db.uow(read_only=True) as uow:
+        return (await uow.session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+
+
+async def test_a_connection_idle_past_the_threshold_is_checked_and_replaced_when_dead(infra) -> None:
+    db = Database(SubsidySettings(db_pool_size=1, db_max_overflow=0, db_pool_ping_idle_s=0.2), MetaData())
+    admin = await asyncpg.connect(infra.admin_dsn)
+    try:
+        pid = await _backend_pid(db)
+        assert await _backend_pid(db) == pid, "one pooled connection, reused"
+        await admin.execute("SELECT pg_terminate_backend($1)", pid)  # as a database restart would
+        await asyncio.sleep(0.4)
+        assert await _backend_pid(db) != pid, "the dead connection was noticed before use and replaced"
+    finally:
+        await admin.close()
+        await db.dispose()
