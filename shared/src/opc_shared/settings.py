@@ -34,7 +34,7 @@ class ServiceSettings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/opc"
-    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     #: Check a pooled connection before use if it sat idle longer than ``db_pool_ping_idle_s``, so a
     #: database restart goes unnoticed by requests; a connection in steady use is not checked.

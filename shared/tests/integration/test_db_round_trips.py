@@ -7,10 +7,17 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy import MetaData, text
 
 from opc_shared.db import Database
-from subsidy.settings import SubsidySettings
+from opc_shared.settings import ServiceSettings
+
+
+class SubsidySettings(ServiceSettings):
+    """The subsidy role's database URL from the session's environment (no service code involved)."""
+
+    model_config = SettingsConfigDict(env_prefix="OPC_SUBSIDY_", extra="ignore")
 
 
 async def test_a_read_only_unit_of_work_runs_each_statement_on_its_own(infra) -> None:

@@ -6,6 +6,7 @@ Never commits: the unit of work does, and drains the events of every case handed
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -50,16 +51,26 @@ def clock_from_json(data: dict[str, Any] | None) -> SlaClock | None:
     )
 
 
-async def load_calendar(session: AsyncSession) -> WorkingCalendar:
-    """The working-day calendar as stored now; cached across requests while no year is edited."""
+async def load_calendar(session: AsyncSession, *, max_age_s: float = 0.0) -> WorkingCalendar:
+    """The working-day calendar as stored now; cached across requests while no year is edited.
+
+    ``max_age_s``: a read may use the cached calendar without checking the stamp if it was checked that
+    recently (an edit on another replica shows within that time). Writes keep the default 0: they
+    must see the calendar their own transaction stores."""
+    key = _cache_key(session)
+    cached = _calendar_cache.get(key)
+    if cached is not None and max_age_s > 0 and time.monotonic() - cached[2] <= max_age_s:
+        return cached[1]
+    # Only a read vouches for the cache's freshness: a write's transaction may still roll back.
+    checked_at = time.monotonic() if max_age_s > 0 else float("-inf")
     stamp = (await session.execute(_CALENDAR_STAMP)).scalar_one()
-    cached = _calendar_cache.get(_cache_key(session))
     if cached is not None and cached[0] == stamp:
+        _calendar_cache[key] = (stamp, cached[1], max(checked_at, cached[2]))
         return cached[1]
     years = (await session.execute(select(t.calendar_years.c.year))).scalars().all()
     days = (await session.execute(select(t.calendar_days.c.day, t.calendar_days.c.kind))).all()
     calendar = WorkingCalendar({d: DayKind(k) for d, k in days}, set(years))
-    _calendar_cache[_cache_key(session)] = (stamp, calendar)
+    _calendar_cache[key] = (stamp, calendar, checked_at)
     return calendar
 
 
@@ -74,18 +85,35 @@ _CALENDAR_STAMP = select(
         "",
     )
 )
-_calendar_cache: dict[str, tuple[str, WorkingCalendar]] = {}
+_calendar_cache: dict[str, tuple[str, WorkingCalendar, float]] = {}  # url → (stamp, calendar, checked at)
+#: How stale a calendar a read-only request may use: one edit reaches every replica's reads within it.
+READ_CALENDAR_MAX_AGE_S = 1.0
 
 
 def _cache_key(session: AsyncSession) -> str:
     return str(session.bind.url) if session.bind is not None else ""
 
 
+_LOAD_CASE = """
+SELECT c.*,
+       ARRAY(SELECT s FROM {steps} s WHERE s.case_id = c.id) AS _steps,
+       ARRAY(SELECT m FROM {materials} m WHERE m.case_id = c.id) AS _materials,
+       ARRAY(SELECT x FROM {sub_cases} x WHERE x.case_id = c.id) AS _sub_cases
+FROM {cases} c WHERE c.id = :case_id
+"""
+_LOAD_CASE_SQL = text(
+    _LOAD_CASE.format(
+        cases=t.cases.fullname, steps=t.case_steps.fullname, materials=t.case_materials.fullname, sub_cases=t.sub_cases.fullname
+    )
+)
+_LOAD_CASE_FOR_UPDATE_SQL = text(_LOAD_CASE_SQL.text + " FOR UPDATE OF c")
+
+
 async def load_case(session: AsyncSession, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
-    query = select(t.cases).where(t.cases.c.id == case_id)
-    if for_update:
-        query = query.with_for_update()
-    row = (await session.execute(query)).mappings().first()
+    """The case with its steps, materials and sub-cases in one round trip (child rows as arrays of
+    row values, which asyncpg decodes with their column types)."""
+    query = _LOAD_CASE_FOR_UPDATE_SQL if for_update else _LOAD_CASE_SQL
+    row = (await session.execute(query, {"case_id": case_id})).mappings().first()
     if row is None:
         return None
     case = Case(
@@ -108,11 +136,11 @@ async def load_case(session: AsyncSession, case_id: uuid.UUID, *, for_update: bo
         firm_id=row["firm_id"],
         version=row["version"],
     )
-    for s in (await session.execute(select(t.case_steps).where(t.case_steps.c.case_id == case_id))).mappings():
+    for s in row["_steps"]:
         case.steps[s["step"]] = Step(
             s["step"], s["position"], StepState(s["state"]), s["owner"], s["due_at"], s["completed_at"], s["reference"]
         )
-    for m in (await session.execute(select(t.case_materials).where(t.case_materials.c.case_id == case_id))).mappings():
+    for m in row["_materials"]:
         case.materials[m["code"]] = MaterialItem(
             m["code"],
             m["status"],
@@ -125,7 +153,7 @@ async def load_case(session: AsyncSession, case_id: uuid.UUID, *, for_update: bo
             m["reminders_sent"],
             m["note"],
         )
-    for sc in (await session.execute(select(t.sub_cases).where(t.sub_cases.c.case_id == case_id))).mappings():
+    for sc in row["_sub_cases"]:
         case.sub_cases[sc["id"]] = SubCase(
             sc["id"],
             sc["kind"],
@@ -291,6 +319,7 @@ async def _save_timeline(session: AsyncSession, case: Case) -> None:
 async def replace_calendar_year(
     session: AsyncSession, year: int, entries: dict[date, tuple[DayKind, str | None]], source: str, loaded_at: datetime
 ) -> None:
+    _calendar_cache.pop(_cache_key(session), None)  # this process's reads check the stamp again at once
     await session.execute(
         delete(t.calendar_days).where(t.calendar_days.c.day >= date(year, 1, 1), t.calendar_days.c.day <= date(year, 12, 31))
     )
@@ -383,7 +412,8 @@ class CaseRepository:
     async def calendar(self) -> WorkingCalendar:
         memo = self.uow.memo
         if "registry.calendar" not in memo:
-            memo["registry.calendar"] = await load_calendar(self.session)
+            max_age = READ_CALENDAR_MAX_AGE_S if getattr(self.uow, "read_only", False) else 0.0
+            memo["registry.calendar"] = await load_calendar(self.session, max_age_s=max_age)
         return memo["registry.calendar"]  # type: ignore[return-value]
 
     async def replace_calendar_year(

@@ -95,7 +95,7 @@ async def list_cases(
         sla_risk=sla_risk,
         page=page,
     )
-    return PageOut.of(found.map(lambda row: {**row, "proposed_name": row["form"].get("proposed_name")}), CaseSummary)
+    return PageOut.of(found, CaseSummary)
 
 
 @router.get("/{case_id}", response_model=CaseOut, summary="One case; its ETag is the version actions send in If-Match")

@@ -28,6 +28,30 @@ KEYSET = Keyset(t.cases.c.created_at, t.cases.c.id)
 SCOPE = Scope(district=t.cases.c.district, firm=t.cases.c.firm_id, account=t.cases.c.founder_sub)
 
 
+#: What a queue row shows: the form's name only, not the whole form (decoding 50 forms was a tenth of the request).
+_QUEUE_COLUMNS = (
+    *(
+        t.cases.c[name]
+        for name in (
+            "id",
+            "district",
+            "status",
+            "owner",
+            "community_id",
+            "sandbox",
+            "submitted_at",
+            "accepted_at",
+            "licence_due_at",
+            "licence_warn_at",
+            "licence_issued_at",
+            "version",
+            "created_at",
+        )
+    ),
+    t.cases.c.form["proposed_name"].astext.label("proposed_name"),
+)
+
+
 async def queue(
     uow: UnitOfWork,
     *,
@@ -41,7 +65,7 @@ async def queue(
     page: PageParams,
 ) -> Page:
     c = t.cases
-    query = readable(select(c), principal, SCOPE, district=district, staff_roles=STAFF)
+    query = readable(select(*_QUEUE_COLUMNS), principal, SCOPE, district=district, staff_roles=STAFF)
     await check_district_filter(uow, district)
     if status:
         query = query.where(c.c.status == status)
