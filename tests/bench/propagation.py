@@ -22,7 +22,7 @@ It starts its own embedded PostgreSQL and the broker ``OPC_DEV_BROKER`` names (n
    rate or the consumer fell behind (then the figures are mostly queueing).
 
 2. **Relay throughput vs the raw producer**: N outbox rows are written through ``UnitOfWork`` with no relay
-   running, then drained by the real ``OutboxRelay.publish_batch`` (read batch, send, await acks, mark sent)
+   running, then drained by the real ``OutboxRelay.drain`` (batches read, sent, acknowledged, marked sent)
    into a fresh topic; the same N records (same keys, values, headers) are then sent by a bare aiokafka
    producer built by the same ``make_producer`` into another fresh topic of the same partition count.
    The ratio relay/raw is the figure (DESIGN.md: ≥ 0.7).
@@ -66,6 +66,7 @@ from opc_devstack.infra import DATABASE, TOPICS, Infra
 from opc_shared.clock import SystemClock
 from opc_shared.contracts import FirmRegisteredV1
 from opc_shared.db import Database, UnitOfWork, asyncpg_dsn
+from opc_shared.events import kafka_headers
 from opc_shared.kafka import ensure_topics, make_producer
 from opc_shared.relay import OutboxRelay
 from registry.adapters.tables import firms
@@ -114,6 +115,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="extra environment for the relay/consumer processes, e.g. OPC_KAFKA_FETCH_MAX_WAIT_MS=1 (repeatable)",
     )
+    p.add_argument("--profile", action="store_true", help="py-spy the relay and the consumer during run 1 (tests/bench/results/)")
     p.add_argument("--keep-temp", action="store_true", help="keep the temporary directory (database, broker and worker logs)")
     p.add_argument("--no-json", action="store_true", help="do not write the results JSON / PNG")
     args = p.parse_args(argv)
@@ -545,6 +547,20 @@ def latency_figures(rows: list[asyncpg.Record], stats: ProducerStats, measure_fr
     }
 
 
+def start_profiles(workers: WorkerProcesses, args: argparse.Namespace, tag: str) -> list[tuple[subprocess.Popen, Path]]:
+    """py-spy on the relay and the consumer for the whole producing window (``--profile``)."""
+    pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    spies = []
+    for name, proc in workers.procs.items():
+        path = RESULTS_DIR / f"profile-{name}-{tag}.txt"
+        seconds = str(max(1, round(args.warmup + args.duration)))
+        cmd = [pyspy, "record", "-p", str(proc.pid), "-d", seconds, "-r", "250", "-o", str(path), "--format", "raw"]
+        cmd.append("--nonblocking")
+        spies.append((subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT), path))
+    return spies
+
+
 async def propagation_run(stack: Stack, args: argparse.Namespace, run_no: int, log_dir: Path) -> dict[str, Any]:
     tag = f"r{run_no}-{uuid.uuid4().hex[:6]}"
     label = f"latency run {run_no}"
@@ -561,6 +577,7 @@ async def propagation_run(stack: Stack, args: argparse.Namespace, run_no: int, l
             flush=True,
         )
         stats = ProducerStats()
+        spies = start_profiles(workers, args, tag) if args.profile and run_no == 1 else []
         cpu = CpuMeter(stack, workers)
         cpu.start()
         started = time.monotonic()
@@ -587,6 +604,9 @@ async def propagation_run(stack: Stack, args: argparse.Namespace, run_no: int, l
             await asyncio.sleep(0.2)
         drain_s = time.monotonic() - started - produce_s
         cpu.stop()
+        for spy, path in spies:
+            spy.wait(60)
+            print(f"  [{label}] profile (collapsed stacks): {path}", flush=True)
         workers.stop()  # before reading: every effect that will ever land has landed
         rows = await conn.fetch(LATENCY_SQL, f"bench {tag} %")
         dead_letters = await conn.fetchval("SELECT count(*) FROM subsidy.dead_letters")
@@ -681,16 +701,15 @@ async def _started_producer(settings: RegistrySettings, topic: str):
 
 
 async def time_relay(stack: Stack, topic: str) -> tuple[int, float]:
-    """Drain the outbox with the real relay batch step (read ≤ batch size, send, await acks, mark sent)."""
+    """Drain the outbox as the running relay does (``OutboxRelay.drain``: batches read, sent, acknowledged
+    and marked sent, the next batch read while the previous one's acks are awaited)."""
     settings = stack.registry_settings()
     relay = OutboxRelay(settings)
     conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
     producer = await _started_producer(settings, topic)
     try:
-        sent = 0
         started = time.perf_counter()
-        while published := await relay.publish_batch(conn, producer):
-            sent += published
+        sent = await relay.drain(conn, producer)
         return sent, time.perf_counter() - started
     finally:
         await producer.stop()
@@ -703,17 +722,18 @@ async def time_raw(stack: Stack, source_topic: str, topic: str, start_after: int
     conn = await asyncpg.connect(stack.db_dsn)
     try:
         rows = await conn.fetch(
-            "SELECT key, payload::text AS payload, headers::text AS headers FROM registry.outbox "
-            "WHERE id > $1 AND topic = $2 ORDER BY id",
+            "SELECT event_id::text AS event_id, event_type, payload->>'source' AS source, key, payload::text AS payload, "
+            "headers::text AS headers FROM registry.outbox WHERE id > $1 AND topic = $2 ORDER BY id",
             start_after,
             source_topic,
         )
     finally:
         await conn.close()
     records = []
-    for row in rows:
-        headers = [(k, str(v).encode()) for k, v in json.loads(row["headers"]).items()]
-        headers.append(("content-type", b"application/cloudevents+json; charset=utf-8"))
+    for row in rows:  # exactly the headers the relay sends (CloudEvents ce_* + traceparent + content-type)
+        extra = json.loads(row["headers"])
+        headers = kafka_headers(row["event_id"], row["event_type"], row["source"], extra.pop("traceparent", None))
+        headers.extend((k, str(v).encode()) for k, v in extra.items())
         records.append((row["key"].encode(), row["payload"].encode(), headers))
     producer = await _started_producer(settings, topic)
     try:

@@ -98,6 +98,10 @@ class Database:
         await self.engine.dispose()
 
 
+class ReadOnlyWork(RuntimeError):
+    """Events were published through a unit of work that has no transaction to keep them atomic."""
+
+
 class UnregisteredEvent(TypeError):
     """Only catalogued contracts are published: the catalogue is what consumers and schemas know."""
 
@@ -170,6 +174,10 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         self.collect_events()
+        if self._events and self.read_only:
+            raise ReadOnlyWork(
+                f"a read-only unit of work (a GET) cannot publish {self._events[0][0].type}: events need one transaction"
+            )
         if self._events:
             await self._number_by_subject()
             outbox = self._db.platform.outbox

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import Counter
 from datetime import datetime
 
 import asyncpg
@@ -92,7 +93,7 @@ class OutboxRelay:
                     if producer is None:
                         producer = make_producer(self.settings)
                         await producer.start()
-                    published = await self.publish_batch(conn, producer)
+                    published = await self.drain(conn, producer)
                     backoff = 0.2
                 except KafkaError as exc:
                     metrics.RELAY_ERRORS.labels(self.settings.service_name).inc()
@@ -116,17 +117,50 @@ class OutboxRelay:
                 await conn.remove_listener(self.settings.outbox_channel, on_notify)
 
     async def publish_batch(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
+        """One batch: read, send, await the acks, mark sent."""
+        rows = await self._unsent(conn, after=0)
+        if rows:
+            await self._settle(conn, rows, await self._send(producer, rows))
+        return len(rows)
+
+    async def drain(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
+        """Publish every unsent row, batch after batch, in id order.
+
+        While the broker acknowledges one batch, the next is read and handed to the producer, so the
+        database round trips overlap the broker's instead of adding to them. A batch is marked sent only
+        once all of its records are acknowledged, and batches are marked in order; if the broker fails
+        half-way, whatever was not marked is sent again by the next drain (duplicates, never loss)."""
+        total = 0
+        pending: tuple[list[asyncpg.Record], list[asyncio.Future]] | None = None
+        after = 0
+        while True:
+            rows = await self._unsent(conn, after=after)
+            futures = await self._send(producer, rows) if rows else []
+            if pending is not None:
+                await self._settle(conn, *pending)
+                total += len(pending[0])
+                pending = None
+            if not rows:
+                return total
+            after = rows[-1]["id"]
+            if len(rows) < self.settings.relay_batch_size:
+                await self._settle(conn, rows, futures)
+                return total + len(rows)
+            pending = (rows, futures)
+
+    async def _unsent(self, conn: asyncpg.Connection, *, after: int) -> list[asyncpg.Record]:
         # Pick the ids first: with stale statistics after a burst, the planner would otherwise
         # render and sort every unsent row to return a batch of them.
-        rows = await conn.fetch(
+        return await conn.fetch(
             f"SELECT o.id, o.event_id::text AS event_id, o.event_type, o.payload->>'source' AS source, "
             f"o.topic, o.key, o.payload::text AS payload, o.headers::text AS headers "
             f"FROM {self.schema}.outbox o WHERE o.id IN "
-            f"(SELECT id FROM {self.schema}.outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1) ORDER BY o.id",
+            f"(SELECT id FROM {self.schema}.outbox WHERE sent_at IS NULL AND id > $2 ORDER BY id LIMIT $1) ORDER BY o.id",
             self.settings.relay_batch_size,
+            after,
         )
-        if not rows:
-            return 0
+
+    async def _send(self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> list[asyncio.Future]:
         futures = []
         for row in rows:
             extra = json.loads(row["headers"])
@@ -135,11 +169,14 @@ class OutboxRelay:
             futures.append(
                 await producer.send(row["topic"], value=row["payload"].encode(), key=row["key"].encode(), headers=headers)
             )
+        return futures
+
+    async def _settle(self, conn: asyncpg.Connection, rows: list[asyncpg.Record], futures: list[asyncio.Future]) -> None:
+        """Wait for every acknowledgement of ``rows``, then mark them sent."""
         await asyncio.gather(*futures)
         await self.mark_sent(conn, [r["id"] for r in rows])
-        for row in rows:
-            metrics.EVENTS_PUBLISHED.labels(self.settings.service_name, row["topic"]).inc()
-        return len(rows)
+        for topic, n in Counter(row["topic"] for row in rows).items():
+            metrics.EVENTS_PUBLISHED.labels(self.settings.service_name, topic).inc(n)
 
     async def mark_sent(self, conn: asyncpg.Connection, ids: list[int]) -> None:
         await conn.execute(

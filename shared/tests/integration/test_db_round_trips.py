@@ -56,3 +56,26 @@ async def test_a_connection_idle_past_the_threshold_is_checked_and_replaced_when
     finally:
         await admin.close()
         await db.dispose()
+
+
+async def test_a_read_only_unit_of_work_refuses_to_publish(infra) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from opc_shared.contracts import FirmRegisteredV1
+    from opc_shared.db import ReadOnlyWork
+
+    db = Database(SubsidySettings(), MetaData())
+    try:
+        async with db.uow(read_only=True) as uow:
+            uow.publish(
+                FirmRegisteredV1(
+                    firm_id=uuid.uuid4(), name="只读", district="wuhou", founder_name="甲", registered_at=datetime.now(UTC)
+                )
+            )
+            with pytest.raises(ReadOnlyWork):
+                await uow.commit()
+    finally:
+        await db.dispose()
