@@ -113,3 +113,39 @@ async def test_a_refused_transfer_puts_everything_back_and_bad_files_change_noth
     assert other.status_code == 403
     firm_user = await subsidy.post("/v1/payment-batches", json={"scope": d}, headers=bearer(d, ("firm",), firm_id=str(firm)))
     assert firm_user.status_code == 403
+
+
+async def test_a_receivable_without_a_later_payout_is_repaid(subsidy) -> None:
+    """Paid 600 yuan on 1,000 yuan of compute; the invoice is fully reversed: 600 yuan to recover,
+    no later payout to net it against, so the firm transfers it back."""
+    feed, d = subsidy.feed, subsidy.district
+    finance = bearer(d, ("finance",), sub="fin-3")
+    firm = await feed.firm(d)
+    await ok(
+        await subsidy.put(
+            f"/v1/accounts/{firm}/bank-account",
+            json={"bank_account": "6222020200111111", "bank_name": "农业银行"},
+            headers=finance,
+        )
+    )
+    blue = await feed.invoice(firm, d, date(2026, 4, 1), cat("compute", 100_000))
+    await pay_everything(subsidy, finance)
+    await feed.reverse(firm, d, blue, date(2026, 4, 1), cat("compute", 100_000))
+    (receivable,) = [r for r in await ok(await subsidy.get("/v1/recoveries", headers=finance)) if r["recipient_id"] == str(firm)]
+    assert receivable["remaining_fen"] == 60_000
+    other = await subsidy.post(
+        f"/v1/recoveries/{receivable['id']}/repaid", json={"bank_reference": "X"}, headers=bearer("elsewhere", ("finance",))
+    )
+    assert other.status_code == 404
+    done = await ok(
+        await subsidy.post(f"/v1/recoveries/{receivable['id']}/repaid", json={"bank_reference": "ABC123"}, headers=finance)
+    )
+    assert (done["status"], done["remaining_fen"]) == ("repaid", 0)
+    again = await subsidy.post(f"/v1/recoveries/{receivable['id']}/repaid", json={"bank_reference": "ABC123"}, headers=finance)
+    assert again.status_code == 409
+    outbox = subsidy.app.state.db.platform.outbox
+    async with subsidy.app.state.db.uow() as uow:
+        events = (await uow.session.execute(select(outbox.c.payload).where(outbox.c.key == str(firm)))).scalars().all()
+    assert [
+        (e["data"]["amount_fen"], e["data"]["method"]) for e in events if e["type"] == "opc.subsidy.payment.recovered.v1"
+    ] == [(60_000, "repaid")]

@@ -108,6 +108,17 @@ async def open_recoveries(
     return [RecoveryOut(**r) for r in await service.open_recoveries(uow.work(), principal, district)]
 
 
+class RepaidIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bank_reference: str = Field(min_length=1, max_length=100)
+
+
+@router.post("/recoveries/{recovery_id}/repaid", response_model=RecoveryOut, summary="The recipient paid a receivable back")
+async def repaid(recovery_id: UUID, body: RepaidIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep) -> RecoveryOut:
+    return RecoveryOut(**await service.mark_repaid(uow.work(), principal, recovery_id, body.bank_reference, clock.now()))
+
+
 @router.put("/accounts/{firm_id}/bank-account", summary="The account subsidies are paid into")
 async def set_bank_account(firm_id: UUID, principal: CurrentPrincipal, uow: UowDep, body: BankAccountIn = Body(...)) -> dict:
     row = await service.set_bank_account(uow.work(), principal, firm_id, body.bank_account, body.bank_name)

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from opc_shared.auth import Principal
 from opc_shared.contracts.subsidy import PaymentDisbursedV1, PaymentRecoveredV1
 from opc_shared.db import Work
-from opc_shared.errors import DomainError, Forbidden, NotFound
+from opc_shared.errors import Conflict, DomainError, Forbidden, NotFound
 from subsidy.adapters.tables import accounts, claims, entitlements, payment_batches, payments, recoveries
 from subsidy.domain.claims import net
 from subsidy.service import budgets
@@ -339,6 +339,47 @@ async def open_recoveries(work: Work, principal: Principal, district: str | None
     if scope:
         query = query.where(recoveries.c.district == scope)
     return [dict(r) for r in (await work.session.execute(query)).mappings()]
+
+
+async def mark_repaid(work: Work, principal: Principal, recovery_id: uuid.UUID, bank_reference: str, now: datetime) -> dict:
+    """A receivable the recipient paid back by transfer (no later payout to net it against)."""
+    if not principal.has_any("finance", "admin"):
+        raise Forbidden("recoveries are finance's")
+    row = (
+        (await work.session.execute(select(recoveries).where(recoveries.c.id == recovery_id).with_for_update()))
+        .mappings()
+        .first()
+    )
+    if row is None or not principal.may_see_district(row["district"]):
+        raise NotFound({"en": "recovery", "zh-CN": "追回款"}, recovery_id)
+    if row["status"] != "open":
+        raise Conflict(f"the recovery is {row['status']}")
+    updated = (
+        (
+            await work.session.execute(
+                update(recoveries)
+                .where(recoveries.c.id == recovery_id)
+                .values(remaining_fen=0, status="repaid")
+                .returning(recoveries)
+            )
+        )
+        .mappings()
+        .one()
+    )
+    work.publish(
+        PaymentRecoveredV1(
+            recipient_kind=row["recipient_kind"],
+            recipient_id=row["recipient_id"],
+            district=row["district"],
+            recovery_id=recovery_id,
+            programme=row["programme"],
+            amount_fen=row["remaining_fen"],
+            method="repaid",
+            reason=f"{row['reason']} (bank {bank_reference})"[:500],
+            recovered_at=now,
+        )
+    )
+    return dict(updated)
 
 
 async def set_bank_account(work: Work, principal: Principal, firm_id: uuid.UUID, account: str, bank_name: str) -> dict:
