@@ -46,7 +46,9 @@ def _run(args: argparse.Namespace) -> int:
         print("[devstack] services: starting registry, subsidy, matching, compute-ledger", flush=True)
         services.start()
         if not args.no_demo:
-            ids = demo.load(services.url("registry"), services.url("subsidy"), services.url("compute_ledger"))
+            ids = demo.load(
+                services.url("registry"), services.url("subsidy"), services.url("compute_ledger"), services.url("matching")
+            )
             print(f"[devstack] demo data: {len(ids)} firms registered (idempotent; re-running adds none)", flush=True)
         print("\n[devstack] ready:", flush=True)
         for svc in SERVICES:

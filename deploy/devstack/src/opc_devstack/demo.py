@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from opc_devstack import demo_subsidy
+from opc_devstack import demo_matching, demo_subsidy
 from opc_devstack.flows import RegistryClient, token
 
 DEMO = [
@@ -19,7 +19,7 @@ DEMO = [
 DEMO_DIVISIONS = {"gaoxin": "510107"}
 
 
-def load(registry_url: str, subsidy_url: str, ledger_url: str | None = None) -> list[str]:
+def load(registry_url: str, subsidy_url: str, ledger_url: str | None = None, matching_url: str | None = None) -> list[str]:
     """Idempotent: a second run finds the demo founders' cases and adds nothing."""
     firm_ids = []
     with httpx.Client(timeout=15) as http:
@@ -54,4 +54,6 @@ def load(registry_url: str, subsidy_url: str, ledger_url: str | None = None) -> 
             time.sleep(0.2)
     if ledger_url:
         demo_subsidy.load(ledger_url, subsidy_url, firm_ids)
+    if matching_url:
+        demo_matching.load(matching_url, firm_ids, [d[0] for d in DEMO])
     return firm_ids
