@@ -21,13 +21,13 @@ from matching.domain.index import SupplierIndex
 from matching.domain.scoring import Candidate
 from matching.domain.teams import Team, TeamCandidate, form
 from matching.service.ranking import IndexHolder
-from opc_shared.auth import CITY_WIDE, Principal
+from opc_shared.auth import Principal
 from opc_shared.clock import Clock
 from opc_shared.concurrency import check_version
 from opc_shared.db import UnitOfWork, Work
 from opc_shared.errors import DomainError, Forbidden, NotFound
 from opc_shared.pagination import Keyset, Page, PageParams
-from opc_shared.scoping import check_district_param, is_staff
+from opc_shared.scoping import check_district_param, in_district, is_staff
 
 RESOURCE = {"en": "demand", "zh-CN": "需求"}
 KEYSET = Keyset(t.demands.c.created_at, t.demands.c.id)
@@ -158,9 +158,7 @@ async def list_for(uow: UnitOfWork, *, principal: Principal, status: str | None,
     query = select(d)
     check_district_param(principal, district)
     if is_staff(principal):
-        wanted = district if principal.district == CITY_WIDE else principal.district
-        if wanted:
-            query = query.where(d.c.district == wanted)
+        query = in_district(query, principal, d.c.district, district=district)
     elif principal.has_any("scenario_owner"):
         query = query.where(d.c.owner_sub == principal.sub)
     elif "firm" in principal.roles:
@@ -171,8 +169,7 @@ async def list_for(uow: UnitOfWork, *, principal: Principal, status: str | None,
         raise Forbidden("demand lists are for scenario owners, staff and firms")
     if status:
         query = query.where(d.c.status == status)
-    rows = (await uow.session.execute(KEYSET.apply(query, page))).mappings().all()
-    return KEYSET.page(rows, page)
+    return await KEYSET.fetch(uow.session, query, page)
 
 
 async def timeline(call: DemandCall) -> list[dict]:

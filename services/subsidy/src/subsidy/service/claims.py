@@ -22,6 +22,7 @@ from opc_shared.contracts.subsidy import ClaimDecidedV1
 from opc_shared.db import Work
 from opc_shared.errors import DomainError, Forbidden, InvalidInput, NotFound
 from opc_shared.pagination import Keyset, Page, PageParams
+from opc_shared.scoping import Scope, readable
 from subsidy.adapters.tables import accounts, audit_trail, claim_evidence, claims, evidence_uses
 from subsidy.domain import claims as rules
 from subsidy.domain.calendar import CalendarNotLoaded
@@ -353,26 +354,16 @@ async def trail(work: Work, principal: Principal, claim_id: uuid.UUID) -> list[d
 
 
 KEYSET = Keyset(claims.c.submitted_at, claims.c.id)
+#: Staff read their district's claims, a firm its own.
+CLAIM_SCOPE = Scope(district=claims.c.district, firm=claims.c.firm_id)
 
 
 async def list_for(
     work: Work, principal: Principal, *, status: str | None, district: str | None, page: PageParams, today: date
 ) -> Page:
-    query = select(claims)
-    if principal.has_any(*STAFF_ROLES):
-        if principal.district != "*":
-            if district and district != principal.district:
-                raise Forbidden(f"district {district} is not yours")
-            query = query.where(claims.c.district == principal.district)
-        elif district:
-            query = query.where(claims.c.district == district)
-    elif principal.firm_id:
-        query = query.where(claims.c.firm_id == uuid.UUID(principal.firm_id))
-    else:
-        raise Forbidden("only staff and firms list claims")
+    query = readable(select(claims), principal, CLAIM_SCOPE, district=district)
     if status == "overdue":
         query = query.where(claims.c.status.in_(("submitted", "under_review")), claims.c.review_due_on < today)
     elif status:
         query = query.where(claims.c.status == status)
-    rows = [dict(r) for r in (await work.session.execute(KEYSET.apply(query, page))).mappings()]
-    return KEYSET.page(rows, page)
+    return await KEYSET.fetch(work.session, query, page)
