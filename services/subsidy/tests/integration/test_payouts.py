@@ -149,3 +149,42 @@ async def test_a_receivable_without_a_later_payout_is_repaid(subsidy) -> None:
     assert [
         (e["data"]["amount_fen"], e["data"]["method"]) for e in events if e["type"] == "opc.subsidy.payment.recovered.v1"
     ] == [(60_000, "repaid")]
+
+
+async def test_budgets_hold_automatic_payouts_too(subsidy) -> None:
+    """Compute budget of 5,000 yuan in the district: firm A is owed 6,000 (does not fit, skipped),
+    firm B 3,000 (reserved, committed when paid). B's invoice fully reversed and repaid: released."""
+    feed, d = subsidy.feed, subsidy.district
+    finance = bearer(d, ("finance",), sub="fin-4")
+    body = {"programme": "compute", "year": 2026, "scope": d, "total_fen": 500_000}
+    budget = await ok(await subsidy.post("/v1/budgets", json=body, headers=bearer("*", ("admin",))), 201)
+    a, b = await feed.firm(d), await feed.firm(d)
+    for firm in (a, b):
+        await ok(
+            await subsidy.put(
+                f"/v1/accounts/{firm}/bank-account",
+                json={"bank_account": "6222020200222222", "bank_name": "中国银行"},
+                headers=finance,
+            )
+        )
+    await feed.invoice(a, d, date(2026, 4, 1), cat("compute", 1_000_000))
+    blue = await feed.invoice(b, d, date(2026, 4, 1), cat("compute", 500_000))
+    batch = await ok(await subsidy.post("/v1/payment-batches", json={"scope": d}, headers=finance), 201)
+    assert [p["recipient_id"] for p in batch["payments"]] == [str(b)]
+    assert batch["skipped"] == [{"recipient_kind": "firm", "recipient_id": str(a), "reason": "compute budget exhausted"}]
+
+    async def figures() -> tuple[int, int]:
+        rows = await ok(await subsidy.get("/v1/budgets", params={"year": 2026}, headers=finance))
+        mine = next(r for r in rows if r["id"] == budget["id"])
+        return mine["reserved_fen"], mine["committed_fen"]
+
+    assert await figures() == (300_000, 0)
+    ref = batch["payments"][0]["reference"]
+    await ok(
+        await subsidy.post(f"/v1/payment-batches/{batch['id']}/bank-return", json={"file": f"{ref},paid,B9"}, headers=finance)
+    )
+    assert await figures() == (0, 300_000)
+    await feed.reverse(b, d, blue, date(2026, 4, 1), cat("compute", 500_000))
+    (receivable,) = [r for r in await ok(await subsidy.get("/v1/recoveries", headers=finance)) if r["recipient_id"] == str(b)]
+    await ok(await subsidy.post(f"/v1/recoveries/{receivable['id']}/repaid", json={"bank_reference": "R9"}, headers=finance))
+    assert await figures() == (0, 0)

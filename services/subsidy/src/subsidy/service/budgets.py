@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
@@ -92,3 +92,27 @@ async def list_for(work: Work, year: int, scope: str | None) -> list[dict]:
     if scope is not None:
         query = query.where(budgets.c.scope.in_((scope, "*")))
     return [figures(dict(r)) for r in (await work.session.execute(query)).mappings()]
+
+
+async def reserve_if_budgeted(work: Work, programme: str, year: int, district: str, amount: int) -> uuid.UUID | None:
+    """Automatic entitlements reserve when they are scheduled for payment, where a budget is set."""
+    if await _find(work, programme, year, district) is None:
+        return None
+    return await reserve(work, programme, year, district, amount)
+
+
+async def release_reserved(work: Work, budget_id: uuid.UUID, amount: int) -> None:
+    await work.session.execute(
+        update(budgets).where(budgets.c.id == budget_id).values(reserved_fen=budgets.c.reserved_fen - amount)
+    )
+
+
+async def release_recovered(work: Work, programme: str, year: int, district: str, amount: int) -> None:
+    """Money recovered goes back to the budget it was committed from (never below zero)."""
+    budget = await _find(work, programme, year, district)
+    if budget is not None:
+        await work.session.execute(
+            update(budgets)
+            .where(budgets.c.id == budget["id"])
+            .values(committed_fen=func.greatest(budgets.c.committed_fen - amount, 0))
+        )

@@ -120,6 +120,25 @@ async def create_batch(work: Work, principal: Principal, scope: str, now: dateti
         if not entry["bank"]:
             skipped.append({"recipient_kind": kind, "recipient_id": recipient, "reason": "no bank account on file"})
             continue
+        kept = []
+        for item in entry["items"]:
+            if item["source"] == "entitlement":
+                try:
+                    budget_id = await budgets.reserve_if_budgeted(
+                        work, item["programme"], item["year"], entry["district"], item["amount_fen"]
+                    )
+                except DomainError as exc:
+                    if exc.code != "budget_exhausted":
+                        raise
+                    skipped.append(
+                        {"recipient_kind": kind, "recipient_id": recipient, "reason": f"{item['programme']} budget exhausted"}
+                    )
+                    continue
+                item["budget_id"] = str(budget_id) if budget_id else None
+            kept.append(item)
+        entry["items"] = kept
+        if not kept:
+            continue
         gross = sum(i["amount_fen"] for i in entry["items"])
         open_recoveries = (
             await s.execute(
@@ -255,6 +274,12 @@ async def _settle(work: Work, payment_id: uuid.UUID, status: str, bank_ref: str,
             if status == "paid":
                 values["paid_fen"] = entitlements.c.paid_fen + item["amount_fen"]
             await s.execute(update(entitlements).where(*where).values(**values))
+            if item.get("budget_id"):
+                budget_id = uuid.UUID(item["budget_id"])
+                if status == "paid":
+                    await budgets.commit(work, budget_id, item["amount_fen"])
+                else:
+                    await budgets.release_reserved(work, budget_id, item["amount_fen"])
         else:
             claim_id = uuid.UUID(item["claim_id"])
             if status == "paid":
@@ -287,6 +312,7 @@ async def _settle(work: Work, payment_id: uuid.UUID, status: str, bank_ref: str,
                 .mappings()
                 .one()
             )
+            await budgets.release_recovered(work, rec["programme"], rec["year"], rec["district"], n["amount_fen"])
             work.publish(
                 PaymentRecoveredV1(
                     recipient_kind=p["recipient_kind"],
@@ -366,6 +392,7 @@ async def mark_repaid(work: Work, principal: Principal, recovery_id: uuid.UUID, 
         .mappings()
         .one()
     )
+    await budgets.release_recovered(work, row["programme"], row["year"], row["district"], row["remaining_fen"])
     work.publish(
         PaymentRecoveredV1(
             recipient_kind=row["recipient_kind"],
