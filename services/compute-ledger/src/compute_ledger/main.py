@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from compute_ledger import jobs
 from compute_ledger.adapters.tables import metadata
 from compute_ledger.api import firm_accounts, firms, ops, periods, pools, vendors, webhooks
 from compute_ledger.consumers import HANDLERS
@@ -18,6 +19,7 @@ spec = ServiceSpec(
     routers=[firm_accounts.router, firms.router, vendors.router, webhooks.router, pools.router, periods.router, ops.router],
     handlers=HANDLERS,
     problems=PROBLEMS,
+    jobs={"ledger-jobs": jobs.run},
 )
 
 

@@ -218,10 +218,20 @@ async def transfer(uow: UnitOfWork, principal: Principal, pool_id: UUID, source:
 
 
 async def settle_pool(
-    uow: UnitOfWork, pool_id: UUID, *, period: str | None, now: datetime, principal: Principal | None = None
-) -> dict:
-    """Attributes the invoiced cost of what firms drew since the last settlement; one event per firm."""
+    uow: UnitOfWork, pool_id: UUID, *, period: str | None, now: datetime, principal: Principal | None = None, once: bool = False
+) -> dict | None:
+    """Attributes the invoiced cost of what firms drew since the last settlement; one event per firm.
+
+    ``once``: the monthly job's settlement, skipped (None) if the period is settled already."""
     pool = await _pool(uow, pool_id, lock=True)
+    if once:
+        settled = await uow.session.execute(
+            select(pool_settlements.c.settlement_id).where(
+                pool_settlements.c.pool_id == pool_id, pool_settlements.c.period == period
+            )
+        )
+        if settled.first() is not None:
+            return None
     community = await _community(uow, pool["community_id"])
     if principal is not None:
         _may_operate(principal, community["district"])
