@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from opc_devstack import demo
+from opc_devstack import demo, demo_ledger
 from opc_devstack.infra import SERVICES, Infra, clean
 from opc_devstack.services import ServiceProcesses
 
@@ -50,6 +50,7 @@ def _run(args: argparse.Namespace) -> int:
                 services.url("registry"), services.url("subsidy"), services.url("compute_ledger"), services.url("matching")
             )
             print(f"[devstack] demo data: {len(ids)} firms registered (idempotent; re-running adds none)", flush=True)
+            demo_ledger.load(services.url("registry"), services.url("compute_ledger"), ids)
         print("\n[devstack] ready:", flush=True)
         for svc in SERVICES:
             url = services.url(svc.package)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from compute_ledger.service import pools as service
 from opc_shared.auth import CurrentPrincipal
+from opc_shared.idempotency import IdempotencyDep
 from opc_shared.service import ClockDep, UowDep
 from opc_shared.times import UtcDateTime
 
@@ -116,8 +117,11 @@ class SettlementStatementOut(BaseModel):
 
 
 @router.post("", status_code=201, response_model=PoolOut, summary="A community buys a pool from a vendor")
-async def create(body: PoolIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep) -> PoolOut:
-    return PoolOut.model_validate(await service.create(uow, principal, body.model_dump(), clock.now()))
+async def create(body: PoolIn, principal: CurrentPrincipal, clock: ClockDep, idem: IdempotencyDep):
+    async def work(uow):
+        return 201, PoolOut.model_validate(await service.create(uow, principal, body.model_dump(), clock.now()))
+
+    return await idem.execute(body, work)
 
 
 @router.get("/{pool_id}", response_model=PoolOut)
