@@ -33,7 +33,7 @@ lint: install
 
 # make bench (~8 min) | make bench BENCH_ARGS=--long (~25 min) | BENCH_ARGS="--broker tansu" | --quick
 bench: install
-	$(PY) tests/bench/bench.py $(BENCH_ARGS) --subsidy-args "$(SUBSIDY_BENCH_ARGS)" --matching-args "$(MATCHING_BENCH_ARGS)"
+	$(PY) tests/bench/bench.py $(BENCH_ARGS) --subsidy-args "$(SUBSIDY_BENCH_ARGS)" --matching-args "$(MATCHING_BENCH_ARGS)" --ledger-args "$(LEDGER_BENCH_ARGS)"
 
 migrate: install
 	@for svc in $(SERVICE_PACKAGES); do $(PY) -m $$svc migrate || exit 1; done

@@ -28,6 +28,7 @@ SCRIPTS = {
     "api": "api.py",
     "subsidy": "subsidy_bench.py",
     "matching": "matching_bench.py",
+    "ledger": "ledger.py",
 }
 SUBSIDY_QUICK = ["--firms", "20000", "--lines", "200000", "--runs", "1", "--seconds", "5"]
 
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         "api": [*flag, *(["--long"] if args.long else []), *args.api_args.split()],
         "subsidy": [*(SUBSIDY_QUICK if args.quick else []), *args.subsidy_args.split()],
         "matching": [*(["--runs", "1"] if args.quick else []), *args.matching_args.split()],
+        "ledger": [*flag, *args.ledger_args.split()],
     }
     selected = [name for name in (args.only or list(plans)) if name not in args.skip]
     started = time.monotonic()

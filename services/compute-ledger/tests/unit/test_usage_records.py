@@ -18,10 +18,30 @@ def test_uscc_check_character() -> None:
 
 def test_same_body_same_hash_whatever_the_spelling_of_times() -> None:
     buyer = new_uscc()
-    a = UsageRecord.model_validate(gpu(buyer, "x", at=AT))
-    b = UsageRecord.model_validate({**gpu(buyer, "x", at=AT), "started_at": "2026-11-01T08:00:00+08:00"})
+    a = parse_record(gpu(buyer, "x", at=AT), 0, **WINDOW)
+    b = parse_record({**gpu(buyer, "x", at=AT), "started_at": "2026-11-01T08:00:00+08:00"}, 0, **WINDOW)
     assert a.body_hash() == b.body_hash()
-    assert a.body_hash() != UsageRecord.model_validate(gpu(buyer, "x", at=AT, amount=1)).body_hash()
+    assert a.body_hash() != parse_record(gpu(buyer, "x", at=AT, amount=1), 0, **WINDOW).body_hash()
+    # the model (slow path) and the fast path agree on the record they produce
+    assert UsageRecord.model_validate(gpu(buyer, "x", at=AT)).record() == a
+
+
+def test_fast_path_never_accepts_what_the_model_refuses() -> None:
+    buyer = new_uscc()
+    good = tokens(buyer, "y", at=AT)
+    for bad in (
+        {**good, "amount_fen": True},
+        {**good, "amount_fen": -1},
+        {**good, "input_tokens": 1.0},
+        {**good, "started_at": "2026-11-01T08:00:00"},  # no time zone
+        {**good, "extra": 1},
+        {**good, "kind": "gpu"},
+        {**good, "id": ""},
+        {**good, "correction_of": "y"},
+        {**good, "buyer_uscc": buyer[:-1] + ("0" if buyer[-1] != "0" else "1")},
+        {**good, "pool_id": "not-a-uuid-but-thirty-six-characters!"},
+    ):
+        assert isinstance(parse_record(bad, 0, **WINDOW), Outcome), bad
 
 
 def test_rejections_name_the_field() -> None:

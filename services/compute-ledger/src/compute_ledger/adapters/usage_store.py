@@ -19,30 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from compute_ledger.domain.periods import month_bounds, month_of
 
-
-@dataclass
-class Row:
-    record_key: bytes
-    body_hash: bytes
-    record_id: str
-    buyer_uscc: str
-    pool_id: UUID | None
-    kind: str
-    resource: str
-    started_at: datetime
-    ended_at: datetime
-    gpu_seconds: int
-    input_tokens: int
-    cached_input_tokens: int
-    output_tokens: int
-    amount_fen: int
-    tax_rate_bp: int
-    rated_fen: int | None
-    discrepancy: str | None
-    correction_of: str | None
-    over_quota: bool
-
-
 COLUMNS = (
     ("record_key", "bytea"),
     ("body_hash", "bytea"),
@@ -127,7 +103,7 @@ async def claim_message(session: AsyncSession, *, message_key: bytes, vendor_id:
 
 async def ingest(
     session: AsyncSession,
-    rows: list[Row],
+    columns: dict[str, list],
     *,
     message_key: bytes,
     vendor_id: UUID,
@@ -135,7 +111,7 @@ async def ingest(
     default_city: str,
 ) -> tuple[bool, dict[bytes, Stored]]:
     """(message was new, what happened to each key). Nothing is written when the message is a replay."""
-    params: dict[str, object] = {name: [getattr(r, name) for r in rows] for name, _ in COLUMNS}
+    params: dict[str, object] = dict(columns)
     params |= {
         "message_key": message_key,
         "vendor_id": vendor_id,
@@ -170,6 +146,9 @@ class PartitionKeeper:
         self._known: set[str] = set()
 
     async def ensure(self, engine: AsyncEngine, moments: list[datetime]) -> None:
+        first, last = month_of(min(moments)), month_of(max(moments))
+        if first == last and first in self._known:
+            return  # the usual batch: one month, known to exist
         months = {month_of(m) for m in moments} - self._known
         if not months:
             return

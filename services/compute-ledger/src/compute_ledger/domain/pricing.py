@@ -12,9 +12,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-
-SECONDS_PER_HOUR = Decimal(3600)
-MILLION = Decimal(1_000_000)
+from functools import lru_cache
+from math import lcm
 
 
 @dataclass(frozen=True)
@@ -33,18 +32,32 @@ def to_fen(exact: Decimal) -> int:
     return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+@lru_cache(maxsize=4096)
+def _ratio(rate: Decimal | None) -> tuple[int, int]:
+    return (0, 1) if rate is None else rate.as_integer_ratio()
+
+
+def _half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator (both ≥ 0) rounded half-up to an integer, exactly."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
 def rate_gpu(price: Price, gpu_seconds: int) -> int:
-    assert price.fen_per_gpu_hour is not None
-    return to_fen(price.fen_per_gpu_hour * gpu_seconds / SECONDS_PER_HOUR)
+    """price per GPU-hour × seconds / 3600, computed as an exact fraction, rounded half-up once."""
+    num, den = _ratio(price.fen_per_gpu_hour)
+    return _half_up(num * gpu_seconds, den * 3600)
 
 
 def rate_tokens(price: Price, input_tokens: int, cached_input_tokens: int, output_tokens: int) -> int:
-    exact = (
-        (price.fen_per_m_input or 0) * input_tokens
-        + (price.fen_per_m_cached_input or 0) * cached_input_tokens
-        + (price.fen_per_m_output or 0) * output_tokens
-    ) / MILLION
-    return to_fen(exact)
+    """Σ price per million × tokens / 10⁶, as one exact fraction, rounded half-up once."""
+    parts = [
+        (*_ratio(price.fen_per_m_input), input_tokens),
+        (*_ratio(price.fen_per_m_cached_input), cached_input_tokens),
+        (*_ratio(price.fen_per_m_output), output_tokens),
+    ]
+    common = lcm(*(den for _, den, _ in parts))
+    numerator = sum(num * (common // den) * count for num, den, count in parts)
+    return _half_up(numerator, common * 1_000_000)
 
 
 class PriceBook:
@@ -71,14 +84,15 @@ class Tolerance:
     bp: int
     min_fen: int
 
-    def allowed(self, rated: int) -> Decimal:
-        return max(Decimal(self.min_fen), Decimal(rated) * self.bp / 10_000)
+    def allows(self, difference: int, rated: int) -> bool:
+        """|difference| ≤ max(min_fen, rated × bp / 10000), in integers."""
+        return abs(difference) * 10_000 <= max(self.min_fen * 10_000, rated * self.bp)
 
 
 def verdict(amount_fen: int, rated_fen: int | None, tolerance: Tolerance) -> str | None:
     """None when the vendor's amount agrees; else ``unpriced``, ``over`` or ``under``."""
     if rated_fen is None:
         return "unpriced"
-    if abs(amount_fen - rated_fen) <= tolerance.allowed(rated_fen):
+    if tolerance.allows(amount_fen - rated_fen, rated_fen):
         return None
     return "over" if amount_fen > rated_fen else "under"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from hashlib import blake2b
 from typing import Literal
 from uuid import UUID
@@ -67,33 +68,64 @@ class UsageRecord(BaseModel):
             raise ValueError("a record cannot correct itself")
         return self
 
-    @property
-    def resource(self) -> str:
-        return self.gpu_model if self.kind == "gpu" else self.model  # type: ignore[return-value]
+    def record(self) -> Record:
+        gpu = self.kind == "gpu"
+        return Record(
+            id=self.id,
+            buyer_uscc=self.buyer_uscc,
+            pool_id=self.pool_id,
+            kind=self.kind,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+            resource=(self.gpu_model if gpu else self.model) or "",
+            gpu_seconds=self.gpu_seconds or 0,
+            input_tokens=self.input_tokens or 0,
+            cached_input_tokens=self.cached_input_tokens or 0,
+            output_tokens=self.output_tokens or 0,
+            amount_fen=self.amount_fen,
+            tax_rate_bp=self.tax_rate_bp,
+            correction_of=self.correction_of,
+        )
+
+
+@dataclass(slots=True)
+class Record:
+    """A valid usage record as the ledger processes it (``UsageRecord`` is its contract)."""
+
+    id: str
+    buyer_uscc: str
+    pool_id: UUID | None
+    kind: str
+    started_at: datetime
+    ended_at: datetime
+    resource: str
+    gpu_seconds: int
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    amount_fen: int
+    tax_rate_bp: int
+    correction_of: str | None
 
     def units(self) -> int:
         """What the record draws from a pool: GPU-seconds, or all tokens."""
         if self.kind == "gpu":
-            return self.gpu_seconds or 0
-        return (self.input_tokens or 0) + (self.cached_input_tokens or 0) + (self.output_tokens or 0)
+            return self.gpu_seconds
+        return self.input_tokens + self.cached_input_tokens + self.output_tokens
 
     def body_hash(self) -> bytes:
+        """16 bytes identifying the normalised body: the same record spelled differently (time zones,
+        key order) hashes the same; any change of a value does not."""
         normalised = (
-            self.buyer_uscc,
-            str(self.pool_id or ""),
-            self.kind,
-            self.started_at.timestamp(),
-            self.ended_at.timestamp(),
-            self.resource,
-            self.gpu_seconds or 0,
-            self.input_tokens or 0,
-            self.cached_input_tokens or 0,
-            self.output_tokens or 0,
-            self.amount_fen,
-            self.tax_rate_bp,
-            self.correction_of or "",
+            f"{self.buyer_uscc}|{self.pool_id or ''}|{self.kind}|{_micros(self.started_at)}|{_micros(self.ended_at)}|"
+            f"{self.resource}|{self.gpu_seconds}|{self.input_tokens}|{self.cached_input_tokens}|{self.output_tokens}|"
+            f"{self.amount_fen}|{self.tax_rate_bp}|{self.correction_of or ''}"
         )
-        return blake2b(repr(normalised).encode(), digest_size=16).digest()
+        return blake2b(normalised.encode(), digest_size=16).digest()
+
+
+def _micros(moment: datetime) -> int:
+    return round(moment.timestamp() * 1_000_000)
 
 
 def record_key(vendor_id: UUID, record_id: str) -> bytes:
@@ -128,18 +160,94 @@ def rejected(record_id: str | None, code: str, field: str, message: str) -> Outc
     return Outcome(record_id, "rejected", code, field, message)
 
 
-def parse_record(raw: object, index: int, *, earliest: datetime, latest: datetime) -> UsageRecord | Outcome:
-    """A valid record, or the rejection naming the first field at fault (``records[i].field``)."""
-    rid = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
-    try:
-        record = UsageRecord.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err.get("loc", ()))
-        field = f"records[{index}]" + (f".{loc}" if loc else "")
-        return rejected(rid, "invalid", field, err.get("msg", "invalid"))
+def parse_record(raw: object, index: int, *, earliest: datetime, latest: datetime) -> Record | Outcome:
+    """A valid record, or the rejection naming the first field at fault (``records[i].field``).
+
+    The common shape is checked by a fast path that accepts only what the contract model accepts;
+    anything else goes through the model, which decides and names the field."""
+    record = _fast(raw)
+    if record is None:
+        rid = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+        try:
+            record = UsageRecord.model_validate(raw).record()
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err.get("loc", ()))
+            field = f"records[{index}]" + (f".{loc}" if loc else "")
+            return rejected(rid, "invalid", field, err.get("msg", "invalid"))
     if record.started_at < earliest or record.ended_at > latest:
         return rejected(
             record.id, "out_of_range", f"records[{index}].started_at", "the usage window lies outside what the ledger accepts"
         )
     return record
+
+
+_GPU_KEYS = frozenset(
+    {"id", "buyer_uscc", "kind", "started_at", "ended_at", "gpu_model", "gpu_seconds", "amount_fen", "tax_rate_bp"}
+)
+_TOKEN_KEYS = frozenset(
+    {"id", "buyer_uscc", "kind", "started_at", "ended_at", "model", "input_tokens", "cached_input_tokens", "output_tokens",
+     "amount_fen", "tax_rate_bp"}
+)  # fmt: skip
+_OPTIONAL = frozenset({"pool_id", "correction_of", "cached_input_tokens"})
+
+
+@lru_cache(maxsize=65_536)
+def _uscc_ok(value: str) -> bool:
+    return uscc_problem(value) is None
+
+
+def _count(value: object, high: int) -> int | None:
+    return value if type(value) is int and 0 <= value <= high else None
+
+
+def _moment(value: object) -> datetime | None:
+    if type(value) is not str or len(value) < 20 or value[10] != "T":
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _fast(raw: object) -> Record | None:
+    """The usual record, checked without the model; None means "let the model judge"."""
+    if type(raw) is not dict:
+        return None
+    kind = raw.get("kind")
+    required = _GPU_KEYS if kind == "gpu" else _TOKEN_KEYS if kind == "tokens" else None
+    if required is None or not (required - _OPTIONAL) <= raw.keys() or not raw.keys() <= (required | _OPTIONAL):
+        return None
+    rid, buyer, resource = raw["id"], raw["buyer_uscc"], raw["gpu_model" if kind == "gpu" else "model"]
+    if not (type(rid) is str and 1 <= len(rid) <= 128 and type(resource) is str and 1 <= len(resource) <= 128):
+        return None
+    if type(buyer) is not str or not _uscc_ok(buyer):
+        return None
+    correction_of = raw.get("correction_of")
+    if correction_of is not None and not (type(correction_of) is str and 1 <= len(correction_of) <= 128 and correction_of != rid):
+        return None
+    pool_id = raw.get("pool_id")
+    if pool_id is not None:
+        if type(pool_id) is not str or len(pool_id) != 36:
+            return None
+        try:
+            pool_id = UUID(pool_id)
+        except ValueError:
+            return None
+    started, ended = _moment(raw["started_at"]), _moment(raw["ended_at"])
+    amount, rate = _count(raw["amount_fen"], 10**13), _count(raw["tax_rate_bp"], 10_000)
+    if started is None or ended is None or ended < started or amount is None or rate is None:
+        return None
+    if kind == "gpu":
+        seconds = _count(raw["gpu_seconds"], 10**12)
+        if seconds is None:
+            return None
+        counts = (seconds, 0, 0, 0)
+    else:
+        inp, out = _count(raw["input_tokens"], 10**15), _count(raw["output_tokens"], 10**15)
+        cached = _count(raw.get("cached_input_tokens", 0), 10**15)
+        if inp is None or out is None or cached is None:
+            return None
+        counts = (0, inp, cached, out)
+    return Record(rid, buyer, pool_id, kind, started, ended, resource, *counts, amount, rate, correction_of)

@@ -14,10 +14,10 @@ from uuid import UUID
 from sqlalchemy import text
 
 from compute_ledger.adapters import usage_store
-from compute_ledger.adapters.usage_store import EARLIEST, LATEST_AHEAD, PartitionKeeper, Row
+from compute_ledger.adapters.usage_store import EARLIEST, LATEST_AHEAD, PartitionKeeper
 from compute_ledger.domain.pools import draw
 from compute_ledger.domain.pricing import PriceBook, Tolerance, rate_gpu, rate_tokens, verdict
-from compute_ledger.domain.usage import MAX_RECORDS, Outcome, UsageRecord, parse_record, record_key, rejected
+from compute_ledger.domain.usage import MAX_RECORDS, Outcome, Record, parse_record, record_key, rejected
 from opc_shared.db import Database, UnitOfWork
 from opc_shared.errors import DomainError, InvalidInput
 
@@ -32,7 +32,7 @@ class Vendor:
 @dataclass
 class _Pending:
     index: int
-    record: UsageRecord
+    record: Record
     key: bytes
     body_hash: bytes
     rated_fen: int | None = None
@@ -99,7 +99,7 @@ async def report(
     await partitions.ensure(db.engine, [p.record.started_at for p in pending])
     fresh_message, stored = await usage_store.ingest(
         uow.session,
-        [_row(p) for p in pending],
+        _columns(pending),
         message_key=message_key,
         vendor_id=vendor.vendor_id,
         now=now,
@@ -126,38 +126,39 @@ def _conflict(record_id: str, index: int) -> Outcome:
     return rejected(record_id, "conflict", f"records[{index}].id", "this record id was received before with another body")
 
 
-def _rate(prices: PriceBook, record: UsageRecord) -> int | None:
+def _rate(prices: PriceBook, record: Record) -> int | None:
     price = prices.in_force(record.kind, record.resource, record.started_at)
     if price is None:
         return None
     if record.kind == "gpu":
-        return rate_gpu(price, record.gpu_seconds or 0) if price.fen_per_gpu_hour is not None else None
-    return rate_tokens(price, record.input_tokens or 0, record.cached_input_tokens or 0, record.output_tokens or 0)
+        return rate_gpu(price, record.gpu_seconds) if price.fen_per_gpu_hour is not None else None
+    return rate_tokens(price, record.input_tokens, record.cached_input_tokens, record.output_tokens)
 
 
-def _row(p: _Pending) -> Row:
-    r = p.record
-    return Row(
-        record_key=p.key,
-        body_hash=p.body_hash,
-        record_id=r.id,
-        buyer_uscc=r.buyer_uscc,
-        pool_id=r.pool_id,
-        kind=r.kind,
-        resource=r.resource,
-        started_at=r.started_at,
-        ended_at=r.ended_at,
-        gpu_seconds=r.gpu_seconds or 0,
-        input_tokens=r.input_tokens or 0,
-        cached_input_tokens=r.cached_input_tokens or 0,
-        output_tokens=r.output_tokens or 0,
-        amount_fen=r.amount_fen,
-        tax_rate_bp=r.tax_rate_bp,
-        rated_fen=p.rated_fen,
-        discrepancy=p.discrepancy,
-        correction_of=r.correction_of,
-        over_quota=p.over_quota,
-    )
+def _columns(pending: list[_Pending]) -> dict[str, list]:
+    """The batch as one array per column (``usage_store.COLUMNS``)."""
+    records = [p.record for p in pending]
+    return {
+        "record_key": [p.key for p in pending],
+        "body_hash": [p.body_hash for p in pending],
+        "record_id": [r.id for r in records],
+        "buyer_uscc": [r.buyer_uscc for r in records],
+        "pool_id": [r.pool_id for r in records],
+        "kind": [r.kind for r in records],
+        "resource": [r.resource for r in records],
+        "started_at": [r.started_at for r in records],
+        "ended_at": [r.ended_at for r in records],
+        "gpu_seconds": [r.gpu_seconds for r in records],
+        "input_tokens": [r.input_tokens for r in records],
+        "cached_input_tokens": [r.cached_input_tokens for r in records],
+        "output_tokens": [r.output_tokens for r in records],
+        "amount_fen": [r.amount_fen for r in records],
+        "tax_rate_bp": [r.tax_rate_bp for r in records],
+        "rated_fen": [p.rated_fen for p in pending],
+        "discrepancy": [p.discrepancy for p in pending],
+        "correction_of": [r.correction_of for r in records],
+        "over_quota": [p.over_quota for p in pending],
+    }
 
 
 def _answer(outcomes: list[Outcome | None]) -> dict:
