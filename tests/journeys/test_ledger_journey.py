@@ -20,6 +20,7 @@ from opc_devstack.flows import RegistryClient
 from opc_devstack.infra import SERVICES, free_port
 from opc_devstack.ledger_flows import LedgerClient, gpu, invoice, invoice_line, invoice_number, new_uscc, tokens
 from opc_devstack.services import ServiceProcesses
+from opc_shared.contracts import topics
 from opc_shared.contracts.ledger import InvoiceRecordedV1, InvoiceReversedV1
 
 SHANGHAI_OFFSET = timedelta(hours=8)
@@ -37,7 +38,7 @@ def stack(infra) -> Iterator[ServiceProcesses]:
 
 async def _ledger_events(bootstrap: str, firm_id: str, want: int, timeout: float = 20) -> list[dict]:
     consumer = AIOKafkaConsumer(
-        "opc.ledger.v1", bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=f"journey-{uuid.uuid4().hex}"
+        topics.LEDGER, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=f"journey-{uuid.uuid4().hex}"
     )
     await consumer.start()
     found: list[dict] = []

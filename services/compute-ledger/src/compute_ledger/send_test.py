@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from compute_ledger.adapters.signatures import sign
 from compute_ledger.domain.identifiers import make_uscc
+from compute_ledger.settings import ComputeLedgerSettings
 
 
 def sample_record(buyer: str, now: datetime) -> dict:
@@ -37,7 +38,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m compute_ledger send-test", description=__doc__)
     parser.add_argument("--vendor", required=True, help="your vendor id (from POST /v1/vendors)")
     parser.add_argument("--secret", default=os.environ.get("OPC_VENDOR_SECRET"), help="whsec_… (or OPC_VENDOR_SECRET)")
-    parser.add_argument("--url", default="http://127.0.0.1:8004", help="the ledger's base URL")
+    settings = ComputeLedgerSettings()
+    parser.add_argument("--url", default=f"http://{settings.host}:{settings.http_port}", help="the ledger's base URL")
     parser.add_argument("--buyer", help="the buyer's USCC (default: a made-up one, kept as unattributed)")
     args = parser.parse_args(argv)
     if not args.secret:
