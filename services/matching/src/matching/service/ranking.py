@@ -12,6 +12,7 @@ rebuild. Exposure counts for the fairness term are re-read every half minute.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -66,6 +67,7 @@ class IndexHolder:
         if self._watermark is not None:
             query = query.where(p.c.changed_at > self._watermark - OVERLAP)
         applied = 0
+        first_load = self._watermark is None
         for row in (await session.execute(query)).mappings():
             if self._watermark is None or row["changed_at"] > self._watermark:
                 self._watermark = row["changed_at"]
@@ -77,10 +79,13 @@ class IndexHolder:
                 self.index.upsert(facts)
             applied += 1
         if reread_exposures:
-            for firm_id, count in self._exposures.items():
-                current = self.index.facts(firm_id)
-                if current is not None and current.exposures_90d != count:
-                    self.index.set_exposure(firm_id, count)
+            for facts in self.index.live_facts():
+                count = self._exposures.get(facts.firm_id, 0)  # 0 once its exposures left the window
+                if facts.exposures_90d != count:
+                    self.index.set_exposure(facts.firm_id, count)
+        if first_load and applied > 10_000:
+            gc.collect()
+            gc.freeze()  # a full load's objects live as long as the process: keep them out of GC passes
         self._refreshed = time.monotonic()
         self.last_refresh_s = time.perf_counter() - started
         self.last_applied = applied
