@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from opc_shared.errors import VersionMismatch
 from registry.adapters import tables as t
 from registry.domain.calendar import CalendarNotLoaded, DayKind, WorkingCalendar
 from registry.domain.case import Case, MaterialItem, Placement, Status, Step, StepState, SubCase, SubStatus
+from registry.domain.firm import FirmStatus
 from registry.domain.form import CaseForm
 from registry.domain.sla import STANDARD_LADDER, Pause, SlaClock, step_moment
 
@@ -490,7 +492,16 @@ class CaseRepository:
             await self.session.execute(select(t.communities.c.division_code).where(t.communities.c.id == community_id))
         ).scalar_one_or_none()
 
-    async def add_firm(self, case: Case, *, uscc: str, now: datetime, actor: str) -> None:
+
+class FirmRepository:
+    """The firm register: a firm is written here when its licence is issued, and its status
+    changes are saved here with their history (the firm's events go out with the unit of work)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.session = uow.session
+
+    async def add_licensed(self, case: Case, *, uscc: str, now: datetime, actor: str) -> None:
         """The firm a licence created: its register row, its first status, and its seat at the workstation."""
         founder = case.form.founder_or_blank
         today = now.astimezone(SHANGHAI).date()
@@ -521,3 +532,37 @@ class CaseRepository:
             .where(t.occupancies.c.case_id == case.id, t.occupancies.c.ended_at.is_(None))
             .values(firm_id=case.firm_id)
         )
+
+    def status_of(self, row: Mapping[str, Any]) -> FirmStatus:
+        """The firm's status aggregate from its register row (read, and locked, by the caller)."""
+        return self.uow.track(FirmStatus(row["id"], row["district"], row["status"], row["status_since"], row["version"]))
+
+    async def save_status(self, firm: FirmStatus) -> None:
+        saved = await self.session.execute(
+            update(t.firms)
+            .where(t.firms.c.id == firm.id, t.firms.c.version == firm.version)
+            .values(status=firm.status, status_since=firm.since, version=t.firms.c.version + 1)
+        )
+        if saved.rowcount != 1:
+            raise VersionMismatch(current="newer", sent=firm.version)
+        firm.version += 1
+        if firm.new_changes:
+            await self.session.execute(
+                insert(t.firm_status_history),
+                [
+                    {
+                        "firm_id": firm.id,
+                        "status": c.status,
+                        "effective_date": c.effective_date,
+                        "reason": c.reason,
+                        "recorded_by": c.recorded_by,
+                    }
+                    for c in firm.new_changes
+                ],
+            )
+            firm.new_changes.clear()
+
+    async def status_history(self, firm_id: uuid.UUID) -> list[dict[str, Any]]:
+        h = t.firm_status_history
+        rows = await self.session.execute(select(h).where(h.c.firm_id == firm_id).order_by(h.c.id))
+        return [dict(r) for r in rows.mappings()]

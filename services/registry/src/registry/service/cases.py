@@ -18,7 +18,7 @@ from opc_shared.db import UnitOfWork
 from opc_shared.errors import DomainError, Forbidden, InvalidInput, NotFound
 from opc_shared.scoping import may_read
 from registry.adapters import tables as t
-from registry.adapters.repository import CaseRepository
+from registry.adapters.repository import CaseRepository, FirmRepository
 from registry.domain.calendar import CalendarNotLoaded, WorkingCalendar
 from registry.domain.case import Case, Placement
 from registry.domain.form import CaseForm
@@ -186,7 +186,7 @@ async def complete_step(call: CaseCall, step: str, reference: str | None) -> Cas
             firm = (case.firm_id, generate_uscc(await _division_of(uow, case), await cases.next_uscc_serial()))
         case.complete_step(step, reference=reference, now=now, actor=call.actor, calendar=calendar, firm=firm)
         if step == "business_licence" and case.licence_issued_at is not None and firm is not None:
-            await cases.add_firm(case, uscc=firm[1], now=now, actor=call.actor)
+            await FirmRepository(uow).add_licensed(case, uscc=firm[1], now=now, actor=call.actor)
 
     return await mutate(call, CASEWORKERS, action)
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
 from opc_shared.auth import Principal
 from opc_shared.clock import SHANGHAI, Clock
 from opc_shared.concurrency import check_version
-from opc_shared.contracts.registry import FirmStatusChangedV1
 from opc_shared.db import UnitOfWork
 from opc_shared.errors import Forbidden
 from opc_shared.pagination import Keyset, Page, PageParams
 from opc_shared.scoping import Scope, read_one, readable
-from registry.adapters.tables import cases, firm_status_history, firms
-from registry.domain.firm import check_status_change
+from registry.adapters.repository import FirmRepository
+from registry.adapters.tables import cases, firms
 from registry.domain.messages import names, say
 from registry.service.districts import check_district_filter
 
@@ -57,33 +56,15 @@ async def change_status(
 ) -> dict:
     if not principal.has_any("caseworker", "admin"):
         raise Forbidden(say("needs_roles", roles=names("role", ("caseworker", "admin"))))
-    firm = await get_firm(uow, principal=principal, firm_id=firm_id, for_update=True)
-    check_version(firm["version"], version)
-    check_status_change(firm["status"], firm["status_since"], status, effective_date, clock.now().astimezone(SHANGHAI).date())
-    await uow.session.execute(
-        update(firms).where(firms.c.id == firm_id).values(status=status, status_since=effective_date, version=firms.c.version + 1)
-    )
-    await uow.session.execute(
-        insert(firm_status_history).values(
-            firm_id=firm_id, status=status, effective_date=effective_date, reason=reason, recorded_by=principal.sub
-        )
-    )
-    uow.publish(
-        FirmStatusChangedV1(
-            firm_id=firm_id,
-            district=firm["district"],
-            status=status,
-            previous_status=firm["status"],
-            effective_date=effective_date,
-            reason=reason,
-        )
-    )
-    return {**firm, "status": status, "status_since": effective_date, "version": firm["version"] + 1}
+    row = await get_firm(uow, principal=principal, firm_id=firm_id, for_update=True)
+    register = FirmRepository(uow)
+    firm = register.status_of(row)
+    check_version(firm.version, version)
+    firm.change(status, effective_date, reason, today=clock.now().astimezone(SHANGHAI).date(), actor=principal.sub)
+    await register.save_status(firm)
+    return {**row, "status": firm.status, "status_since": firm.since, "version": firm.version}
 
 
 async def status_history(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID) -> list[dict]:
     await get_firm(uow, principal=principal, firm_id=firm_id)
-    rows = await uow.session.execute(
-        select(firm_status_history).where(firm_status_history.c.firm_id == firm_id).order_by(firm_status_history.c.id)
-    )
-    return [dict(r) for r in rows.mappings()]
+    return await FirmRepository(uow).status_history(firm_id)
