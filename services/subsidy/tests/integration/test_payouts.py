@@ -95,7 +95,10 @@ async def test_a_refused_transfer_puts_everything_back_and_bad_files_change_noth
         )
     )
     await feed.invoice(firm, d, date(2026, 4, 1), cat("tokens", 100_000))
-    batch = await ok(await subsidy.post("/v1/payment-batches", json={"scope": d}, headers=finance), 201)
+    keyed = {**finance, "Idempotency-Key": f"batch-{firm}"}
+    batch = await ok(await subsidy.post("/v1/payment-batches", json={"scope": d}, headers=keyed), 201)
+    again = await ok(await subsidy.post("/v1/payment-batches", json={"scope": d}, headers=keyed), 201)
+    assert again["id"] == batch["id"]
     ref = batch["payments"][0]["reference"]
     assert (await entitlements(subsidy, firm))["model_voucher"]["scheduled_fen"] == 30_000
     bad = await subsidy.post(

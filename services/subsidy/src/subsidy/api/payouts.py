@@ -4,10 +4,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from opc_shared.auth import CurrentPrincipal
+from opc_shared.idempotency import IdempotencyDep
 from opc_shared.service import ClockDep, UowDep
 from opc_shared.times import UtcDateTime
 from subsidy.service import payouts as service
@@ -71,8 +72,11 @@ class BankAccountIn(BaseModel):
 
 
 @router.post("/payment-batches", status_code=201, response_model=BatchOut, summary="Everything owed in a scope, netted")
-async def create_batch(body: BatchIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep) -> BatchOut:
-    return BatchOut(**await service.create_batch(uow.work(), principal, body.scope, clock.now()))
+async def create_batch(body: BatchIn, principal: CurrentPrincipal, clock: ClockDep, idem: IdempotencyDep) -> JSONResponse:
+    async def work(w):
+        return 201, BatchOut(**await service.create_batch(w, principal, body.scope, clock.now()))
+
+    return await idem.execute(body, work)
 
 
 @router.get("/payment-batches/{batch_id}", response_model=BatchOut)

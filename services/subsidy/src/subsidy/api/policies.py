@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
 from opc_shared.auth import CurrentPrincipal, require_roles
-from opc_shared.errors import Forbidden
+from opc_shared.errors import Forbidden, NotFound
 from opc_shared.service import ClockDep, UowDep
 from opc_shared.times import UtcDateTime
 from subsidy.service import evaluation
@@ -38,12 +38,17 @@ def _city_admin(principal) -> None:
 
 @router.get("", response_model=list[PolicyVersionOut], summary="Every policy version, drafts included")
 async def list_versions(principal: CurrentPrincipal, uow: UowDep) -> list[PolicyVersionOut]:
-    return [PolicyVersionOut(**r) for r in await service.list_versions(uow.session)]
+    """Published versions are public policy; drafts are seen by admins only."""
+    rows = await service.list_versions(uow.session)
+    return [PolicyVersionOut(**r) for r in rows if r["status"] == "published" or principal.has_any("admin")]
 
 
 @router.get("/{version_id}", response_model=PolicyVersionOut)
 async def get_version(version_id: UUID, principal: CurrentPrincipal, uow: UowDep) -> PolicyVersionOut:
-    return PolicyVersionOut(**await service.get(uow.session, version_id))
+    row = await service.get(uow.session, version_id)
+    if row["status"] != "published" and not principal.has_any("admin"):
+        raise NotFound({"en": "policy version", "zh-CN": "政策版本"}, version_id)
+    return PolicyVersionOut(**row)
 
 
 @router.post("", status_code=201, response_model=PolicyVersionOut, dependencies=[ADMIN], summary="Create a draft version")
