@@ -227,7 +227,7 @@ class ConsumerRunner:
     async def _loop(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                batches = await consumer.getmany(timeout_ms=200, max_records=500)
+                batches = await consumer.getmany(timeout_ms=1000, max_records=500)  # returns as soon as records arrive
             except KafkaError as exc:
                 log.warning("consumer.fetch_failed", error=repr(exc))
                 await _sleep_or_stop(stop, 0.5)

@@ -56,7 +56,7 @@ class PacedConsumer(AIOKafkaConsumer):
     a second. Against Kafka (500 ms long poll) nothing changes.
     """
 
-    def __init__(self, *topics: str, idle_fetch_wait_ms: int = 100, **kwargs: Any) -> None:
+    def __init__(self, *topics: str, idle_fetch_wait_ms: int = 250, **kwargs: Any) -> None:
         super().__init__(*topics, **kwargs)
         self._busy_wait_ms = int(kwargs.get("fetch_max_wait_ms", 500))
         self._idle_cap_s = idle_fetch_wait_ms / 1000

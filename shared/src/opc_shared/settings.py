@@ -47,7 +47,7 @@ class ServiceSettings(BaseSettings):
     #: While nothing arrives, space fetches out up to this long (a broker that answers empty fetches at
     #: once, like noida, would otherwise be polled thousands of times a second). Costs at most this much
     #: latency on the first event after a quiet spell; no effect against Kafka's own long poll.
-    kafka_idle_fetch_wait_ms: int = Field(default=100, ge=0)
+    kafka_idle_fetch_wait_ms: int = Field(default=250, ge=0)
     kafka_client_id: str | None = None
     host: str = "127.0.0.1"
     port: int | None = None
