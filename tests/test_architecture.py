@@ -113,3 +113,17 @@ def test_nothing_outside_the_list_spells_a_service_port_or_topic() -> None:
                 if pattern.search(line):
                     offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+@pytest.mark.parametrize("folder", sorted(SERVICES))
+def test_every_refusal_a_service_raises_is_in_its_problem_table(folder: str) -> None:
+    """A code missing from the table would be a 500 under test and a bare 409 in production."""
+    import importlib
+    import re
+
+    package = SERVICES[folder]
+    spec = importlib.import_module(f"{package}.main").spec
+    raised: set[str] = set()
+    for path in (ROOT / "services" / folder / "src").rglob("*.py"):
+        raised |= set(re.findall(r'DomainError\(\s*"([a-z_]+)"', path.read_text(encoding="utf-8")))
+    assert raised - spec.problems.codes() == set()
