@@ -131,3 +131,15 @@ async def test_who_may_see_and_change_what(desk) -> None:
     assert cancelled["status"] == "cancelled"
     again = await desk.client.post(f"/v1/demands/{demand['id']}/cancel", headers={**desk.owner, "If-Match": '"3"'})
     assert again.status_code == 409 and again.json()["code"] == "demand_state"
+
+
+async def test_open_demands_are_assigned_at_once_within_capacities(desk) -> None:
+    solo = await desk.supplier("唯一剪辑", "wuhou", ["video_editing"], "短视频剪辑", capacity=1)
+    pair = await desk.supplier("两单剪辑", "wuhou", ["video_editing"], "短视频剪辑调色", capacity=2)
+    demands = [await desk.demand(title=f"剪辑需求{i}", capabilities={"video_editing": 1}) for i in range(4)]
+    assert (await desk.client.post("/v1/assignments/proposal", headers=desk.staff)).status_code == 403
+    got = await desk.ok(await desk.client.post("/v1/assignments/proposal", headers=desk.admin))
+    assert got["demands"] == 4 and got["assigned"] == 3 and got["fill_rate"] == 0.75 and got["certified_gap"] <= 0.005
+    taken = [i["firm_id"] for i in got["items"] if i["firm_id"]]
+    assert taken.count(str(solo)) == 1 and taken.count(str(pair)) == 2
+    assert {i["demand_id"] for i in got["items"]} == {d["id"] for d in demands}

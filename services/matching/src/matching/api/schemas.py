@@ -238,3 +238,18 @@ class ExposureOut(BaseModel):
     exposure_gini: float
     share_with_offer_30d: float
     offers_30d: int
+
+
+class AssignedOut(BaseModel):
+    demand_id: UUID
+    title: str
+    firm_id: UUID | None = Field(description="null: left open (nothing worth more than the penalty, or no capacity)")
+    score: float | None
+
+
+class AssignmentOut(BaseModel):
+    demands: int
+    assigned: int
+    fill_rate: float
+    certified_gap: float = Field(description="upper bound on the relative gap to the optimum over every supplier")
+    items: list[AssignedOut]

@@ -6,8 +6,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from matching.api.schemas import ExposureOut, RoadshowIn, RoadshowOut, SelectionIn, SelectionOut
-from matching.service import exposure, showcase
+from matching.api.schemas import AssignmentOut, ExposureOut, RoadshowIn, RoadshowOut, SelectionIn, SelectionOut
+from matching.service import assignments, exposure, showcase
 from matching.service.ranking import IndexHolder, holder_of
 from opc_shared.auth import CurrentPrincipal
 from opc_shared.service import ClockDep, UowDep
@@ -67,6 +67,23 @@ async def select(body: SelectionIn, principal: CurrentPrincipal, uow: UowDep, cl
         uow, principal=principal, now=clock.now(), city=body.city, year=body.year, nomination_ids=body.nomination_ids
     )
     return [SelectionOut.model_validate(s) for s in chosen]
+
+
+@router.post(
+    "/assignments/proposal",
+    response_model=AssignmentOut,
+    summary="Open demands assigned at once under capacities (staff proposal)",
+)
+async def assignment_proposal(
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    clock: ClockDep,
+    holder: IndexHolder = Depends(_holder),
+    district: Annotated[str | None, Query(max_length=64)] = None,
+) -> AssignmentOut:
+    return AssignmentOut.model_validate(
+        await assignments.propose(uow, principal=principal, district=district, holder=holder, now=clock.now())
+    )
 
 
 @router.get("/exposure", response_model=list[ExposureOut], summary="Exposure Gini and offer share per district (admins)")

@@ -219,6 +219,10 @@ class SupplierIndex:
             )
         return out
 
+    def capacity_left(self, slot: int) -> int:
+        """Engagements the supplier in ``slot`` can still take (0 when it is out of matching)."""
+        return int(self._cols["cap_left"][slot]) if self._cols["live"][slot] else 0
+
     def firm_at(self, slot: int) -> UUID:
         facts = self._facts[slot]
         assert facts is not None
