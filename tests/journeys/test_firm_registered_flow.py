@@ -174,7 +174,9 @@ def test_ops_endpoints(stack: ServiceProcesses) -> None:
     for svc in SERVICES:
         base = stack.url(svc.package)
         assert httpx.get(f"{base}/healthz", timeout=5).json() == {"status": "ok"}
-        assert httpx.get(f"{base}/readyz", timeout=5).json() == {"status": "ready"}
+        ready = httpx.get(f"{base}/readyz", timeout=5)
+        # 200 and ready; a warning (the registry's calendar running out in late November) does not change that
+        assert ready.status_code == 200 and ready.json()["status"] == "ready" and "reasons" not in ready.json()
         assert httpx.get(f"{base}/openapi.json", timeout=5).json()["info"]["title"].startswith("OPC One-Stop")
         assert httpx.get(f"{base}/docs", timeout=5).status_code == 200
         metrics = httpx.get(f"{base}/metrics", timeout=5).text
