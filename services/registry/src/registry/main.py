@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from opc_shared.service import ServiceSpec, create_app
 from registry import calendar_watch, scheduler
 from registry.adapters.tables import metadata
-from registry.api import cases, districts, firms, places
+from registry.api import cases, districts, firms, notices, places
 from registry.service.problems import PROBLEMS
 from registry.settings import RegistrySettings
 
@@ -15,7 +15,7 @@ spec = ServiceSpec(
     description="Communities, registration cases (the 3-day licence workflow) and the firm register.",
     settings_cls=RegistrySettings,
     metadata=metadata,
-    routers=[cases.router, cases.figures_router, places.router, districts.router, firms.router],
+    routers=[cases.router, cases.figures_router, notices.router, places.router, districts.router, firms.router],
     jobs={"sla-escalation": scheduler.run, "calendar-horizon": calendar_watch.run},
     problems=PROBLEMS,
     readiness_warnings=calendar_watch.readiness_warnings,

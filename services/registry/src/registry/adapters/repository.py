@@ -26,6 +26,7 @@ from registry.domain.calendar import CalendarNotLoaded, DayKind, WorkingCalendar
 from registry.domain.case import Case, MaterialItem, Placement, Status, Step, StepState, SubCase, SubStatus
 from registry.domain.firm import FirmStatus
 from registry.domain.form import CaseForm
+from registry.domain.notice import Notice, NoticeItem
 from registry.domain.sla import STANDARD_LADDER, Pause, SlaClock, step_moment
 
 
@@ -296,7 +297,40 @@ async def _save_parts(session: AsyncSession, case: Case) -> None:
         )
         cols = ("status", "signoffs", "referred_at", "due_at", "decided_at", "reference", "reason")
         await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={c: stmt.excluded[c] for c in cols}))
+    await _save_notices(session, case)
     await _save_timeline(session, case)
+
+
+async def _save_notices(session: AsyncSession, case: Case) -> None:
+    """Each new notice gets its number here: district, year (Asia/Shanghai) and a serial no one else shares."""
+    for notice in case.new_notices:
+        serial = (await session.execute(select(func.nextval("registry.notice_serial")))).scalar_one()
+        year = notice.issued_at.astimezone(SHANGHAI).year
+        await session.execute(
+            insert(t.notices).values(
+                id=notice.id,
+                case_id=case.id,
+                number=f"{case.district.upper()}-{year}-{serial:06d}",
+                kind=notice.kind,
+                issued_at=notice.issued_at,
+                deadline_at=notice.deadline_at,
+                reminders=list(notice.reminders),
+                items=[item.to_json() for item in notice.items],
+            )
+        )
+    case.new_notices.clear()
+
+
+def notice_from_row(row: Any) -> Notice:
+    return Notice(
+        id=row["id"],
+        kind=row["kind"],
+        issued_at=row["issued_at"],
+        deadline_at=row["deadline_at"],
+        reminders=tuple(row["reminders"]),
+        items=tuple(NoticeItem.from_json(i) for i in row["items"]),
+        number=row["number"],
+    )
 
 
 async def _save_timeline(session: AsyncSession, case: Case) -> None:
@@ -425,6 +459,12 @@ class CaseRepository:
         await replace_calendar_year(self.session, year, entries, source, loaded_at)
         self.uow.memo.pop("registry.calendar", None)
         return await refresh_due_dates(self.session)
+
+    async def notices(self, case_id: uuid.UUID) -> list[Notice]:
+        rows = await self.session.execute(
+            select(t.notices).where(t.notices.c.case_id == case_id).order_by(t.notices.c.issued_at, t.notices.c.number)
+        )
+        return [notice_from_row(r) for r in rows.mappings()]
 
     async def timeline(self, case_id: uuid.UUID) -> list[dict[str, Any]]:
         rows = await self.session.execute(select(t.timeline).where(t.timeline.c.case_id == case_id).order_by(t.timeline.c.id))

@@ -199,6 +199,21 @@ sub_cases = Table(
     Column("reason", Text),
 )
 
+#: The deficiency notices (一次性告知书) as issued: numbered, dated, their words fixed in both languages.
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("case_id", UUID(as_uuid=True), ForeignKey("registry.cases.id"), nullable=False),
+    Column("number", String(80), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # request | correction
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("deadline_at", DateTime(timezone=True), nullable=False),
+    Column("reminders", ARRAY(Date), nullable=False, server_default=text("'{}'")),
+    Column("items", JSONB, nullable=False),
+    Index("ix_notices_case", "case_id", "issued_at"),
+)
+
 timeline = Table(
     "case_timeline",
     metadata,

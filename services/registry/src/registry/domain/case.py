@@ -28,6 +28,7 @@ from registry.domain.catalogue import (
 from registry.domain.errors import DomainError
 from registry.domain.form import CaseForm
 from registry.domain.messages import name, names, say
+from registry.domain.notice import Notice, correction_notice, request_notice
 from registry.domain.sla import ExtensionAlreadyUsed, SlaClock
 
 LICENCE_WORKING_DAYS = 3
@@ -163,6 +164,7 @@ class Case(Aggregate):
     # What this change raised; the service layer persists and clears them.
     events: list[EventContract] = field(default_factory=list, repr=False)
     new_timeline: list[TimelineEntry] = field(default_factory=list, repr=False)
+    new_notices: list[Notice] = field(default_factory=list, repr=False)
 
     # ------------------------------------------------------------------ intake
     @classmethod
@@ -253,7 +255,16 @@ class Case(Aggregate):
                     case_id=self.id, firm_id=self.firm_id, district=self.district, items=missing, requested_at=now
                 )
             )
-            self._log(now, actor, "materials_requested", {"items": missing, "consolidated": True})
+            notice = request_notice(
+                missing=missing,
+                permits=self.permits,
+                lines=chosen,
+                land_use=placement.land_use,
+                site_statement=mat.needs_site_statement(placement.land_use),
+                now=now,
+            )
+            self.new_notices.append(notice)
+            self._log(now, actor, "materials_requested", {"items": missing, "consolidated": True, "notice": str(notice.id)})
         else:
             self.status = Status.READY
 
@@ -359,7 +370,9 @@ class Case(Aggregate):
                 requested_at=now,
             )
         )
-        self._log(now, actor, "correction_requested", {"items": items})
+        notice = correction_notice(items, now=now)
+        self.new_notices.append(notice)
+        self._log(now, actor, "correction_requested", {"items": items, "notice": str(notice.id)})
         self._log(now, actor, "clock_paused", {"clock": "licence"})
 
     def extend(self, days: int, reason: str, *, now: datetime, actor: str) -> None:

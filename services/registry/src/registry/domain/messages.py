@@ -59,6 +59,23 @@ NAMES: dict[str, dict[str, tuple[str, str]]] = {
         m.code: (m.name_zh, m.name_en)
         for m in (*mat.BASE, mat.GRADUATE, mat.SITE_STATEMENT, *(m for ms in mat.PERMIT_MATERIALS.values() for m in ms))
     },
+    "land_use": {
+        "office": ("办公", "office"),
+        "commercial": ("商业", "commercial"),
+        "education": ("教育", "education"),
+        "warehousing": ("仓储", "warehousing"),
+        "industrial": ("工业", "industrial"),
+        "residential": ("住宅", "residential"),
+        "other": ("其他", "other"),
+    },
+    "notice_kind": {
+        "request": ("一次性告知书", "Consolidated deficiency notice"),
+        "correction": ("补正告知书", "Notice of correction"),
+    },
+    "provided_by": {
+        "founder": ("申请人提交", "supplied by the applicant"),
+        "offices": ("由相关部门联合出具，申请人无需提交", "issued jointly by the offices; nothing to supply"),
+    },
     "role": {
         "caseworker": ("经办人", "caseworker"),
         "reviewer": ("审核人", "reviewer"),
@@ -140,6 +157,24 @@ SENTENCES: dict[str, tuple[str, str]] = {
     "to_before_from": ("{to} 早于起始日期 {start}", "{to} is before from ({start})"),
     "effective_before_current": ("企业自 {since} 起为{status}", "the firm is {status} since {since}"),
     "effective_in_future": ("生效日期不能晚于今天", "the effective date cannot be in the future"),
+    # why a material is needed (the deficiency notice)
+    "reason_every_registration": ("所有企业设立登记必需", "needed for every registration"),
+    "reason_graduate": ("申报高校毕业生创业身份", "the founder declares graduate status"),
+    "reason_line_needs_permit": ("经营范围{lines}需办理{permit}", "business line {lines} needs the {permit}"),
+    "reason_permit_requested": ("申请人申请办理{permit}", "the applicant asked for the {permit}"),
+    "reason_on_checklist": ("材料清单要求", "on the checklist"),
+    "reason_land_use": (
+        "工位所在建筑规划用途为{land_use}，非办公用途，需由{offices}联合出具场地情况说明",
+        "the building's land use is {land_use}, not office, so the site statement is needed (issued by the {offices})",
+    ),
+    "reason_correction": ("需补正：{note}", "to be corrected: {note}"),
+    # the printed notice
+    "notice_intro": (
+        "您于 {submitted} 提交的设立登记申请（{name}），经审查尚缺以下材料，现一次性告知如下：",
+        "Your registration application ({name}) submitted on {submitted} lacks the materials below, listed here all at once:",
+    ),
+    "notice_deadline": ("请于 {deadline} 前补齐。", "Please supply them by {deadline}."),
+    "notice_reminders": ("我们将于 {days} 提醒您尚未提交的材料。", "We will remind you of anything still missing on {days}."),
     # refusals (reasons in 401/403 details)
     "needs_roles": ("需要以下角色之一：{roles}", "needs one of roles {roles}"),
     "admins_only": ("仅限管理员", "admins only"),

@@ -153,7 +153,12 @@ async def _active_lines(uow: UnitOfWork, district: str, codes: list[str]) -> dic
     rows = (
         await uow.session.execute(select(t.business_lines).where(t.business_lines.c.code.in_(codes), t.business_lines.c.active))
     ).all()
-    return {row.code: SimpleNamespace(code=row.code, permits=list(row.permits), sandbox=row.code in pilot) for row in rows}
+    return {
+        row.code: SimpleNamespace(
+            code=row.code, name_zh=row.name_zh, name_en=row.name_en, permits=list(row.permits), sandbox=row.code in pilot
+        )
+        for row in rows
+    }
 
 
 async def supply_material(call: CaseCall, code: str, document_ref: str, checksum: str) -> Case:
