@@ -12,14 +12,15 @@ import contextlib
 from datetime import datetime
 
 import structlog
-from sqlalchemy import update
+from sqlalchemy import exists, select, update
 
 from opc_shared.clock import SHANGHAI, Clock
 from opc_shared.db import Database
-from subsidy.adapters.tables import claims
+from subsidy.adapters.tables import accounts, claims, entitlements
 from subsidy.domain.calendar import CalendarNotLoaded
 from subsidy.domain.claims import ReviewClock
 from subsidy.service import calendar
+from subsidy.service import entitlements as entitlements_service
 
 log = structlog.get_logger("subsidy.sla")
 OPEN = ("submitted", "under_review")
@@ -65,11 +66,48 @@ async def review_sla_once(db: Database, clock: Clock) -> int:
     return fired
 
 
+async def graduate_accrual_once(db: Database, clock: Clock, batch: int = 500) -> int:
+    """Months of operation pass without any event: graduate founders' tiers are refreshed daily.
+
+    A firm is refreshed at most once per Shanghai day (the row's ``updated_at``), in batches."""
+    now = clock.now()
+    today = now.astimezone(SHANGHAI).date()
+    start_of_day = datetime.combine(today, datetime.min.time(), tzinfo=SHANGHAI)
+    refreshed = 0
+    async with db.uow() as uow:
+        stale = (
+            (
+                await uow.session.execute(
+                    select(accounts.c.firm_id)
+                    .where(
+                        accounts.c.founder_is_graduate.is_(True),
+                        accounts.c.status != "deregistered",
+                        ~exists().where(
+                            entitlements.c.firm_id == accounts.c.firm_id,
+                            entitlements.c.programme == "graduate_founder",
+                            entitlements.c.year == today.year,
+                            entitlements.c.updated_at >= start_of_day,
+                        ),
+                    )
+                    .limit(batch)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for firm_id in stale:
+            await entitlements_service.refresh_graduate(uow.work(), firm_id, today, now)
+            refreshed += 1
+        await uow.commit()
+    return refreshed
+
+
 async def run(db: Database, stop: asyncio.Event, clock: Clock) -> None:
     while not stop.is_set():
-        try:
-            await review_sla_once(db, clock)
-        except Exception:  # retried next round; never kills the worker
-            log.exception("sla.round_failed")
+        for name, step in (("sla", review_sla_once), ("graduate", graduate_accrual_once)):
+            try:
+                await step(db, clock)
+            except Exception:  # retried next round; never kills the worker
+                log.exception("job.round_failed", step=name)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), db.settings.job_interval_s)

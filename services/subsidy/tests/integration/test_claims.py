@@ -192,3 +192,24 @@ async def test_the_review_sla_warns_a_working_day_before_and_breaches_after_once
         await subsidy.get("/v1/claims", params={"status": "overdue"}, headers=bearer(subsidy.district, ("reviewer",)))
     )
     assert reviewed["id"] in {c["id"] for c in overdue["items"]} or overdue["items"] == []  # "overdue" is judged on the app clock
+
+
+async def test_the_same_invoice_offered_to_two_claims_is_refused_the_second_time(subsidy) -> None:
+    firm = await subsidy.feed.firm(subsidy.district)
+    founder = bearer(subsidy.district, ("firm",), firm_id=str(firm), sub="founder-inv")
+    number = f"{uuid.uuid4().int % 10**20:020d}"
+    first = {
+        "programme": "loan_interest",
+        "year": 2026,
+        "facts": {"base_fen": 100_000},
+        "evidence": [ev("contract"), ev("bank_receipt"), ev("invoice", number)],
+    }
+    await ok(await subsidy.post("/v1/claims", json=first, headers=founder), 201)
+    second = {
+        "programme": "hit_product",
+        "year": 2027,
+        "facts": {"base_fen": 100_000},
+        "evidence": [ev("revenue_statement"), ev("invoice", number)],
+    }
+    refused = await subsidy.post("/v1/claims", json=second, headers=founder)
+    assert refused.status_code == 409 and refused.json()["code"] == "evidence_already_used" and number in refused.text

@@ -91,3 +91,23 @@ async def test_access_firm_sees_its_own_other_districts_do_not(subsidy) -> None:
     assert (await entitlements(subsidy, firm, headers=city))["model_voucher"]["amount_fen"] == 300
     bad = await subsidy.get(f"/v1/firms/{firm}/entitlements", params={"year": "x"}, headers=city)
     assert bad.status_code == 422 and "year" in bad.text
+
+
+async def test_graduate_tiers_accrue_daily_without_any_event(subsidy) -> None:
+    """Registered 2026-01-05 (Shanghai): 5 months on 2026-06-04 → nothing; the job on 2026-07-06
+    finds 6 whole months → 5,000 yuan; a second run the same day changes nothing."""
+    from datetime import UTC, datetime
+
+    from opc_shared.clock import FixedClock
+    from subsidy.scheduler import graduate_accrual_once
+
+    feed, d = subsidy.feed, subsidy.district
+    firm = await feed.firm(d, graduate=True, registered=datetime(2026, 1, 5, 2, tzinfo=UTC))
+    db = subsidy.app.state.db
+    await graduate_accrual_once(db, FixedClock(datetime(2026, 6, 4, 2, tzinfo=UTC)), batch=100_000)
+    assert (await entitlements(subsidy, firm))["graduate_founder"]["amount_fen"] == 0
+    await graduate_accrual_once(db, FixedClock(datetime(2026, 7, 6, 2, tzinfo=UTC)), batch=100_000)
+    got = (await entitlements(subsidy, firm))["graduate_founder"]
+    assert got["amount_fen"] == 500_000 and "正常经营 6 个月" in got["explanation"]["zh-CN"]
+    await graduate_accrual_once(db, FixedClock(datetime(2026, 7, 6, 3, tzinfo=UTC)), batch=100_000)
+    assert (await entitlements(subsidy, firm))["graduate_founder"]["amount_fen"] == 500_000
