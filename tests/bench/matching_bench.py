@@ -232,7 +232,18 @@ def exact_check(seed: int, *, hot: tuple[str, ...] = ()) -> dict:
         "scores": np.where(dense[rows[:, None], order[:, :TOP_M]] >= 0, dense[rows[:, None], order[:, :TOP_M]], -np.inf),
         "beyond": dense[rows, order[:, TOP_M]],
     }
-    priced = solve_priced(n, cap, priced_top_k(cache, K), PENALTY, tolerance=0.005)
+
+    def dense_pricing(prices: np.ndarray):
+        reduced = np.where(dense >= 0, dense - prices[None, :], -np.inf)
+        order = np.argsort(-reduced, axis=1, kind="stable")
+        chosen = order[:, :K]
+        d = np.repeat(rows, K)
+        s = chosen.reshape(-1)
+        sc = dense[d, s]
+        keep = sc >= 0
+        return d[keep], s[keep], sc[keep], reduced[rows, order[:, K]]
+
+    priced = solve_priced(n, cap, priced_top_k(cache, K), PENALTY, tolerance=0.005, max_rounds=4, final_top_k=dense_pricing)
     true_gap = (full.objective - priced.assignment.objective) / (full.objective + PENALTY * n)
     return {
         "true_gap": true_gap,

@@ -85,3 +85,19 @@ def test_priced_top_k_is_within_one_percent_of_the_full_optimum(contended: bool)
     assert solved.bound >= exact.objective - 1e-6 and solved.gap >= true_gap - 1e-9
     assert true_gap <= 0.01 and solved.gap <= 0.01
     print(f"contended={contended} rounds={solved.rounds} gap to exact {true_gap:.5f} certified ≤ {solved.gap:.5f}")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dual_prices_certify_the_optimum_of_a_full_graph(seed: int) -> None:
+    from matching.domain.assignment import dual_prices, priced_bound
+
+    rng = np.random.default_rng(seed)
+    scores = rng.random((60, 30)) * 0.6
+    scores[:, :5] += 0.4  # contended: everyone wants the first five
+    capacity = rng.integers(1, 3, size=30)
+    graph = CandidateGraph.full(scores, capacity)
+    result = solve(graph, 0.2)
+    prices = dual_prices(graph, result, 0.2)
+    bound = priced_bound(graph, result, 0.2, prices, np.full(60, -np.inf))
+    assert bound == pytest.approx(result.objective, abs=1e-4)  # LP of a bipartite b-matching is integral
+    assert upper_bound(graph, result, 0.2) >= bound - 1e-9  # the heuristic prices are never better

@@ -139,6 +139,41 @@ class Solved:
     rounds: int
 
 
+def dual_prices(graph: CandidateGraph, result: Assignment, penalty: float, max_iterations: int = 5_000) -> np.ndarray:
+    """Optimal LP dual prices of the suppliers for the graph: from shortest-path potentials in the
+    residual network of the optimal flow (Bellman–Ford, vectorised, on the solver's integer costs).
+
+    With potentials ``π = −dist``, ``u_s = max(0, π_s − π_sink)`` and ``v_d = max(0, max(w' − u))``
+    are dual-feasible and complementary to the flow, so the bound they give equals the graph's
+    optimum; only the outside term can loosen it. Falls back to ``supplier_prices`` if the
+    relaxation does not settle within ``max_iterations``."""
+    n, m = graph.n_demands, graph.capacity.size
+    sink = n + m
+    keep = graph.score + penalty > 0
+    dem, sup = graph.demand[keep], graph.supplier[keep]
+    w = np.rint((graph.score[keep] + penalty) * SCALE)
+    used = result.supplier_of[dem] == sup
+    load = np.bincount(result.supplier_of[result.supplier_of >= 0], minlength=m)
+    assigned = result.supplier_of >= 0
+    tails = np.concatenate([dem[~used], n + sup[used]])
+    heads = np.concatenate([n + sup[~used], dem[used]])
+    costs = np.concatenate([-w[~used], w[used]])
+    room = np.flatnonzero(load < graph.capacity)
+    busy = np.flatnonzero(load > 0)
+    open_d = np.flatnonzero(~assigned)
+    done_d = np.flatnonzero(assigned)
+    tails = np.concatenate([tails, n + room, np.full(busy.size, sink), done_d, np.full(open_d.size, sink)])
+    heads = np.concatenate([heads, np.full(room.size, sink), n + busy, np.full(done_d.size, sink), open_d])
+    costs = np.concatenate([costs, np.zeros(room.size + busy.size + done_d.size + open_d.size)])
+    dist = np.zeros(sink + 1)
+    for _ in range(max_iterations):
+        before = dist.copy()
+        np.minimum.at(dist, heads, dist[tails] + costs)
+        if np.array_equal(before, dist):
+            return np.maximum(dist[sink] - dist[n : n + m], 0.0) / SCALE
+    return supplier_prices(graph, result, penalty)
+
+
 def supplier_prices(graph: CandidateGraph, result: Assignment, penalty: float) -> np.ndarray:
     """Dual prices of full suppliers (see ``upper_bound``); 0 for suppliers with room left."""
     w = graph.score + penalty
@@ -197,7 +232,7 @@ def solve_priced(
             final_rounds += 1
         if g <= tolerance or (final_top_k is None and round_no >= max_rounds) or final_rounds >= 2:
             return Solved(result, replace(graph, outside=outside), bound, g, round_no)
-        prices = supplier_prices(replace(graph, outside=outside), result, penalty)
+        prices = dual_prices(graph, result, penalty)
         if final_top_k is not None and round_no >= max_rounds:
             pricing = final_top_k
     raise AssertionError("unreachable")
