@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 
-from opc_devstack.ledger_flows import gpu, invoice, invoice_line, invoice_number, tokens
+from opc_devstack.ledger_flows import gpu, invoice, invoice_line, invoice_number, new_uscc, tokens
 from opc_devstack.pytest_plugin import bearer
 from opc_shared.contracts.ledger import InvoiceRecordedV1, InvoiceReversedV1
 
@@ -169,3 +169,23 @@ async def test_statement_csv_and_meters(ledger) -> None:
     )
     assert sum(1 for m in hourly if m["kind"] == "gpu") == 3
     assert datetime.fromisoformat(hourly[0]["latest_ended_at"].replace("Z", "+00:00")).tzinfo is not None
+
+
+async def test_invoice_before_its_buyer_registers_counts_once_the_firm_exists(ledger) -> None:
+    vendor = await ledger.vendor()
+    buyer = new_uscc()
+    at = ledger.clock.now() - timedelta(days=1)
+    g = [gpu(buyer, at=at, amount=1060), gpu(buyer, at=at, amount=2120)]
+    await vendor.usage(g)
+    number = invoice_number()
+    body = invoice(number, seller=vendor.uscc, buyer=buyer, issued_on="2026-11-19", lines=[invoice_line(1, "compute", g)])
+    assert (await ledger.ok(await vendor.post("invoice.issued", body)))["status"] == "unattributed"
+    red = {"number": invoice_number(), "reverses": number, "issued_on": "2026-11-20",
+           "lines": [{"line_no": 1, "amount_fen": 1000, "tax_fen": 60}]}  # fmt: skip
+    assert (await ledger.ok(await vendor.post("invoice.reversed", red)))["fully_reversed"] is False
+    firm = await ledger.firm(uscc=buyer, district="wuhou")
+    st = await statement(ledger, firm["firm_id"])
+    assert st["compute_invoiced_fen"] == 3180 - 1060
+    recorded = [InvoiceRecordedV1.model_validate(e) for e in await outbox(ledger, InvoiceRecordedV1.event_type, firm["firm_id"])]
+    reversed_ = [InvoiceReversedV1.model_validate(e) for e in await outbox(ledger, InvoiceReversedV1.event_type, firm["firm_id"])]
+    assert [r.total_fen for r in recorded] == [3180] and [r.total_fen for r in reversed_] == [1060]

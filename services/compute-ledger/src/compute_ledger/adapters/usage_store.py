@@ -10,6 +10,7 @@ returns, per input row, whether the key was new and the stored body hash of an e
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -19,34 +20,35 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from compute_ledger.domain.periods import month_bounds, month_of
 
+#: The batch travels as one JSON array of rows in this column order (one parameter, parsed by
+#: PostgreSQL in C), which costs far less than one array parameter per column encoded by the driver.
 COLUMNS = (
-    ("record_key", "bytea"),
-    ("body_hash", "bytea"),
-    ("record_id", "text"),
-    ("buyer_uscc", "text"),
-    ("pool_id", "uuid"),
-    ("kind", "text"),
-    ("resource", "text"),
-    ("started_at", "timestamptz"),
-    ("ended_at", "timestamptz"),
-    ("gpu_seconds", "bigint"),
-    ("input_tokens", "bigint"),
-    ("cached_input_tokens", "bigint"),
-    ("output_tokens", "bigint"),
-    ("amount_fen", "bigint"),
-    ("tax_rate_bp", "int"),
-    ("rated_fen", "bigint"),
-    ("discrepancy", "text"),
-    ("correction_of", "text"),
-    ("over_quota", "boolean"),
+    ("record_key", "decode(r->>{i}, 'hex')"),
+    ("body_hash", "decode(r->>{i}, 'hex')"),
+    ("record_id", "r->>{i}"),
+    ("buyer_uscc", "r->>{i}"),
+    ("pool_id", "(r->>{i})::uuid"),
+    ("kind", "r->>{i}"),
+    ("resource", "r->>{i}"),
+    ("started_at", "(r->>{i})::timestamptz"),
+    ("ended_at", "(r->>{i})::timestamptz"),
+    ("gpu_seconds", "(r->>{i})::bigint"),
+    ("input_tokens", "(r->>{i})::bigint"),
+    ("cached_input_tokens", "(r->>{i})::bigint"),
+    ("output_tokens", "(r->>{i})::bigint"),
+    ("amount_fen", "(r->>{i})::bigint"),
+    ("tax_rate_bp", "(r->>{i})::int"),
+    ("rated_fen", "(r->>{i})::bigint"),
+    ("discrepancy", "r->>{i}"),
+    ("correction_of", "r->>{i}"),
+    ("over_quota", "(r->>{i})::boolean"),
 )
 
-_UNNEST = ", ".join(f"CAST(:{name} AS {sqltype}[])" for name, sqltype in COLUMNS)
-_NAMES = ", ".join(name for name, _ in COLUMNS)
+_SELECT = ", ".join(f"{expr.format(i=i)} AS {name}" for i, (name, expr) in enumerate(COLUMNS))
 
 INGEST_SQL = text(f"""
 WITH input AS (
-    SELECT * FROM unnest({_UNNEST}) AS t({_NAMES})
+    SELECT {_SELECT} FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS r
 ), msg AS (
     INSERT INTO ledger.webhook_messages (message_key, vendor_id, type, received_at)
     VALUES (:message_key, :vendor_id, 'usage.reported', :now)
@@ -103,7 +105,7 @@ async def claim_message(session: AsyncSession, *, message_key: bytes, vendor_id:
 
 async def ingest(
     session: AsyncSession,
-    columns: dict[str, list],
+    rows: list[list],
     *,
     message_key: bytes,
     vendor_id: UUID,
@@ -111,7 +113,8 @@ async def ingest(
     default_city: str,
 ) -> tuple[bool, dict[bytes, Stored]]:
     """(message was new, what happened to each key). Nothing is written when the message is a replay."""
-    params: dict[str, object] = dict(columns)
+    """``rows``: one list per record in :data:`COLUMNS` order (bytes as hex, times as RFC 3339 text)."""
+    params: dict[str, object] = {"rows": json.dumps(rows, separators=(",", ":"))}
     params |= {
         "message_key": message_key,
         "vendor_id": vendor_id,

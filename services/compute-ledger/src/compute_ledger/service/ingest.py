@@ -99,7 +99,7 @@ async def report(
     await partitions.ensure(db.engine, [p.record.started_at for p in pending])
     fresh_message, stored = await usage_store.ingest(
         uow.session,
-        _columns(pending),
+        _rows(pending),
         message_key=message_key,
         vendor_id=vendor.vendor_id,
         now=now,
@@ -135,30 +135,16 @@ def _rate(prices: PriceBook, record: Record) -> int | None:
     return rate_tokens(price, record.input_tokens, record.cached_input_tokens, record.output_tokens)
 
 
-def _columns(pending: list[_Pending]) -> dict[str, list]:
-    """The batch as one array per column (``usage_store.COLUMNS``)."""
-    records = [p.record for p in pending]
-    return {
-        "record_key": [p.key for p in pending],
-        "body_hash": [p.body_hash for p in pending],
-        "record_id": [r.id for r in records],
-        "buyer_uscc": [r.buyer_uscc for r in records],
-        "pool_id": [r.pool_id for r in records],
-        "kind": [r.kind for r in records],
-        "resource": [r.resource for r in records],
-        "started_at": [r.started_at for r in records],
-        "ended_at": [r.ended_at for r in records],
-        "gpu_seconds": [r.gpu_seconds for r in records],
-        "input_tokens": [r.input_tokens for r in records],
-        "cached_input_tokens": [r.cached_input_tokens for r in records],
-        "output_tokens": [r.output_tokens for r in records],
-        "amount_fen": [r.amount_fen for r in records],
-        "tax_rate_bp": [r.tax_rate_bp for r in records],
-        "rated_fen": [p.rated_fen for p in pending],
-        "discrepancy": [p.discrepancy for p in pending],
-        "correction_of": [r.correction_of for r in records],
-        "over_quota": [p.over_quota for p in pending],
-    }
+def _rows(pending: list[_Pending]) -> list[list]:
+    """The batch as rows in ``usage_store.COLUMNS`` order, ready for JSON."""
+    return [
+        [
+            p.key.hex(), p.body_hash.hex(), (r := p.record).id, r.buyer_uscc, r.pool_id and str(r.pool_id), r.kind, r.resource,
+            r.started_at.isoformat(), r.ended_at.isoformat(), r.gpu_seconds, r.input_tokens, r.cached_input_tokens,
+            r.output_tokens, r.amount_fen, r.tax_rate_bp, p.rated_fen, p.discrepancy, r.correction_of, p.over_quota,
+        ]
+        for p in pending
+    ]  # fmt: skip
 
 
 def _answer(outcomes: list[Outcome | None]) -> dict:
