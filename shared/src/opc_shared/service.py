@@ -20,7 +20,7 @@ from opc_shared import problems
 from opc_shared.clock import Clock, SystemClock
 from opc_shared.consumer import ConsumerRunner, Handler
 from opc_shared.contracts.base import EventContract
-from opc_shared.db import Database, UnitOfWork
+from opc_shared.db import Database, Work
 from opc_shared.errors import ProblemTable
 from opc_shared.observability import RequestContextMiddleware, configure_logging
 from opc_shared.relay import OutboxRelay
@@ -205,12 +205,13 @@ class _AppClock:
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def _uow(request: Request) -> AsyncIterator[UnitOfWork]:
+async def _uow(request: Request) -> AsyncIterator[Work]:
     """The request's transaction: commits (events included) once the route returned, before the
-    response is sent; rolls back if anything raised. Routes never commit by hand. A GET reads
-    without BEGIN/COMMIT (see :meth:`Database.uow`), two round trips fewer per read."""
+    response is sent; rolls back if anything raised. Routes get it as a :class:`Work`, which
+    cannot commit or roll back, so no route ends the transaction by hand. A GET reads without
+    BEGIN/COMMIT (see :meth:`Database.uow`), two round trips fewer per read."""
     async with request.app.state.db.uow(read_only=request.method in _READS) as uow:
-        yield uow
+        yield uow.work()
         await uow.commit()
 
 
@@ -223,6 +224,6 @@ async def _clock(request: Request) -> Clock:
 
 
 #: The request's unit of work (``scope="function"``: it commits before the response leaves).
-UowDep = Annotated[UnitOfWork, Depends(_uow, scope="function")]
+UowDep = Annotated[Work, Depends(_uow, scope="function")]
 ClockDep = Annotated[Clock, Depends(_clock)]
 DatabaseDep = Annotated[Database, Depends(_db)]
