@@ -36,6 +36,28 @@ async def test_a_team_is_proposed_with_a_lead_and_a_reason_per_member(desk) -> N
     assert lead["lead"] and lead["firm_id"] == str(pm) and lead["reason"]["zh-CN"].startswith("担任牵头方（项目统筹）")
     assert members[str(writer)]["covers"] == ["script_writing"] and members[str(writer)]["reason"]["zh-CN"].startswith("负责剧本")
     assert team["price_fen"] == 4_800_000
+    refused_award = await desk.client.post(
+        f"/v1/demands/{demand['id']}/award-team",
+        json={"lead_firm_id": str(pm), "member_firm_ids": [str(writer), str(writer)]},
+        headers={**desk.owner, "If-Match": '"2"'},
+    )
+    assert refused_award.status_code == 422
+    awarded = await desk.ok(
+        await desk.client.post(
+            f"/v1/demands/{demand['id']}/award-team",
+            json={"lead_firm_id": str(pm), "member_firm_ids": [str(writer), str(editor)]},
+            headers={**desk.owner, "If-Match": '"2"'},
+        )
+    )
+    assert awarded["status"] == "matched" and awarded["firm_id"] == str(pm)
+    assert set(awarded["member_firm_ids"]) == {str(writer), str(editor)}
+    busy = await desk.ok(await desk.client.get(f"/v1/suppliers/{writer}", headers=bearer("*", ("caseworker",))))
+    assert busy["active_engagements"] == 1
+    solo = await desk.demand(capabilities={"script_writing": 1})
+    no_team = await desk.client.post(
+        f"/v1/demands/{solo['id']}/award-team", json={"lead_firm_id": str(pm)}, headers={**desk.owner, "If-Match": '"2"'}
+    )
+    assert no_team.status_code == 409
     tight = await desk.demand(capabilities={"script_writing": 1, "video_editing": 1, "marketing": 1}, budget_max_fen=1_000_000)
     refused = await desk.client.get(f"/v1/demands/{tight['id']}/team", headers=desk.owner)
     assert refused.status_code == 409 and refused.json()["code"] == "no_team"

@@ -16,6 +16,7 @@ from matching.api.schemas import (
     MemberOut,
     NominationOut,
     OfferOut,
+    TeamAwardIn,
     TeamOut,
     TimelineEntry,
 )
@@ -145,6 +146,11 @@ async def dispatch_demand(call: Versioned, holder: Holder, body: DispatchIn | No
     body = body or DispatchIn()
     made = await dispatch.dispatch(call, holder, fan_out=body.fan_out, timeout_s=body.timeout_s)
     return [OfferOut.model_validate(r) for r in made]
+
+
+@router.post("/{demand_id}/award-team", response_model=DemandOut, summary="Give the demand to a team (lead + partners)")
+async def award_team(call: Versioned, body: TeamAwardIn) -> JSONResponse:
+    return _out(await service.award_team(call, lead=body.lead_firm_id, members=body.member_firm_ids))
 
 
 @router.post("/{demand_id}/start", response_model=DemandOut)

@@ -253,3 +253,10 @@ class AssignmentOut(BaseModel):
     fill_rate: float
     certified_gap: float = Field(description="upper bound on the relative gap to the optimum over every supplier")
     items: list[AssignedOut]
+
+
+class TeamAwardIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lead_firm_id: UUID
+    member_firm_ids: list[UUID] = Field(default_factory=list, max_length=4)

@@ -25,7 +25,7 @@ from opc_shared.auth import Principal
 from opc_shared.clock import Clock
 from opc_shared.concurrency import check_version
 from opc_shared.db import UnitOfWork, Work
-from opc_shared.errors import DomainError, Forbidden, NotFound
+from opc_shared.errors import DomainError, Forbidden, InvalidInput, NotFound
 from opc_shared.pagination import Keyset, Page, PageParams
 from opc_shared.scoping import check_district_param, in_district, is_staff
 
@@ -240,3 +240,36 @@ async def team(call: DemandCall, holder: IndexHolder, max_size: int = 5) -> Team
     if proposed is None:
         raise DomainError("no_team", {"max_size": max_size})
     return proposed
+
+
+async def award_team(call: DemandCall, *, lead: uuid.UUID, members: list[uuid.UUID]) -> Demand:
+    """The owner gives the demand to a team (a lead and its partners), when the demand allows teams."""
+    from matching.service.dispatch import withdraw_pending  # dispatch imports this module
+
+    demand = await load_for(call, manage=True, for_update=True)
+    if not demand.team_allowed:
+        raise DomainError("demand_state", {"action": "award_team (the demand does not allow teams)", "status": demand.status})
+    firms = [lead, *members]
+    if len(set(firms)) != len(firms) or len(firms) > 5:
+        raise InvalidInput([("member_firm_ids", "value_error", "up to four partners besides the lead, each once")])
+    p = t.supplier_profiles
+    rows = await call.uow.session.execute(
+        select(p.c.firm_id).where(
+            p.c.firm_id.in_(firms), p.c.status == "active", p.c.available, p.c.active_engagements < p.c.capacity
+        )
+    )
+    ready = set(rows.scalars())
+    missing = [str(f) for f in firms if f not in ready]
+    if missing:
+        raise InvalidInput(
+            [("member_firm_ids", "not_matchable", f"not active suppliers with capacity left: {', '.join(missing)}")]
+        )
+    now = call.clock.now()
+    demand.match(lead, now, members)
+    await save_demand(call.uow, demand)
+    await change_engagements(call.uow.session, firms, +1)
+    await withdraw_pending(call.uow, demand, now, reason="taken")
+    await add_timeline(
+        call.uow.session, demand.id, now, "team_awarded", call.principal.sub, lead=str(lead), members=[str(m) for m in members]
+    )
+    return demand
