@@ -97,6 +97,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--single-concurrency", type=int, default=16)
     p.add_argument("--firm-records", type=int, default=1_000_000, help="records of the one firm for statement/meters [1e6]")
     p.add_argument("--queries", type=int, default=20, help="statement and meter requests per run [20]")
+    p.add_argument("--skip-ingest", action="store_true", help="only the statement and meter latencies")
     p.add_argument("--quick", action="store_true", help="1 run, 20,000 records, 3 s, 100,000 firm records")
     p.add_argument("--no-json", action="store_true", help="do not write tests/bench/results/ledger-*.json")
     args = p.parse_args(argv)
@@ -404,7 +405,7 @@ async def main_async(args: argparse.Namespace, infra: Infra, root: Path) -> dict
     trivial.start()
     try:
         ingest, single, queries = [], [], []
-        for run in range(1, args.runs + 1):
+        for run in range(1, 0 if args.skip_ingest else args.runs + 1):
             ingest.append(await ingest_run(ledger, args, dsn))
             print(f"  run {run} ingest: {json.dumps({k: round(v, 2) for k, v in ingest[-1].items()})}", flush=True)
             single.append(await single_run(ledger, trivial, args))
@@ -421,6 +422,9 @@ async def main_async(args: argparse.Namespace, infra: Infra, root: Path) -> dict
 
 def report(results: dict, args: argparse.Namespace) -> None:
     ingest, single, queries = results["ingest"], results["single"], results["queries"]
+    if not ingest:
+        print(json.dumps({k: round(median(queries, k), 1) for k in queries[0]}, indent=2))
+        return
     rows = [
         ("batch ingest (1,000-record signed calls)", f"{median(ingest, 'ingest_records_per_s'):,.0f} records/s",
          f"raw INSERT … ON CONFLICT: {median(ingest, 'raw_records_per_s'):,.0f} records/s",
@@ -470,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
 def summary(results: dict, args: argparse.Namespace) -> list[dict]:
     """The rows ``tests/bench/bench.py`` prints in the ``make bench`` summary."""
     ingest, single, queries = results["ingest"], results["single"], results["queries"]
+    if not ingest:
+        return []
     ratio_i, ratio_s = median(ingest, "ratio"), median(single, "ratio")
     return [
         {"metric": "ledger batch ingest (records/s)", "value": f"{median(ingest, 'ingest_records_per_s'):,.0f}",

@@ -46,8 +46,12 @@ _LATEST_AS_OF = """
         SELECT 1 FROM ledger.usage c WHERE c.usage_id = u.superseded_by AND c.received_at <= :as_of))
 """
 
+# One scan of the firm's month: latest versions booked in it, grouped by resource; a record whose
+# window started before the month is a late one (booked here, concerning its own month).
 _USAGE = text(f"""
-SELECT u.vendor_id, u.kind, u.resource, count(*) AS records,
+SELECT u.vendor_id, u.kind, u.resource,
+       CASE WHEN u.started_at < :start THEN to_char(u.started_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') END AS concerns,
+       count(*) AS records,
        sum(u.gpu_seconds) AS gpu_seconds, sum(u.input_tokens) AS input_tokens,
        sum(u.cached_input_tokens) AS cached_input_tokens, sum(u.output_tokens) AS output_tokens,
        sum(u.amount_fen) AS amount_fen,
@@ -56,16 +60,7 @@ SELECT u.vendor_id, u.kind, u.resource, count(*) AS records,
        count(*) FILTER (WHERE u.discrepancy IS NOT NULL) AS flagged
 FROM ledger.usage u
 WHERE u.firm_id = :firm_id AND u.booked_period = :month AND {_LATEST_AS_OF}
-GROUP BY u.vendor_id, u.kind, u.resource ORDER BY u.kind, u.resource, u.vendor_id
-""")
-
-_LATE = text(f"""
-SELECT to_char(u.started_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS concerns_period, count(*) AS records,
-       sum(u.amount_fen) AS amount_fen
-FROM ledger.usage u
-WHERE u.firm_id = :firm_id AND u.booked_period = :month
-  AND to_char(u.started_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') <> :month AND {_LATEST_AS_OF}
-GROUP BY 1 ORDER BY 1
+GROUP BY 1, 2, 3, 4
 """)
 
 _INVOICES = text("""
@@ -107,12 +102,26 @@ ORDER BY s.category
 
 async def statement(uow: UnitOfWork, firm: dict, month: str, as_of: datetime) -> dict:
     first, nxt = month_dates(month)
-    params = {"firm_id": firm["firm_id"], "month": month, "as_of": as_of, "first": first, "next": nxt}
+    start, _ = month_bounds(month)
+    params = {"firm_id": firm["firm_id"], "month": month, "as_of": as_of, "first": first, "next": nxt, "start": start}
     session = uow.session
-    usage = [dict(r) for r in (await session.execute(_USAGE, params)).mappings()]
+    sums = ("records", "gpu_seconds", "input_tokens", "cached_input_tokens", "output_tokens", "amount_fen", "invoiced_fen",
+            "pool_fen", "flagged")  # fmt: skip
+    groups: dict[tuple, dict] = {}
+    late_by_month: dict[str, dict] = {}
+    for r in (await session.execute(_USAGE, params)).mappings():
+        key = (r["vendor_id"], r["kind"], r["resource"])
+        group = groups.setdefault(key, {"vendor_id": key[0], "kind": key[1], "resource": key[2]} | dict.fromkeys(sums, 0))
+        for name in sums:
+            group[name] += r[name]
+        if r["concerns"] is not None:
+            late = late_by_month.setdefault(r["concerns"], {"concerns_period": r["concerns"], "records": 0, "amount_fen": 0})
+            late["records"] += r["records"]
+            late["amount_fen"] += r["amount_fen"]
+    usage = [groups[k] for k in sorted(groups, key=lambda k: (k[1], k[2], str(k[0])))]
     for row in usage:
         row["uninvoiced_fen"] = row["amount_fen"] - row["invoiced_fen"] - row["pool_fen"]
-    late = [dict(r) for r in (await session.execute(_LATE, params)).mappings()]
+    late = [late_by_month[k] for k in sorted(late_by_month)]
     invoices: dict = {}
     for r in (await session.execute(_INVOICES, params)).mappings():
         inv = invoices.setdefault(
@@ -211,6 +220,14 @@ class MeterQuery:
     kind: str | None = None
 
 
+#: Asia/Shanghai has kept UTC+8 without daylight saving since 1991, so hour and day buckets are
+#: fixed-width bins from a +08:00 origin (cheap arithmetic); months need the calendar.
+BUCKET = {
+    "hour": "date_bin('1 hour', u.started_at, TIMESTAMPTZ '2000-01-01 00:00:00+08')",
+    "day": "date_bin('1 day', u.started_at, TIMESTAMPTZ '2000-01-01 00:00:00+08')",
+    "month": "date_trunc('month', u.started_at AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai'",
+}
+
 MAX_SPAN = {"hour": timedelta(days=31), "day": timedelta(days=366), "month": timedelta(days=366 * 5)}
 
 
@@ -228,7 +245,7 @@ def meter_window(granularity: str, month_from: str | None, start: datetime | Non
 async def meters(uow: UnitOfWork, firm_id: uuid.UUID, q: MeterQuery) -> list[dict]:
     """Usage per vendor × kind × GPU/model × Asia/Shanghai hour, day or month: sums, COUNT, MAX and LATEST."""
     where = ["u.firm_id = :firm_id", "u.started_at >= :start", "u.started_at < :end", "u.superseded_by IS NULL"]
-    params: dict = {"firm_id": firm_id, "start": q.start, "end": q.end, "unit": q.granularity}
+    params: dict = {"firm_id": firm_id, "start": q.start, "end": q.end}
     if q.vendor_id:
         where.append("u.vendor_id = :vendor_id")
         params["vendor_id"] = q.vendor_id
@@ -236,7 +253,7 @@ async def meters(uow: UnitOfWork, firm_id: uuid.UUID, q: MeterQuery) -> list[dic
         where.append("u.kind = :kind")
         params["kind"] = q.kind
     sql = text(f"""
-        SELECT date_trunc(:unit, u.started_at AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai' AS bucket,
+        SELECT {BUCKET[q.granularity]} AS bucket,
                u.vendor_id, u.kind, u.resource, count(*) AS records,
                sum(u.gpu_seconds) AS gpu_seconds, sum(u.input_tokens) AS input_tokens,
                sum(u.cached_input_tokens) AS cached_input_tokens, sum(u.output_tokens) AS output_tokens,
