@@ -38,7 +38,7 @@ async def test_a_work_view_cannot_commit_roll_back_or_close() -> None:
 
 
 async def test_the_request_dependency_hands_routes_a_work_view() -> None:
-    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(db=database())))
+    request = SimpleNamespace(method="POST", app=SimpleNamespace(state=SimpleNamespace(db=database())))
     dependency = _uow(request)
     given = await anext(dependency)
     try:
