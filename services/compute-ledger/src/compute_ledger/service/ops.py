@@ -7,6 +7,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 
 from compute_ledger.adapters.tables import usage
+from compute_ledger.domain.identifiers import uscc_problem
 from opc_shared.db import UnitOfWork
 from opc_shared.pagination import Keyset, Page, PageParams
 
@@ -22,7 +23,16 @@ _waiting = (
     .group_by(usage.c.buyer_uscc)
     .subquery("waiting")
 )
-UNATTRIBUTED = Keyset(_waiting.c.last_received_at, _waiting.c.buyer_uscc, id_type=str)
+
+
+def _uscc_id(text: str) -> str:
+    """A cursor's last id on the unattributed list is a USCC; anything else was not issued by this API."""
+    if uscc_problem(text):
+        raise ValueError("not a unified social credit code")
+    return text
+
+
+UNATTRIBUTED = Keyset(_waiting.c.last_received_at, _waiting.c.buyer_uscc, id_type=_uscc_id)
 DISCREPANCIES = Keyset(usage.c.started_at, usage.c.usage_id, id_type=int)
 
 
