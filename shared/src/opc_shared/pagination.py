@@ -1,10 +1,12 @@
 """Keyset pagination: one helper for every list of every service.
 
 A list is ordered newest first by (sort column, id column); the cursor names the last row
-of the previous page as an opaque URL-safe string. Decoding is typed: the sort value must be
-an aware timestamp and the id must parse as the id column's type, so a forged or foreign
-cursor is a 422 problem naming ``cursor``, never a 500 from the database. The limit is
-bounded by the query parameter itself.
+of the previous page as an opaque URL-safe string, with a check code tied to the list that
+issued it. Decoding is typed and checked: the sort value must be an aware timestamp, the id
+must parse as the id column's type and the check code must match, so a forged, altered or
+foreign cursor is a 422 problem naming ``cursor``, never a 500 from the database. (The check
+code is not a secret: a crafted cursor can at worst name a position among the rows the caller
+may read anyway.) The limit is bounded by the query parameter itself.
 
 Usage (route, service, response)::
 
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -95,17 +99,27 @@ class Keyset:
     def __init__(self, sort: ColumnElement[Any], id: ColumnElement[Any], *, id_type: Callable[[str], Any] = uuid.UUID) -> None:
         self.sort, self.id, self.id_type = sort, id, id_type
 
+    @property
+    def _list_name(self) -> str:
+        return f"{getattr(self.sort, 'table', '')}.{self.sort.key}/{self.id.key}"
+
+    def _check(self, sort_text: str, id_text: str) -> str:
+        return hashlib.sha256(f"{self._list_name}|{sort_text}|{id_text}".encode()).hexdigest()[:12]
+
     def encode(self, sort_value: datetime, last_id: object) -> str:
-        raw = json.dumps([sort_value.astimezone(UTC).isoformat(), str(last_id)], separators=(",", ":")).encode()
+        sort_text, id_text = sort_value.astimezone(UTC).isoformat(), str(last_id)
+        raw = json.dumps([sort_text, id_text, self._check(sort_text, id_text)], separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def decode(self, cursor: str) -> tuple[datetime, Any]:
         """(sort value, id) or a 422 problem naming ``cursor``."""
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            sort_text, id_text = json.loads(raw)
-            if not isinstance(sort_text, str) or not isinstance(id_text, str):
+            sort_text, id_text, check = json.loads(raw)
+            if not all(isinstance(part, str) for part in (sort_text, id_text, check)):
                 raise ValueError("cursor parts must be strings")
+            if not hmac.compare_digest(check, self._check(sort_text, id_text)):
+                raise ValueError("not issued by this list")
             at = datetime.fromisoformat(sort_text)
             if at.tzinfo is None:
                 raise ValueError("naive timestamp")

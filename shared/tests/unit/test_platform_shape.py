@@ -72,6 +72,8 @@ def test_cursor_keeps_the_instant_whatever_the_offset() -> None:
         forge(["2026-11-22T00:00:00+00:00"]),
         forge({"a": 1}),
         forge(["0001-01-01T00:00:00+14:00", str(uuid.uuid4())]),  # underflows when moved to UTC
+        forge(["2026-11-22T00:00:00+00:00", str(uuid.uuid4()), "0" * 12]),  # well formed, wrong check code
+        Keyset(items.c.founder_sub, items.c.id).encode(datetime(2026, 11, 1, tzinfo=UTC), uuid.uuid4()),  # another list's
         "definitely-not-ours",
         "%%%",
         "",
@@ -82,6 +84,13 @@ def test_a_forged_cursor_is_a_422_naming_cursor(cursor: str) -> None:
         KEYSET.decode(cursor)
     assert info.value.status == 422
     assert [(e.field, e.location) for e in info.value.errors] == [("cursor", "query")]
+
+
+def test_a_string_keyed_list_still_refuses_a_cursor_it_did_not_issue() -> None:
+    by_name = Keyset(items.c.created_at, items.c.founder_sub, id_type=str)
+    assert by_name.decode(by_name.encode(datetime(2026, 11, 1, tzinfo=UTC), "nope"))[1] == "nope"
+    with pytest.raises(Problem):
+        by_name.decode(forge(["2026-11-22T00:00:00+00:00", "nope"]))
 
 
 def test_keyset_orders_newest_first_and_continues_after_the_cursor() -> None:
