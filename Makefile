@@ -10,7 +10,7 @@ SERVICE_PACKAGES := $(shell sed -n 's/^package *= *"\([^"]*\)".*/\1/p' $(SERVICE
 PACKAGES := -e shared $(addprefix -e services/,$(SERVICE_NAMES)) -e deploy/devstack
 SOURCES := requirements.txt shared/pyproject.toml services/*/pyproject.toml deploy/devstack/pyproject.toml $(SERVICE_LIST)
 
-.PHONY: run test lint bench migrate clean install contracts
+.PHONY: run test lint bench fuzz migrate clean install contracts
 
 install: $(STAMP)
 
@@ -34,6 +34,9 @@ lint: install
 # make bench (~8 min) | make bench BENCH_ARGS=--long (~25 min) | BENCH_ARGS="--broker tansu" | --quick
 bench: install
 	$(PY) tests/bench/bench.py $(BENCH_ARGS) --subsidy-args "$(SUBSIDY_BENCH_ARGS)" --matching-args "$(MATCHING_BENCH_ARGS)" --ledger-args "$(LEDGER_BENCH_ARGS)"
+
+fuzz: install
+	$(PY) -m opc_devstack.fuzz $(FUZZ_ARGS)
 
 migrate: install
 	@for svc in $(SERVICE_PACKAGES); do $(PY) -m $$svc migrate || exit 1; done

@@ -54,7 +54,7 @@ def required_query(route: ApiRoute) -> dict[str, str]:
         for f in d.query_params:
             if f.field_info.is_required():
                 ann = f.field_info.annotation
-                out[f.alias] = "2026-11-01" if ann is dt.date else ("2026-11" if ann is str else "1")
+                out[f.alias] = "2026-11-01" if ann is dt.date else ("2026-11" if ann is str else "2026")
     return out
 
 

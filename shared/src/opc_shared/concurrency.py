@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from opc_shared.errors import VersionMismatch
 from opc_shared.problems import FieldError, validation_problem
 
+IF_MATCH_PATTERN = r'^\s*(W/)?"?[0-9]{1,18}"?\s*$'
 IF_MATCH_DOC = 'The ETag of the version you last read, e.g. "3" (412 when it is no longer current).'
 
 
@@ -40,13 +41,15 @@ def parse_if_match(raw: str) -> int:
     return int(value)
 
 
-async def _required_if_match(if_match: Annotated[str, Header(alias="If-Match", description=IF_MATCH_DOC)]) -> int:
+async def _required_if_match(
+    if_match: Annotated[str, Header(alias="If-Match", description=IF_MATCH_DOC, pattern=IF_MATCH_PATTERN)],
+) -> int:
     # A missing header is turned into 428 by problems.install (it sees the "missing If-Match" error).
     return parse_if_match(if_match)
 
 
 async def _optional_if_match(
-    if_match: Annotated[str | None, Header(alias="If-Match", description=IF_MATCH_DOC)] = None,
+    if_match: Annotated[str | None, Header(alias="If-Match", description=IF_MATCH_DOC, pattern=IF_MATCH_PATTERN)] = None,
 ) -> int | None:
     return None if if_match is None else parse_if_match(if_match)
 

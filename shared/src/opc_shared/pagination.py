@@ -94,45 +94,80 @@ def _cursor_error() -> Exception:
 
 
 class Keyset:
-    """Newest-first keyset over ``(sort, id)``; ``id_type`` parses the id from the cursor."""
+    """Keyset over ``(sort, id)``: newest first by default (``sort`` a timestamp), or ascending over a
+    text or integer column (names, codes, sequence numbers). ``id_type`` parses the id from the cursor.
+    A cursor carries a check code tied to the list that issued it, so a well-formed cursor of another
+    list (or a forged one) is a 422 naming ``cursor``."""
 
-    def __init__(self, sort: ColumnElement[Any], id: ColumnElement[Any], *, id_type: Callable[[str], Any] = uuid.UUID) -> None:
-        self.sort, self.id, self.id_type = sort, id, id_type
+    def __init__(
+        self,
+        sort: ColumnElement[Any],
+        id: ColumnElement[Any],
+        *,
+        id_type: Callable[[str], Any] = uuid.UUID,
+        sort_type: type = datetime,
+        ascending: bool = False,
+    ) -> None:
+        if sort_type not in (datetime, str, int):
+            raise ValueError("a keyset sorts by a timestamp, a text or an integer")
+        self.sort, self.id, self.id_type, self.sort_type, self.ascending = sort, id, id_type, sort_type, ascending
 
     @property
     def _list_name(self) -> str:
         return f"{getattr(self.sort, 'table', '')}.{self.sort.key}/{self.id.key}"
 
-    def _check(self, sort_text: str, id_text: str) -> str:
-        return hashlib.sha256(f"{self._list_name}|{sort_text}|{id_text}".encode()).hexdigest()[:12]
+    def _check(self, sort_value: Any, id_text: str) -> str:
+        return hashlib.sha256(f"{self._list_name}|{sort_value}|{id_text}".encode()).hexdigest()[:12]
 
-    def encode(self, sort_value: datetime, last_id: object) -> str:
-        sort_text, id_text = sort_value.astimezone(UTC).isoformat(), str(last_id)
-        raw = json.dumps([sort_text, id_text, self._check(sort_text, id_text)], separators=(",", ":")).encode()
+    def encode(self, sort_value: Any, last_id: object) -> str:
+        value = sort_value.astimezone(UTC).isoformat() if isinstance(sort_value, datetime) else sort_value
+        id_text = str(last_id)
+        raw = json.dumps([value, id_text, self._check(value, id_text)], separators=(",", ":"), ensure_ascii=False).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    def decode(self, cursor: str) -> tuple[datetime, Any]:
+    def _sort_value(self, value: Any) -> Any:
+        if self.sort_type is datetime:
+            if not isinstance(value, str):
+                raise ValueError("cursor time must be a string")
+            at = datetime.fromisoformat(value)
+            if at.tzinfo is None:
+                raise ValueError("naive timestamp")
+            return at.astimezone(UTC)
+        if self.sort_type is int:
+            if type(value) is not int or not -(2**63) <= value < 2**63:
+                raise ValueError("cursor position must be a 64-bit integer")
+            return value
+        if not isinstance(value, str) or "\x00" in value:
+            raise ValueError("cursor position must be text")
+        return value
+
+    def decode(self, cursor: str) -> tuple[Any, Any]:
         """(sort value, id) or a 422 problem naming ``cursor``."""
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            sort_text, id_text, check = json.loads(raw)
-            if not all(isinstance(part, str) for part in (sort_text, id_text, check)):
+            sort_value, id_text, check = json.loads(raw)
+            if not isinstance(id_text, str) or not isinstance(check, str) or "\x00" in id_text:
                 raise ValueError("cursor parts must be strings")
-            if not hmac.compare_digest(check, self._check(sort_text, id_text)):
+            if not hmac.compare_digest(check, self._check(sort_value, id_text)):
                 raise ValueError("not issued by this list")
-            at = datetime.fromisoformat(sort_text)
-            if at.tzinfo is None:
-                raise ValueError("naive timestamp")
-            return at.astimezone(UTC), self.id_type(id_text)
+            last = self.id_type(id_text)
+            if isinstance(last, int) and not -(2**63) <= last < 2**63:
+                raise ValueError("cursor id out of range")
+            return self._sort_value(sort_value), last
         except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError, AttributeError) as exc:
             raise _cursor_error() from exc
 
     def apply(self, query: Select[Any], page: PageParams) -> Select[Any]:
-        """Order newest first, continue after the cursor, fetch one row more than the limit."""
-        query = query.order_by(self.sort.desc(), self.id.desc()).limit(page.limit + 1)
+        """Order (newest first, or ascending), continue after the cursor, fetch one row more than the limit."""
+        if self.ascending:
+            query = query.order_by(self.sort.asc(), self.id.asc())
+        else:
+            query = query.order_by(self.sort.desc(), self.id.desc())
+        query = query.limit(page.limit + 1)
         if page.cursor:
             at, last = self.decode(page.cursor)
-            query = query.where(tuple_(self.sort, self.id) < tuple_(at, last))
+            key, seen = tuple_(self.sort, self.id), tuple_(at, last)
+            query = query.where(key > seen if self.ascending else key < seen)
         return query
 
     async def fetch(self, session: AsyncSession, query: Select[Any], page: PageParams) -> Page[dict[str, Any]]:
@@ -147,3 +182,23 @@ class Keyset:
             return Page(items, None)
         last = items[-1]
         return Page(items, self.encode(last[self.sort.key], last[self.id.key]))
+
+
+def paged(items: Sequence[T], page: PageParams, *, key: Callable[[T], str], tag: str) -> Page[T]:
+    """A short list computed in memory (a firm's year, a claim's trail) paged like a table: ordered by
+    ``key`` (unique text), continuing after the cursor's key, so every list answers the same shape."""
+    ordered = sorted(items, key=key)
+    if page.cursor:
+        try:
+            raw = base64.urlsafe_b64decode(page.cursor + "=" * (-len(page.cursor) % 4))
+            after, cursor_tag = json.loads(raw)
+            if cursor_tag != tag or not isinstance(after, str):
+                raise ValueError("a cursor of another list")
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+            raise _cursor_error() from exc
+        ordered = [item for item in ordered if key(item) > after]
+    if len(ordered) <= page.limit:
+        return Page(list(ordered), None)
+    kept = ordered[: page.limit]
+    cursor = base64.urlsafe_b64encode(json.dumps([key(kept[-1]), tag], ensure_ascii=False).encode()).decode().rstrip("=")
+    return Page(list(kept), cursor)

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData
 
-from opc_shared import problems
+from opc_shared import openapi, problems
 from opc_shared.clock import Clock, SystemClock
 from opc_shared.consumer import ConsumerRunner, Handler
 from opc_shared.contracts.base import EventContract
@@ -149,6 +149,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     app.include_router(_ops_router())
     for router in spec.routers:
         app.include_router(router, prefix="/v1")
+    openapi.install(app)
     return app
 
 

@@ -74,7 +74,7 @@ class RegistryClient:
         if division_code:
             body["division_code"] = division_code
         community = self._ok(self.http.post(f"{self.base}/v1/communities", json=body, headers={**self.admin, **key}))
-        existing = self._ok(self.http.get(f"{self.base}/v1/communities/{community['id']}/workstations", headers=self.admin))
+        existing = self.all_items(f"/v1/communities/{community['id']}/workstations", self.admin)
         if not existing:
             codes = [{"code": f"A-{i + 101}"} for i in range(workstations)]
             existing = self._ok(
@@ -82,8 +82,19 @@ class RegistryClient:
             )
         return community["id"], [w["id"] for w in existing]
 
+    def all_items(self, path: str, headers: dict[str, str]) -> list[dict]:
+        """Every item of a paginated list (``{items, next_cursor}``), following the cursors."""
+        items: list[dict] = []
+        params: dict[str, str | int] = {"limit": 200}
+        while True:
+            page = self._ok(self.http.get(f"{self.base}{path}", params=params, headers=headers))
+            items.extend(page["items"])
+            if not page["next_cursor"]:
+                return items
+            params["cursor"] = page["next_cursor"]
+
     def free_workstation(self, community_id: str) -> str:
-        rows = self._ok(self.http.get(f"{self.base}/v1/communities/{community_id}/workstations", headers=self.admin))
+        rows = self.all_items(f"/v1/communities/{community_id}/workstations", self.admin)
         free = [w["id"] for w in rows if w["occupant_case_id"] is None]
         if not free:
             added = self._ok(

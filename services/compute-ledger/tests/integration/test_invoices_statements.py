@@ -158,6 +158,7 @@ async def test_statement_csv_and_meters(ledger) -> None:
             f"/v1/firms/{firm['firm_id']}/meters", params={"granularity": "day", "month": "2026-11"}, headers=FINANCE
         )
     )
+    meters = meters["items"]
     gpu_rows = [m for m in meters if m["kind"] == "gpu"]
     assert len(gpu_rows) == 1 and gpu_rows[0]["records"] == 3 and gpu_rows[0]["gpu_seconds"] == 3 * 3600
     assert gpu_rows[0]["max_amount_fen"] == 2120 and gpu_rows[0]["invoiced_fen"] == 3710
@@ -167,6 +168,7 @@ async def test_statement_csv_and_meters(ledger) -> None:
             f"/v1/firms/{firm['firm_id']}/meters", params={"granularity": "hour", "month": "2026-11"}, headers=FINANCE
         )
     )
+    hourly = hourly["items"]
     assert sum(1 for m in hourly if m["kind"] == "gpu") == 3
     assert datetime.fromisoformat(hourly[0]["latest_ended_at"].replace("Z", "+00:00")).tzinfo is not None
 

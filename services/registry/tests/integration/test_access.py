@@ -65,7 +65,7 @@ async def test_community_lists_refuse_another_district_like_every_list(portal: P
     assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
     assert (await portal.client.get("/v1/cases", params={"district": portal.district}, headers=other_admin)).status_code == 403
     mine = await portal.ok(await portal.client.get("/v1/communities", params={"district": portal.district}, headers=portal.admin))
-    assert len(mine) == 1
+    assert len(mine["items"]) == 1 and mine["next_cursor"] is None
 
 
 async def test_after_acceptance_a_material_changes_only_through_a_correction(portal: Portal) -> None:
@@ -81,3 +81,33 @@ async def test_after_acceptance_a_material_changes_only_through_a_correction(por
     assert case["status"] == "accepted"
     again = await portal.act(case, "materials/address_proof", supplied("address_proof", "v3"), who=founder, status=409)
     assert again["code"] == "material_locked"
+
+
+async def test_every_list_pages_with_a_cursor(portal: Portal) -> None:
+    community_id, _ = await portal.community(n=5)
+    case, _ = await portal.submitted_case()
+    seen: list[str] = []
+    params: dict = {"limit": 2}
+    while True:
+        page = await portal.ok(
+            await portal.client.get(f"/v1/communities/{community_id}/workstations", params=params, headers=portal.admin)
+        )
+        assert len(page["items"]) <= 2
+        seen += [w["code"] for w in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert seen == ["W0", "W1", "W2", "W3", "W4"]
+    first = await portal.ok(
+        await portal.client.get(f"/v1/cases/{case['id']}/timeline", params={"limit": 1}, headers=portal.caseworker)
+    )
+    rest = await portal.ok(
+        await portal.client.get(
+            f"/v1/cases/{case['id']}/timeline", params={"cursor": first["next_cursor"], "limit": 200}, headers=portal.caseworker
+        )
+    )
+    everything = await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/timeline", headers=portal.caseworker))
+    assert [e["action"] for e in first["items"] + rest["items"]] == [e["action"] for e in everything["items"]]
+    assert everything["items"][0]["action"] == "draft_saved"  # oldest first
+    too_many = await portal.client.get("/v1/business-lines", params={"limit": 201}, headers=portal.caseworker)
+    assert too_many.status_code == 422 and too_many.json()["errors"][0]["field"] == "limit"

@@ -77,11 +77,13 @@ async def test_complete_journey_from_intake_to_account_opened(portal: Portal) ->
     )
     assert "opc.registry.firm.registered.v1" in await outbox_types(portal, case["firm_id"])
     assert "opc.registry.account.opened.v1" in await outbox_types(portal, case["firm_id"])
-    timeline = await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/timeline", headers=founder))
+    timeline = (await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/timeline", headers=founder)))["items"]
     actions = [e["action"] for e in timeline]
     assert actions[:3] == ["draft_saved", "draft_saved", "submitted"] and actions[-1] == "completed"
     assert any(e["reference"] == "BL-1" for e in timeline)
-    workstations = await portal.ok(await portal.client.get(f"/v1/communities/{community_id}/workstations", headers=portal.admin))
+    workstations = (
+        await portal.ok(await portal.client.get(f"/v1/communities/{community_id}/workstations", headers=portal.admin))
+    )["items"]
     assert next(w for w in workstations if w["id"] == ws[0])["occupant_firm_id"] == case["firm_id"]
 
 
@@ -121,7 +123,8 @@ async def test_warehouse_building_with_ai_short_drama_needs_site_statement_then_
     )
     assert "opc.registry.permit.granted.v1" in await outbox_types(portal, case["id"])
     timeline = [
-        e["action"] for e in await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/timeline", headers=founder))
+        e["action"]
+        for e in (await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/timeline", headers=founder)))["items"]
     ]
     assert (
         timeline.index("site_statement_opened")
@@ -265,7 +268,9 @@ async def test_firm_status_changes_are_tracked_with_dates(portal: Portal) -> Non
         headers={**portal.caseworker, "If-Match": f'"{suspended["version"]}"'},
     )
     assert back.status_code == 422 and back.json()["errors"][0]["field"] == "effective_date"
-    history = await portal.ok(await portal.client.get(f"/v1/firms/{firm_id}/status-history", headers=portal.caseworker))
+    history = (await portal.ok(await portal.client.get(f"/v1/firms/{firm_id}/status-history", headers=portal.caseworker)))[
+        "items"
+    ]
     assert [h["status"] for h in history] == ["operating", "suspended"]
     assert "opc.registry.firm.status_changed.v1" in await outbox_types(portal, firm_id)
 

@@ -50,7 +50,8 @@ def new_community(district: str, **extra) -> dict:
 
 
 async def test_the_catalogue_lists_cities_districts_and_division_codes(portal: Portal) -> None:
-    rows = {d["code"]: d for d in await portal.ok(await portal.client.get("/v1/districts", headers=portal.caseworker))}
+    page = await portal.ok(await portal.client.get("/v1/districts", params={"limit": 200}, headers=portal.caseworker))
+    rows = {d["code"]: d for d in page["items"]}
     assert (rows["wuhou"]["division_code"], rows["wuhou"]["city"]) == ("510107", "chengdu")
     assert (rows["wenjiang"]["division_code"], rows["haishu"]["division_code"], rows["haidian"]["division_code"]) == (
         "510115",
@@ -60,7 +61,9 @@ async def test_the_catalogue_lists_cities_districts_and_division_codes(portal: P
     assert rows["haishu"]["city"] == "ningbo" and rows["haidian"]["city_name_zh"] == "北京市"
     # Tianfu New Area is no county-level division: no borrowed code, the divisions it spans instead.
     assert rows["tianfu"]["division_code"] is None and "510116" in rows["tianfu"]["member_divisions"]
-    ningbo = await portal.ok(await portal.client.get("/v1/districts", params={"city": "ningbo"}, headers=portal.caseworker))
+    ningbo = (await portal.ok(await portal.client.get("/v1/districts", params={"city": "ningbo"}, headers=portal.caseworker)))[
+        "items"
+    ]
     assert "haishu" in {d["code"] for d in ningbo} and {d["city"] for d in ningbo} == {"ningbo"}
     # Only city-wide admins edit it.
     body = {"name_zh": "某区", "name_en": "Some", "city": "chengdu", "division_code": "510121"}

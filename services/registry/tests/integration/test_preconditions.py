@@ -13,7 +13,7 @@ from .conftest import Portal
 async def version_and_timeline(portal: Portal, case_id: str) -> tuple[int, int]:
     case = await portal.ok(await portal.client.get(f"/v1/cases/{case_id}", headers=portal.caseworker))
     timeline = await portal.ok(await portal.client.get(f"/v1/cases/{case_id}/timeline", headers=portal.caseworker))
-    return case["version"], len(timeline)
+    return case["version"], len(timeline["items"])
 
 
 def _action_routes(app) -> list[ApiRoute]:

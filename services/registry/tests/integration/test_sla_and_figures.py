@@ -59,7 +59,9 @@ async def test_escalation_ladder_fires_each_step_once_with_two_schedulers(portal
         assert events["opc.registry.sla.warning.v1"] == 2
         assert events["opc.registry.sla.breached.v1"] == 2
         assert events["opc.registry.sla.escalated.v1"] == 2
-        timeline = await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/timeline", headers=portal.caseworker))
+        timeline = (await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/timeline", headers=portal.caseworker)))[
+            "items"
+        ]
         assert sum(1 for e in timeline if e["action"].startswith("sla_")) == 6
     finally:
         await first.dispose()
@@ -127,7 +129,7 @@ async def test_missing_materials_are_reminded_on_schedule_until_supplied(portal:
         case = await portal.act(case, f"materials/{code}", supplied(code), who=founder)
     portal.clock.advance(timedelta(days=5))
     assert await remind_once(db, portal.clock) == 0  # supplied: no more reminders
-    timeline = await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/timeline", headers=founder))
+    timeline = (await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/timeline", headers=founder)))["items"]
     reminders = [e for e in timeline if e["action"] == "materials_reminded"]
     assert len(reminders) == 1 and reminders[0]["detail"]["reminder_no"] == 1
     assert len(reminders[0]["detail"]["items"]) == 3

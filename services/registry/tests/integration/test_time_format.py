@@ -43,7 +43,7 @@ async def test_action_answers_and_later_reads_say_the_same_time_in_utc(portal: P
     signed = next(s for s in read["sub_cases"] if s["kind"] == "site_statement")["signoffs"]["street_office"]
     assert signed["at"].endswith("Z")
 
-    timeline = await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/timeline", headers=portal.caseworker))
+    timeline = (await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/timeline", headers=portal.caseworker)))["items"]
     assert_all_utc(timeline, "timeline")
     accepted = next(e for e in timeline if e["action"] == "accepted")
     assert accepted["detail"]["licence_due_at"] == case["licence_clock"]["due_at"]

@@ -120,13 +120,17 @@ async def test_four_eyes_audit_trail_and_the_decided_event(subsidy) -> None:
     assert partly.status_code == 422 and partly.json()["code"] == "decision_invalid"
     decided = await act(subsidy, reviewed, "decision", "rv-2", {"decision": "approved"})
     assert decided["status"] == "approved" and decided["approved_fen"] == 2_000_000 and decided["approver"] == "rv-2"
-    trail = await ok(await subsidy.get(f"/v1/claims/{claim['id']}/audit", headers=bearer(subsidy.district, ("reviewer",))))
+    trail = (await ok(await subsidy.get(f"/v1/claims/{claim['id']}/audit", headers=bearer(subsidy.district, ("reviewer",)))))[
+        "items"
+    ]
     assert [t["action"] for t in trail] == ["applied", "review_started", "decided"]
     outbox = subsidy.app.state.db.platform.outbox
     async with subsidy.app.state.db.uow() as uow:
         payloads = (await uow.session.execute(select(outbox.c.payload).where(outbox.c.key == "person-3"))).scalars().all()
     assert [p["data"]["approved_fen"] for p in payloads if p["type"] == "opc.subsidy.claim.decided.v1"] == [2_000_000]
-    figures = await ok(await subsidy.get("/v1/budgets", params={"year": 2026}, headers=bearer(subsidy.district, ("finance",))))
+    figures = (await ok(await subsidy.get("/v1/budgets", params={"year": 2026}, headers=bearer(subsidy.district, ("finance",)))))[
+        "items"
+    ]
     mine = next(b for b in figures if b["programme"] == "craftsman" and b["scope"] == subsidy.district)
     assert mine["reserved_fen"] == 2_000_000 and mine["left_fen"] == 8_000_000
     other = await subsidy.get(f"/v1/claims/{claim['id']}", headers=bearer("elsewhere", ("reviewer",)))

@@ -12,7 +12,7 @@ from .conftest import cat
 async def entitlements(client, firm_id, year: int = 2026, headers=None) -> dict:
     got = await client.get(f"/v1/firms/{firm_id}/entitlements", params={"year": year}, headers=headers or client.staff("finance"))
     assert got.status_code == 200, got.text
-    return {e["programme"]: e for e in got.json()}
+    return {e["programme"]: e for e in got.json()["items"]}
 
 
 async def test_invoices_accrue_compute_and_voucher_with_the_cap_crossed_mid_year(subsidy) -> None:

@@ -55,7 +55,7 @@ async def test_reversal_after_payment_is_netted_in_the_next_batch(subsidy) -> No
     await feed.reverse(firm, d, blue, date(2026, 4, 1), cat("compute", 500_000))
     got = (await entitlements(subsidy, firm))["compute"]
     assert got["amount_fen"] == 300_000 and got["owed_fen"] == 0 and "多付" not in got["explanation"]["zh-CN"]
-    open_ = await ok(await subsidy.get("/v1/recoveries", headers=finance))
+    open_ = (await ok(await subsidy.get("/v1/recoveries", headers=finance)))["items"]
     assert [(r["amount_fen"], r["remaining_fen"]) for r in open_ if r["recipient_id"] == str(firm)] == [(300_000, 300_000)]
 
     await feed.invoice(firm, d, date(2026, 6, 1), cat("compute", 2_000_000))
@@ -65,7 +65,9 @@ async def test_reversal_after_payment_is_netted_in_the_next_batch(subsidy) -> No
     assert rows[0]["amount_yuan"] == "9000.00"
     final = (await entitlements(subsidy, firm))["compute"]
     assert final["amount_fen"] == 1_500_000 and final["paid_fen"] == 1_500_000 and final["owed_fen"] == 0
-    assert [r for r in await ok(await subsidy.get("/v1/recoveries", headers=finance)) if r["recipient_id"] == str(firm)] == []
+    assert [
+        r for r in (await ok(await subsidy.get("/v1/recoveries", headers=finance)))["items"] if r["recipient_id"] == str(firm)
+    ] == []
 
     outbox = subsidy.app.state.db.platform.outbox
     async with subsidy.app.state.db.uow() as uow:

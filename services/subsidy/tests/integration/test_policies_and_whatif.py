@@ -88,7 +88,7 @@ async def test_a_firm_estimates_what_it_would_get_and_is_owed(subsidy) -> None:
     await feed.invoice(firm, d, date(2026, 8, 1), cat("tokens", 200_000))
     got = await subsidy.get(f"/v1/firms/{firm}/estimate", params={"year": 2026}, headers=bearer(d, ("firm",), firm_id=str(firm)))
     assert got.status_code == 200, got.text
-    voucher = next(e for e in got.json() if e["programme"] == "model_voucher")
+    voucher = next(e for e in got.json()["items"] if e["programme"] == "model_voucher")
     assert (voucher["would_get_fen"], voucher["owed_fen"], voucher["cap_left_fen"]) == (60_000, 60_000, 99_940_000)
-    compute = next(e for e in got.json() if e["programme"] == "compute")
+    compute = next(e for e in got.json()["items"] if e["programme"] == "compute")
     assert compute["base_fen"] == 0 and compute["would_get_fen"] == 0

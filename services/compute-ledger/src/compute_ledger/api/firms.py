@@ -6,17 +6,18 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from compute_ledger.service import statements as service
 from opc_shared.auth import CurrentPrincipal
+from opc_shared.pagination import PageDep, PageOut, paged
 from opc_shared.service import ClockDep, UowDep
-from opc_shared.times import UtcDateTime
+from opc_shared.times import ApiDateTime, UtcDateTime
 
 router = APIRouter(prefix="/firms", tags=["statements"])
 
 Month = Annotated[str, Query(pattern=r"^(20[2-9]\d)-(0[1-9]|1[0-2])$", description="YYYY-MM (Asia/Shanghai)")]
-AsOf = Annotated[AwareDatetime | None, Query(description="figures as the ledger had them at this moment (default: now)")]
+AsOf = Annotated[ApiDateTime | None, Query(description="figures as the ledger had them at this moment (default: now)")]
 
 
 class UsageGroup(BaseModel):
@@ -158,20 +159,23 @@ async def statement_csv(
     )
 
 
-@router.get("/{firm_id}/meters", response_model=list[MeterRow], summary="Usage meters per vendor × kind × GPU/model × period")
+@router.get("/{firm_id}/meters", response_model=PageOut[MeterRow], summary="Usage meters per vendor × kind × GPU/model × period")
 async def meters(
     firm_id: UUID,
     principal: CurrentPrincipal,
     uow: UowDep,
     clock: ClockDep,
+    page: PageDep,
     granularity: Literal["hour", "day", "month"] = "day",
     month: Annotated[str | None, Query(pattern=r"^(20[2-9]\d)-(0[1-9]|1[0-2])$")] = None,
-    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    start: Annotated[ApiDateTime | None, Query(alias="from")] = None,
+    end: Annotated[ApiDateTime | None, Query(alias="to")] = None,
     vendor_id: UUID | None = None,
     kind: Literal["gpu", "tokens"] | None = None,
-) -> list[MeterRow]:
+) -> PageOut[MeterRow]:
     await service.readable_firm(uow, principal, firm_id)
     start, end = service.meter_window(granularity, month, start, end, clock.now())
     query = service.MeterQuery(granularity, start, end, vendor_id, kind)
-    return [MeterRow.model_validate(r) for r in await service.meters(uow, firm_id, query)]
+    rows = await service.meters(uow, firm_id, query)
+    key = lambda r: f"{r['bucket'].isoformat()}/{r['vendor_id']}/{r['kind']}/{r['resource']}"  # noqa: E731
+    return PageOut.of(paged(rows, page, key=key, tag="meters"), MeterRow)

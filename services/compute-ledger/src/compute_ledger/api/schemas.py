@@ -6,9 +6,9 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from opc_shared.times import UtcDateTime
+from opc_shared.times import ApiDateTime, UtcDateTime
 
 Rate = Decimal
 
@@ -45,7 +45,7 @@ class VendorCreated(VendorOut):
 class RotateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    old_secret_expires_at: AwareDatetime | None = Field(
+    old_secret_expires_at: ApiDateTime | None = Field(
         default=None, description="until when the secrets in use now keep working (default: one day, at most 30 days)"
     )
 
@@ -55,7 +55,7 @@ class PriceIn(BaseModel):
 
     kind: Literal["gpu", "tokens"]
     resource: str = Field(min_length=1, max_length=128, description="GPU model, or model name")
-    effective_from: AwareDatetime
+    effective_from: ApiDateTime
     fen_per_gpu_hour: Rate | None = Field(default=None, ge=0, max_digits=24, decimal_places=8)
     fen_per_m_input: Rate | None = Field(default=None, ge=0, max_digits=24, decimal_places=8)
     fen_per_m_cached_input: Rate | None = Field(default=None, ge=0, max_digits=24, decimal_places=8)

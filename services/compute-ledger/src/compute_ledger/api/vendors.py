@@ -8,6 +8,7 @@ from compute_ledger.api.deps import ADMIN, OPS
 from compute_ledger.api.schemas import PriceIn, PriceOut, RotateIn, VendorCreated, VendorIn, VendorOut
 from compute_ledger.service import vendors as service
 from opc_shared.idempotency import IdempotencyDep
+from opc_shared.pagination import PageDep, PageOut, paged
 from opc_shared.service import ClockDep, UowDep
 
 router = APIRouter(prefix="/vendors", tags=["vendors"])
@@ -24,9 +25,10 @@ async def register(body: VendorIn, clock: ClockDep, idem: IdempotencyDep):
     return await idem.execute(body, work)
 
 
-@router.get("", response_model=list[VendorOut], dependencies=[OPS])
-async def list_vendors(uow: UowDep) -> list[VendorOut]:
-    return [VendorOut.model_validate(v) for v in await service.list_all(uow)]
+@router.get("", response_model=PageOut[VendorOut], dependencies=[OPS])
+async def list_vendors(uow: UowDep, page: PageDep) -> PageOut[VendorOut]:
+    vendors = await service.list_all(uow)
+    return PageOut.of(paged(vendors, page, key=lambda v: f"{v['created_at'].isoformat()}/{v['id']}", tag="vendors"), VendorOut)
 
 
 @router.get("/{vendor_id}", response_model=VendorOut, dependencies=[OPS])
@@ -70,6 +72,8 @@ async def add_price(vendor_id: UUID, body: PriceIn, uow: UowDep, clock: ClockDep
     return PriceOut.model_validate(row)
 
 
-@router.get("/{vendor_id}/prices", response_model=list[PriceOut], dependencies=[OPS])
-async def list_prices(vendor_id: UUID, uow: UowDep) -> list[PriceOut]:
-    return [PriceOut.model_validate(r) for r in await service.prices(uow, vendor_id)]
+@router.get("/{vendor_id}/prices", response_model=PageOut[PriceOut], dependencies=[OPS])
+async def list_prices(vendor_id: UUID, uow: UowDep, page: PageDep) -> PageOut[PriceOut]:
+    rows = await service.prices(uow, vendor_id)
+    key = lambda r: f"{r['kind']}/{r['resource']}/{r['version']:09d}"  # noqa: E731
+    return PageOut.of(paged(rows, page, key=key, tag="prices"), PriceOut)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opc_shared.clock import SHANGHAI
 from opc_shared.db import UnitOfWork
 from opc_shared.errors import VersionMismatch
+from opc_shared.pagination import Keyset, Page, PageParams
 from registry.adapters import tables as t
 from registry.domain.calendar import CalendarNotLoaded, DayKind, WorkingCalendar
 from registry.domain.case import Case, MaterialItem, Placement, Status, Step, StepState, SubCase, SubStatus
@@ -28,6 +29,9 @@ from registry.domain.firm import FirmStatus
 from registry.domain.form import CaseForm
 from registry.domain.notice import Notice, NoticeItem
 from registry.domain.sla import STANDARD_LADDER, Pause, SlaClock, step_moment
+
+TIMELINE = Keyset(t.timeline.c.id, t.timeline.c.id, id_type=int, sort_type=int, ascending=True)
+STATUS_HISTORY = Keyset(t.firm_status_history.c.id, t.firm_status_history.c.id, id_type=int, sort_type=int, ascending=True)
 
 
 def clock_to_json(clock: SlaClock | None) -> dict[str, Any] | None:
@@ -466,9 +470,10 @@ class CaseRepository:
         )
         return [notice_from_row(r) for r in rows.mappings()]
 
-    async def timeline(self, case_id: uuid.UUID) -> list[dict[str, Any]]:
-        rows = await self.session.execute(select(t.timeline).where(t.timeline.c.case_id == case_id).order_by(t.timeline.c.id))
-        return [dict(r) for r in rows.mappings()]
+    async def timeline(self, case_id: uuid.UUID, page: PageParams) -> Page[dict[str, Any]]:
+        """Oldest first: a case's history reads from the top."""
+        query = TIMELINE.apply(select(t.timeline).where(t.timeline.c.case_id == case_id), page)
+        return TIMELINE.page([dict(r) for r in (await self.session.execute(query)).mappings()], page)
 
     # ----------------------------------------------------------- workstations and the firm
 
@@ -602,7 +607,7 @@ class FirmRepository:
             )
             firm.new_changes.clear()
 
-    async def status_history(self, firm_id: uuid.UUID) -> list[dict[str, Any]]:
+    async def status_history(self, firm_id: uuid.UUID, page: PageParams) -> Page[dict[str, Any]]:
+        """Oldest first."""
         h = t.firm_status_history
-        rows = await self.session.execute(select(h).where(h.c.firm_id == firm_id).order_by(h.c.id))
-        return [dict(r) for r in rows.mappings()]
+        return await STATUS_HISTORY.fetch(self.session, select(h).where(h.c.firm_id == firm_id), page)

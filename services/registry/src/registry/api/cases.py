@@ -167,9 +167,11 @@ async def withdraw(body: WithdrawIn, call: Call) -> JSONResponse:
     return await _respond(call, await service.withdraw(call, body.reason))
 
 
-@router.get("/{case_id}/timeline", response_model=list[TimelineOut], summary="Who did what, when, with what reference")
-async def get_timeline(case_id: UUID, principal: CurrentPrincipal, uow: UowDep) -> list[TimelineOut]:
-    return [TimelineOut.model_validate(row) for row in await service.timeline(uow, principal=principal, case_id=case_id)]
+@router.get(
+    "/{case_id}/timeline", response_model=PageOut[TimelineOut], summary="Who did what, when, with what reference (oldest first)"
+)
+async def get_timeline(case_id: UUID, principal: CurrentPrincipal, uow: UowDep, page: PageDep) -> PageOut[TimelineOut]:
+    return PageOut.of(await service.timeline(uow, principal=principal, case_id=case_id, page=page), TimelineOut)
 
 
 @router.get("/{case_id}/progress", response_model=ProgressOut, summary="Plain-language progress for the founder (zh-CN / en)")

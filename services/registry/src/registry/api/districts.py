@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from opc_shared.auth import CurrentPrincipal
+from opc_shared.pagination import PageDep, PageOut
 from opc_shared.service import UowDep
 from registry.api.schemas import CityIn, CityOut, DistrictIn, DistrictOut
 from registry.service import districts as service
@@ -14,12 +15,12 @@ router = APIRouter(tags=["districts and cities"])
 Code = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{1,63}$")]
 
 
-@router.get("/districts", response_model=list[DistrictOut], summary="The district catalogue: code, GB/T 2260 division, city")
+@router.get("/districts", response_model=PageOut[DistrictOut], summary="The district catalogue: code, GB/T 2260 division, city")
 async def list_districts(
-    principal: CurrentPrincipal, uow: UowDep, city: Annotated[str | None, Query(max_length=64)] = None
-) -> list[DistrictOut]:
+    principal: CurrentPrincipal, uow: UowDep, page: PageDep, city: Annotated[str | None, Query(max_length=64)] = None
+) -> PageOut[DistrictOut]:
     del principal
-    return [DistrictOut.model_validate(r) for r in await service.list_districts(uow, city)]
+    return PageOut.of(await service.page_districts(uow, city, page), DistrictOut)
 
 
 @router.put("/districts/{code}", response_model=DistrictOut, summary="Add or correct a district (city-wide admins)")
@@ -29,10 +30,10 @@ async def put_district(code: Code, body: DistrictIn, principal: CurrentPrincipal
     return DistrictOut.model_validate(row)
 
 
-@router.get("/cities", response_model=list[CityOut], summary="Cities served, with the business lines of their sandbox pilot")
-async def list_cities(principal: CurrentPrincipal, uow: UowDep) -> list[CityOut]:
+@router.get("/cities", response_model=PageOut[CityOut], summary="Cities served, with the business lines of their sandbox pilot")
+async def list_cities(principal: CurrentPrincipal, uow: UowDep, page: PageDep) -> PageOut[CityOut]:
     del principal
-    return [CityOut.model_validate(r) for r in await service.list_cities(uow)]
+    return PageOut.of(await service.page_cities(uow, page), CityOut)
 
 
 @router.put("/cities/{code}", response_model=CityOut, summary="Add a city or change its sandbox pilot lines (city-wide admins)")

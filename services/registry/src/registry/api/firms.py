@@ -87,6 +87,6 @@ async def change_status(
     return FirmOut.model_validate(firm)
 
 
-@router.get("/{firm_id}/status-history", response_model=list[StatusEntryOut])
-async def history(firm_id: UUID, principal: CurrentPrincipal, uow: UowDep) -> list[StatusEntryOut]:
-    return [StatusEntryOut.model_validate(r) for r in await service.status_history(uow, principal=principal, firm_id=firm_id)]
+@router.get("/{firm_id}/status-history", response_model=PageOut[StatusEntryOut], summary="Status changes, oldest first")
+async def history(firm_id: UUID, principal: CurrentPrincipal, uow: UowDep, page: PageDep) -> PageOut[StatusEntryOut]:
+    return PageOut.of(await service.status_history(uow, principal=principal, firm_id=firm_id, page=page), StatusEntryOut)

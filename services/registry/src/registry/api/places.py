@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from opc_shared.auth import CurrentPrincipal
 from opc_shared.idempotency import IdempotencyDep
+from opc_shared.pagination import PageDep, PageOut
 from opc_shared.service import ClockDep, UowDep
 from registry.api.schemas import (
     BusinessLineIn,
@@ -36,11 +37,11 @@ async def create_community(body: CommunityIn, principal: CurrentPrincipal, clock
     return await idem.execute(body, work)
 
 
-@router.get("/communities", response_model=list[CommunityOut])
+@router.get("/communities", response_model=PageOut[CommunityOut], summary="A district's communities, by name")
 async def list_communities(
-    principal: CurrentPrincipal, uow: UowDep, district: Annotated[str | None, Query(max_length=64)] = None
-) -> list[CommunityOut]:
-    return [CommunityOut.model_validate(r) for r in await service.list_communities(uow, principal, district)]
+    principal: CurrentPrincipal, uow: UowDep, page: PageDep, district: Annotated[str | None, Query(max_length=64)] = None
+) -> PageOut[CommunityOut]:
+    return PageOut.of(await service.list_communities(uow, principal, district, page), CommunityOut)
 
 
 #: One request adds at most this many workstations (Haishu's largest building has 67).
@@ -67,16 +68,20 @@ async def add_workstations(
 
 
 @router.get(
-    "/communities/{community_id}/workstations", response_model=list[WorkstationOut], summary="Workstations and who sits where"
+    "/communities/{community_id}/workstations",
+    response_model=PageOut[WorkstationOut],
+    summary="Workstations and who sits where, by code",
 )
-async def list_workstations(community_id: UUID, principal: CurrentPrincipal, uow: UowDep) -> list[WorkstationOut]:
-    return [WorkstationOut.model_validate(r) for r in await service.list_workstations(uow, principal, community_id)]
+async def list_workstations(
+    community_id: UUID, principal: CurrentPrincipal, uow: UowDep, page: PageDep
+) -> PageOut[WorkstationOut]:
+    return PageOut.of(await service.list_workstations(uow, principal, community_id, page), WorkstationOut)
 
 
-@router.get("/business-lines", response_model=list[BusinessLineOut])
-async def list_lines(principal: CurrentPrincipal, uow: UowDep) -> list[BusinessLineOut]:
+@router.get("/business-lines", response_model=PageOut[BusinessLineOut], summary="The business-line catalogue, by code")
+async def list_lines(principal: CurrentPrincipal, uow: UowDep, page: PageDep) -> PageOut[BusinessLineOut]:
     del principal
-    return [BusinessLineOut.model_validate(r) for r in await service.list_lines(uow)]
+    return PageOut.of(await service.list_lines(uow, page), BusinessLineOut)
 
 
 @router.put("/business-lines/{code}", response_model=BusinessLineOut)

@@ -16,6 +16,7 @@ from opc_shared.clock import SHANGHAI, Clock
 from opc_shared.concurrency import check_version
 from opc_shared.db import UnitOfWork
 from opc_shared.errors import DomainError, Forbidden, InvalidInput, NotFound
+from opc_shared.pagination import Page, PageParams
 from opc_shared.scoping import may_read
 from registry.adapters import tables as t
 from registry.adapters.repository import CaseRepository, FirmRepository
@@ -240,6 +241,7 @@ async def withdraw(call: CaseCall, reason: str) -> Case:
     return await mutate(call, STAFF, action, founder_allowed=True)
 
 
-async def timeline(uow: UnitOfWork, *, principal: Principal, case_id: uuid.UUID) -> list[dict[str, Any]]:
+async def timeline(uow: UnitOfWork, *, principal: Principal, case_id: uuid.UUID, page: PageParams) -> Page[dict[str, Any]]:
+    """Oldest first: a case's history reads from the top."""
     await get_visible(uow, principal, case_id)
-    return await CaseRepository(uow).timeline(case_id)
+    return await CaseRepository(uow).timeline(case_id, page)

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from opc_shared.auth import Principal
 from opc_shared.db import UnitOfWork
 from opc_shared.errors import DomainError, InvalidInput
+from opc_shared.pagination import Keyset, Page, PageParams
 from registry.adapters import tables as t
 from registry.domain.districts import DIVISION, City, District
 from registry.domain.messages import say
@@ -58,22 +59,33 @@ async def city(uow: UnitOfWork, code: str) -> City:
     return City(row.code, row.name_zh, row.name_en, row.division_code, tuple(row.sandbox_lines))
 
 
-async def list_districts(uow: UnitOfWork, city_code: str | None, code: str | None = None) -> list[dict[str, Any]]:
+DISTRICTS = Keyset(t.districts.c.code, t.districts.c.code, id_type=str, sort_type=str, ascending=True)
+CITIES = Keyset(t.cities.c.code, t.cities.c.code, id_type=str, sort_type=str, ascending=True)
+
+
+def _districts_query(city_code: str | None, code: str | None = None):
     d, c = t.districts, t.cities
-    query = (
-        select(d, c.c.name_zh.label("city_name_zh"), c.c.name_en.label("city_name_en"))
-        .join(c, c.c.code == d.c.city)
-        .order_by(d.c.city, d.c.code)
-    )
+    query = select(d, c.c.name_zh.label("city_name_zh"), c.c.name_en.label("city_name_en")).join(c, c.c.code == d.c.city)
     if city_code:
         query = query.where(d.c.city == city_code)
     if code:
         query = query.where(d.c.code == code)
+    return query
+
+
+async def list_districts(uow: UnitOfWork, city_code: str | None, code: str | None = None) -> list[dict[str, Any]]:
+    query = _districts_query(city_code, code).order_by(t.districts.c.city, t.districts.c.code)
     return [dict(r) for r in (await uow.session.execute(query)).mappings()]
 
 
-async def list_cities(uow: UnitOfWork) -> list[dict[str, Any]]:
-    return [dict(r) for r in (await uow.session.execute(select(t.cities).order_by(t.cities.c.code))).mappings()]
+async def page_districts(uow: UnitOfWork, city_code: str | None, page: PageParams) -> Page[dict[str, Any]]:
+    query = DISTRICTS.apply(_districts_query(city_code), page)
+    return DISTRICTS.page([dict(r) for r in (await uow.session.execute(query)).mappings()], page)
+
+
+async def page_cities(uow: UnitOfWork, page: PageParams) -> Page[dict[str, Any]]:
+    query = CITIES.apply(select(t.cities), page)
+    return CITIES.page([dict(r) for r in (await uow.session.execute(query)).mappings()], page)
 
 
 async def put_district(uow: UnitOfWork, code: str, data: dict[str, Any]) -> dict[str, Any]:

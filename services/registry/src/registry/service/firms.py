@@ -65,6 +65,7 @@ async def change_status(
     return {**row, "status": firm.status, "status_since": firm.since, "version": firm.version}
 
 
-async def status_history(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID) -> list[dict]:
+async def status_history(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID, page: PageParams) -> Page[dict]:
     await get_firm(uow, principal=principal, firm_id=firm_id)
-    return await FirmRepository(uow).status_history(firm_id)
+    await get_firm(uow, principal=principal, firm_id=firm_id)
+    return await FirmRepository(uow).status_history(firm_id, page)

@@ -15,6 +15,7 @@ from opc_shared.clock import SHANGHAI
 from opc_shared.contracts.registry import CalendarYearLoadedV1, CommunityRegisteredV1
 from opc_shared.db import UnitOfWork
 from opc_shared.errors import DomainError, Forbidden, InvalidInput, NotFound
+from opc_shared.pagination import Keyset, Page, PageParams
 from opc_shared.scoping import in_district
 from registry.adapters import tables as t
 from registry.adapters.repository import CaseRepository
@@ -91,13 +92,18 @@ async def create_community(uow: UnitOfWork, principal: Principal, data: dict[str
     return row
 
 
-async def list_communities(uow: UnitOfWork, principal: Principal, district: str | None) -> list[dict[str, Any]]:
+COMMUNITIES = Keyset(t.communities.c.name, t.communities.c.id, sort_type=str, ascending=True)
+WORKSTATIONS = Keyset(t.workstations.c.code, t.workstations.c.id, sort_type=str, ascending=True)
+LINES = Keyset(t.business_lines.c.code, t.business_lines.c.code, id_type=str, sort_type=str, ascending=True)
+
+
+async def list_communities(uow: UnitOfWork, principal: Principal, district: str | None, page: PageParams) -> Page[dict[str, Any]]:
     """Everyone of a district may list its communities (founders pick one in the form); asking
     for another district's list is refused, as it is for every other list."""
     query = in_district(select(t.communities), principal, t.communities.c.district, district=district)
     await districts.check_district_filter(uow, district)
-    query = query.order_by(t.communities.c.name)
-    return [dict(r) for r in (await uow.session.execute(query)).mappings()]
+    query = COMMUNITIES.apply(query, page)
+    return COMMUNITIES.page([dict(r) for r in (await uow.session.execute(query)).mappings()], page)
 
 
 async def _community(uow: UnitOfWork, principal: Principal, community_id: uuid.UUID) -> dict[str, Any]:
@@ -129,20 +135,23 @@ async def add_workstations(
     return rows
 
 
-async def list_workstations(uow: UnitOfWork, principal: Principal, community_id: uuid.UUID) -> list[dict[str, Any]]:
+async def list_workstations(
+    uow: UnitOfWork, principal: Principal, community_id: uuid.UUID, page: PageParams
+) -> Page[dict[str, Any]]:
     await _community(uow, principal, community_id)
     occ = t.occupancies
     query = (
         select(t.workstations, occ.c.case_id.label("occupant_case_id"), occ.c.firm_id.label("occupant_firm_id"))
         .outerjoin(occ, (occ.c.workstation_id == t.workstations.c.id) & occ.c.ended_at.is_(None))
         .where(t.workstations.c.community_id == community_id)
-        .order_by(t.workstations.c.code)
     )
-    return [dict(r) for r in (await uow.session.execute(query)).mappings()]
+    query = WORKSTATIONS.apply(query, page)
+    return WORKSTATIONS.page([dict(r) for r in (await uow.session.execute(query)).mappings()], page)
 
 
-async def list_lines(uow: UnitOfWork) -> list[dict[str, Any]]:
-    return [dict(r) for r in (await uow.session.execute(select(t.business_lines).order_by(t.business_lines.c.code))).mappings()]
+async def list_lines(uow: UnitOfWork, page: PageParams) -> Page[dict[str, Any]]:
+    query = LINES.apply(select(t.business_lines), page)
+    return LINES.page([dict(r) for r in (await uow.session.execute(query)).mappings()], page)
 
 
 async def upsert_line(uow: UnitOfWork, principal: Principal, code: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from opc_shared.auth import CurrentPrincipal, require_roles
 from opc_shared.errors import Forbidden
 from opc_shared.money import NonNegativeFen
+from opc_shared.pagination import PageDep, PageOut, paged
 from opc_shared.service import UowDep
 from subsidy.service import budgets as service
 
@@ -45,10 +46,13 @@ async def create(body: BudgetIn, principal: CurrentPrincipal, uow: UowDep) -> Bu
 
 @router.get(
     "",
-    response_model=list[BudgetOut],
+    response_model=PageOut[BudgetOut],
     summary="Reserved, committed and left, per programme",
     dependencies=[require_roles("admin", "finance", "reviewer")],
 )
-async def figures(principal: CurrentPrincipal, uow: UowDep, year: Annotated[int, Query(ge=2000, le=2200)]) -> list[BudgetOut]:
+async def figures(
+    principal: CurrentPrincipal, uow: UowDep, page: PageDep, year: Annotated[int, Query(ge=2000, le=2200)]
+) -> PageOut[BudgetOut]:
     scope = None if principal.district == "*" else principal.district
-    return [BudgetOut(**r) for r in await service.list_for(uow.work(), year, scope)]
+    rows = await service.list_for(uow.work(), year, scope)
+    return PageOut.of(paged(rows, page, key=lambda r: f"{r['programme']}/{r['scope']}", tag="budgets"), BudgetOut)

@@ -13,7 +13,7 @@ from opc_shared.clock import SHANGHAI
 from opc_shared.concurrency import IfMatch, etag
 from opc_shared.idempotency import IdempotencyDep
 from opc_shared.money import NonNegativeFen
-from opc_shared.pagination import PageDep, PageOut
+from opc_shared.pagination import PageDep, PageOut, paged
 from opc_shared.service import ClockDep, UowDep
 from opc_shared.times import UtcDateTime
 from subsidy.service import claims as service
@@ -157,9 +157,10 @@ async def get_claim(claim_id: UUID, principal: CurrentPrincipal, uow: UowDep) ->
     return _out(await service.get(uow.work(), principal, claim_id))
 
 
-@router.get("/{claim_id}/audit", response_model=list[AuditOut], summary="Every step taken on the claim")
-async def audit(claim_id: UUID, principal: CurrentPrincipal, uow: UowDep) -> list[AuditOut]:
-    return [AuditOut(**r) for r in await service.trail(uow.work(), principal, claim_id)]
+@router.get("/{claim_id}/audit", response_model=PageOut[AuditOut], summary="Every step taken on the claim, oldest first")
+async def audit(claim_id: UUID, principal: CurrentPrincipal, uow: UowDep, page: PageDep) -> PageOut[AuditOut]:
+    trail = [{**r, "_n": f"{i:08d}"} for i, r in enumerate(await service.trail(uow.work(), principal, claim_id))]
+    return PageOut.of(paged(trail, page, key=lambda r: r["_n"], tag="audit"), AuditOut)
 
 
 async def _act(uow, action) -> JSONResponse:

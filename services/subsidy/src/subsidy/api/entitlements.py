@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from opc_shared.auth import CurrentPrincipal
 from opc_shared.clock import SHANGHAI
+from opc_shared.pagination import PageDep, PageOut, paged
 from opc_shared.service import ClockDep, UowDep
 from opc_shared.times import UtcDateTime
 from subsidy.service import entitlements as service
@@ -33,13 +34,16 @@ class EntitlementOut(BaseModel):
 
 @router.get(
     "/firms/{firm_id}/entitlements",
-    response_model=list[EntitlementOut],
+    response_model=PageOut[EntitlementOut],
     summary="A firm's automatic entitlements of a year, each with its computation in zh-CN and en",
 )
 async def list_entitlements(
-    firm_id: UUID, principal: CurrentPrincipal, uow: UowDep, year: Annotated[int, Query(ge=2000, le=2200)]
-) -> list[EntitlementOut]:
-    return [EntitlementOut(**row) for row in await service.for_firm(uow, principal, firm_id, year)]
+    firm_id: UUID, principal: CurrentPrincipal, uow: UowDep, page: PageDep, year: Annotated[int, Query(ge=2000, le=2200)]
+) -> PageOut[EntitlementOut]:
+    rows = await service.for_firm(uow, principal, firm_id, year)
+    return PageOut.of(
+        paged(rows, page, key=lambda r: f"{r['programme']}/{r['policy_version']}", tag="entitlements"), EntitlementOut
+    )
 
 
 class EstimateOut(BaseModel):
@@ -56,11 +60,17 @@ class EstimateOut(BaseModel):
 
 @router.get(
     "/firms/{firm_id}/estimate",
-    response_model=list[EstimateOut],
+    response_model=PageOut[EstimateOut],
     summary="What the firm would get now on its invoiced usage of the year, and what it is owed so far",
 )
 async def estimate(
-    firm_id: UUID, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, year: Annotated[int, Query(ge=2000, le=2200)]
-) -> list[EstimateOut]:
+    firm_id: UUID,
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    clock: ClockDep,
+    page: PageDep,
+    year: Annotated[int, Query(ge=2000, le=2200)],
+) -> PageOut[EstimateOut]:
     today = clock.now().astimezone(SHANGHAI).date()
-    return [EstimateOut(**r) for r in await evaluation.estimate(uow.work(), principal, firm_id, year, today)]
+    rows = await evaluation.estimate(uow.work(), principal, firm_id, year, today)
+    return PageOut.of(paged(rows, page, key=lambda r: r["programme"], tag="estimate"), EstimateOut)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opc_shared.auth import CurrentPrincipal
 from opc_shared.idempotency import IdempotencyDep
+from opc_shared.pagination import PageDep, PageOut, paged
 from opc_shared.service import ClockDep, UowDep
 from opc_shared.times import UtcDateTime
 from subsidy.service import payouts as service
@@ -105,11 +106,12 @@ async def bank_return(batch_id: UUID, body: BankReturnIn, principal: CurrentPrin
     return BatchOut(**await service.bank_return(uow.work(), principal, batch_id, body.file, clock.now()))
 
 
-@router.get("/recoveries", response_model=list[RecoveryOut], summary="Open recoveries (receivables)")
+@router.get("/recoveries", response_model=PageOut[RecoveryOut], summary="Open recoveries (receivables)")
 async def open_recoveries(
-    principal: CurrentPrincipal, uow: UowDep, district: Annotated[str | None, Query(max_length=64)] = None
-) -> list[RecoveryOut]:
-    return [RecoveryOut(**r) for r in await service.open_recoveries(uow.work(), principal, district)]
+    principal: CurrentPrincipal, uow: UowDep, page: PageDep, district: Annotated[str | None, Query(max_length=64)] = None
+) -> PageOut[RecoveryOut]:
+    rows = await service.open_recoveries(uow.work(), principal, district)
+    return PageOut.of(paged(rows, page, key=lambda r: f"{r['created_at'].isoformat()}/{r['id']}", tag="recoveries"), RecoveryOut)
 
 
 class RepaidIn(BaseModel):

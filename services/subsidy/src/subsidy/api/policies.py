@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from opc_shared.auth import CurrentPrincipal, require_roles
 from opc_shared.errors import Forbidden, NotFound
+from opc_shared.pagination import PageDep, PageOut, paged
 from opc_shared.service import ClockDep, UowDep
 from opc_shared.times import UtcDateTime
 from subsidy.service import evaluation
@@ -36,11 +37,12 @@ def _city_admin(principal) -> None:
         raise Forbidden("policies are set by city-wide admins")
 
 
-@router.get("", response_model=list[PolicyVersionOut], summary="Every policy version, drafts included")
-async def list_versions(principal: CurrentPrincipal, uow: UowDep) -> list[PolicyVersionOut]:
+@router.get("", response_model=PageOut[PolicyVersionOut], summary="Every policy version, drafts included")
+async def list_versions(principal: CurrentPrincipal, uow: UowDep, page: PageDep) -> PageOut[PolicyVersionOut]:
     """Published versions are public policy; drafts are seen by admins only."""
-    rows = await service.list_versions(uow.session)
-    return [PolicyVersionOut(**r) for r in rows if r["status"] == "published" or principal.has_any("admin")]
+    rows = [r for r in await service.list_versions(uow.session) if r["status"] == "published" or principal.has_any("admin")]
+    found = paged(rows, page, key=lambda r: f"{r['policy_set']}/{r['version']}/{r['id']}", tag="policies")
+    return PageOut.of(found, PolicyVersionOut)
 
 
 @router.get("/{version_id}", response_model=PolicyVersionOut)
