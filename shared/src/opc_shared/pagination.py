@@ -184,10 +184,10 @@ class Keyset:
         return Page(items, self.encode(last[self.sort.key], last[self.id.key]))
 
 
-def paged(items: Sequence[T], page: PageParams, *, key: Callable[[T], str], tag: str) -> Page[T]:
+def paged(items: Sequence[T], page: PageParams, *, key: Callable[[T], str], tag: str, descending: bool = False) -> Page[T]:
     """A short list computed in memory (a firm's year, a claim's trail) paged like a table: ordered by
     ``key`` (unique text), continuing after the cursor's key, so every list answers the same shape."""
-    ordered = sorted(items, key=key)
+    ordered = sorted(items, key=key, reverse=descending)
     if page.cursor:
         try:
             raw = base64.urlsafe_b64decode(page.cursor + "=" * (-len(page.cursor) % 4))
@@ -196,7 +196,7 @@ def paged(items: Sequence[T], page: PageParams, *, key: Callable[[T], str], tag:
                 raise ValueError("a cursor of another list")
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
             raise _cursor_error() from exc
-        ordered = [item for item in ordered if key(item) > after]
+        ordered = [item for item in ordered if (key(item) < after if descending else key(item) > after)]
     if len(ordered) <= page.limit:
         return Page(list(ordered), None)
     kept = ordered[: page.limit]

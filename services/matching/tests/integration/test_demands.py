@@ -87,9 +87,11 @@ async def test_dispatch_first_accept_wins_others_are_told_and_the_engagement_is_
     first = by_firm[str(firms["guangying"])]
     late = await desk.client.post(f"/v1/offers/{first['id']}/accept", headers=desk.firm_token(firms["guangying"]))
     assert late.status_code == 409 and late.json()["code"] == "demand_taken"
-    mine = await desk.ok(
-        await desk.client.get(f"/v1/suppliers/{firms['guangying']}/offers", headers=desk.firm_token(firms["guangying"]))
-    )
+    mine = (
+        await desk.ok(
+            await desk.client.get(f"/v1/suppliers/{firms['guangying']}/offers", headers=desk.firm_token(firms["guangying"]))
+        )
+    )["items"]
     assert mine[0]["status"] == "withdrawn" and mine[0]["reason"] == "taken"
     state = await desk.ok(await desk.client.get(f"/v1/demands/{demand['id']}", headers=desk.owner))
     assert state["status"] == "matched" and state["firm_id"] == second["firm_id"]
@@ -120,7 +122,10 @@ async def test_dispatch_first_accept_wins_others_are_told_and_the_engagement_is_
     assert chosen[0]["firm_id"] == second["firm_id"]
     selected = await desk.outbox("opc.matching.scenario_demo.selected.v1")
     assert selected[-1]["actual_investment_fen"] == 3_200_000 and selected[-1]["firm_id"] == second["firm_id"]
-    kinds = [e["kind"] for e in await desk.ok(await desk.client.get(f"/v1/demands/{demand['id']}/timeline", headers=desk.owner))]
+    kinds = [
+        e["kind"]
+        for e in (await desk.ok(await desk.client.get(f"/v1/demands/{demand['id']}/timeline", headers=desk.owner)))["items"]
+    ]
     assert kinds[:5] == ["created", "offer_made", "offer_made", "offer_made", "offer_accepted"]
     assert kinds.count("offer_withdrawn") == 2 and kinds[-3:] == ["completed", "nominated", "selected"]
     assert len(await desk.outbox("opc.matching.offer.withdrawn.v1")) == 2
@@ -175,7 +180,7 @@ async def test_unanswered_offers_expire_and_the_next_suppliers_are_offered(desk)
     late = await desk.client.post(f"/v1/offers/{first[0]['id']}/accept", headers=desk.firm_token(uuid.UUID(first[0]["firm_id"])))
     assert late.status_code == 409 and late.json()["code"] == "offer_closed"
     offered = {uuid.UUID(o["firm_id"]) for o in first}
-    timeline = await desk.ok(await desk.client.get(f"/v1/demands/{demand['id']}/timeline", headers=desk.owner))
+    timeline = (await desk.ok(await desk.client.get(f"/v1/demands/{demand['id']}/timeline", headers=desk.owner)))["items"]
     second_round = [e for e in timeline if e["kind"] == "offer_made" and e["detail"]["round"] == 2]
     assert len(second_round) == 2 and not offered & {uuid.UUID(e["detail"]["firm_id"]) for e in second_round}
     assert [e["kind"] for e in timeline].count("offer_expired") == 2
@@ -187,7 +192,7 @@ async def test_unanswered_offers_expire_and_the_next_suppliers_are_offered(desk)
                 f"/v1/offers/{e['detail']['offer_id']}/decline", json={"reason": "档期已满"}, headers=desk.firm_token(firm)
             )
         )
-    timeline = await desk.ok(await desk.client.get(f"/v1/demands/{demand['id']}/timeline", headers=desk.owner))
+    timeline = (await desk.ok(await desk.client.get(f"/v1/demands/{demand['id']}/timeline", headers=desk.owner)))["items"]
     third = [e for e in timeline if e["kind"] == "offer_made" and e["detail"]["round"] == 3]
     assert len(third) == 1 and uuid.UUID(third[0]["detail"]["firm_id"]) in set(firms)
     assert len(await desk.outbox("opc.matching.offer.expired.v1")) == 2

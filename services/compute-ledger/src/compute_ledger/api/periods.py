@@ -9,6 +9,7 @@ from compute_ledger.api.deps import OPS, SettingsDep
 from compute_ledger.domain.periods import ClosingRule
 from compute_ledger.service import periods as service
 from opc_shared.auth import require_roles
+from opc_shared.pagination import PageDep, PageOut, paged
 from opc_shared.service import ClockDep, UowDep
 from opc_shared.times import UtcDateTime
 
@@ -44,6 +45,7 @@ async def close(city: City, period: Month, uow: UowDep, clock: ClockDep, setting
     return ClosedOut.model_validate(result)
 
 
-@router.get("/{city}", response_model=list[PeriodOut], dependencies=[OPS])
-async def list_closed(city: City, uow: UowDep) -> list[PeriodOut]:
-    return [PeriodOut.model_validate(r) for r in await service.list_closed(uow, city)]
+@router.get("/{city}", response_model=PageOut[PeriodOut], dependencies=[OPS], summary="Closed periods, newest first")
+async def list_closed(city: City, uow: UowDep, page: PageDep) -> PageOut[PeriodOut]:
+    rows = await service.list_closed(uow, city)
+    return PageOut.of(paged(rows, page, key=lambda r: r["period"], tag="periods", descending=True), PeriodOut)

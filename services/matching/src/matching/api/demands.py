@@ -28,7 +28,7 @@ from matching.service.ranking import IndexHolder, holder_of
 from opc_shared.auth import CurrentPrincipal
 from opc_shared.concurrency import IfMatch, with_etag
 from opc_shared.idempotency import IdempotencyDep
-from opc_shared.pagination import PageDep, PageOut
+from opc_shared.pagination import PageDep, PageOut, paged
 from opc_shared.service import ClockDep, UowDep
 
 router = APIRouter(prefix="/demands", tags=["demands"])
@@ -131,9 +131,12 @@ async def team(call: Call, holder: Holder) -> TeamOut:
     )
 
 
-@router.get("/{demand_id}/timeline", response_model=list[TimelineEntry], summary="Everything that happened to the demand")
-async def timeline(call: Call) -> list[TimelineEntry]:
-    return [TimelineEntry.model_validate(r) for r in await service.timeline(call)]
+@router.get(
+    "/{demand_id}/timeline", response_model=PageOut[TimelineEntry], summary="Everything that happened to the demand, oldest first"
+)
+async def timeline(call: Call, page: PageDep) -> PageOut[TimelineEntry]:
+    entries = [{**r, "_n": f"{i:08d}"} for i, r in enumerate(await service.timeline(call))]
+    return PageOut.of(paged(entries, page, key=lambda r: r["_n"], tag="demand-timeline"), TimelineEntry)
 
 
 @router.post("/{demand_id}/publish", response_model=DemandOut)

@@ -116,6 +116,7 @@ class CandidateOut(BaseModel):
 class CandidatesOut(BaseModel):
     demand_id: UUID
     items: list[CandidateOut]
+    next_cursor: str | None = Field(default=None, description="always null: a ranking is read as its top `limit` (≤ 100)")
 
 
 class MemberOut(BaseModel):

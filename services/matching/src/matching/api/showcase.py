@@ -10,6 +10,7 @@ from matching.api.schemas import AssignmentOut, ExposureOut, RoadshowIn, Roadsho
 from matching.service import assignments, exposure, showcase
 from matching.service.ranking import IndexHolder, holder_of
 from opc_shared.auth import CurrentPrincipal
+from opc_shared.pagination import PageDep, PageOut, paged
 from opc_shared.service import ClockDep, UowDep
 
 router = APIRouter(tags=["roadshows and exposure"])
@@ -86,11 +87,17 @@ async def assignment_proposal(
     )
 
 
-@router.get("/exposure", response_model=list[ExposureOut], summary="Exposure Gini and offer share per district (admins)")
+@router.get("/exposure", response_model=PageOut[ExposureOut], summary="Exposure Gini and offer share per district (admins)")
 async def exposure_figures(
-    principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, district: Annotated[str | None, Query(max_length=64)] = None
-) -> list[ExposureOut]:
-    return [
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    clock: ClockDep,
+    page: PageDep,
+    district: Annotated[str | None, Query(max_length=64)] = None,
+) -> PageOut[ExposureOut]:
+    rows = [
         ExposureOut.model_validate(r, from_attributes=True)
         for r in await exposure.figures(uow, principal=principal, district=district, now=clock.now())
     ]
+    found = paged(rows, page, key=lambda r: r.district or "", tag="exposure")  # "" (all districts together) first
+    return PageOut[ExposureOut](items=found.items, next_cursor=found.next_cursor)

@@ -11,7 +11,7 @@ from matching.service import dispatch
 from matching.service import supplier_profiles as service
 from opc_shared.auth import CurrentPrincipal, require_roles
 from opc_shared.concurrency import IfMatch, with_etag
-from opc_shared.pagination import PageDep, PageOut
+from opc_shared.pagination import PageDep, PageOut, paged
 from opc_shared.service import ClockDep, UowDep
 
 router = APIRouter(prefix="/suppliers", tags=["suppliers"])
@@ -33,14 +33,17 @@ async def complete(
     return with_etag(SupplierProfileOut.of(row), row["version"])
 
 
-@router.get("/{firm_id}/offers", response_model=list[OfferOut], summary="The firm's offers, newest first")
+@router.get("/{firm_id}/offers", response_model=PageOut[OfferOut], summary="The firm's offers, newest first")
 async def offers(
     firm_id: UUID,
     principal: CurrentPrincipal,
     uow: UowDep,
+    page: PageDep,
     status: Annotated[str | None, Query(pattern="^(offered|accepted|declined|expired|withdrawn)$")] = None,
-) -> list[OfferOut]:
-    return [OfferOut.model_validate(r) for r in await dispatch.offers_for_firm(uow, principal, firm_id, status)]
+) -> PageOut[OfferOut]:
+    rows = await dispatch.offers_for_firm(uow, principal, firm_id, status)
+    key = lambda r: f"{r['offered_at'].isoformat()}/{r['id']}"  # noqa: E731
+    return PageOut.of(paged(rows, page, key=key, tag="offers", descending=True), OfferOut)
 
 
 @router.get("", response_model=PageOut[SupplierProfileOut], dependencies=[STAFF], summary="The supply list of a district")
