@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,10 +86,15 @@ def run_schemathesis(
 def fuzz_running(
     urls: dict[str, str], *, max_examples: int, seed: int, workers: int = 1, report_dir: Path | None = None
 ) -> list[Outcome]:
-    return [
-        run_schemathesis(package, url, max_examples=max_examples, seed=seed, workers=workers, report_dir=report_dir)
-        for package, url in urls.items()
-    ]
+    """One ``st run`` per service, all at once (each waits on its service most of the time)."""
+    with ThreadPoolExecutor(max_workers=len(urls) or 1) as pool:
+        futures = [
+            pool.submit(
+                run_schemathesis, package, url, max_examples=max_examples, seed=seed, workers=workers, report_dir=report_dir
+            )
+            for package, url in urls.items()
+        ]
+        return [f.result() for f in futures]
 
 
 def service_env(base: dict[str, str]) -> dict[str, str]:
