@@ -119,7 +119,7 @@ def test_invoiced_usage_becomes_an_explained_entitlement_and_is_paid(stack: Serv
 
     def entitled() -> dict:
         got = httpx.get(f"{subsidy}/v1/firms/{firm_id}/entitlements", params={"year": issued_on.year}, headers=founder, timeout=5)
-        items = {e["programme"]: e for e in got.json()} if got.status_code == 200 else {}
+        items = {e["programme"]: e for e in got.json()["items"]} if got.status_code == 200 else {}
         return items if {"compute", "model_voucher"} <= set(items) else {}
 
     got = wait_until(entitled)
@@ -171,7 +171,7 @@ def test_the_demo_loader_accrues_entitlements_once(stack: ServiceProcesses) -> N
 
     def first() -> dict:
         got = httpx.get(f"{urls[1]}/v1/firms/{ids[0]}/entitlements", params={"year": year}, headers=city, timeout=5)
-        return {e["programme"]: e["amount_fen"] for e in got.json()} if got.status_code == 200 else {}
+        return {e["programme"]: e["amount_fen"] for e in got.json()["items"]} if got.status_code == 200 else {}
 
     assert wait_until(lambda: len(first()) == 2) and first() == {"compute": 636_000, "model_voucher": 159_000}
     assert demo.load(*urls) == ids and first() == {"compute": 636_000, "model_voucher": 159_000}

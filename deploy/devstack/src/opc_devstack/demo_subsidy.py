@@ -24,7 +24,7 @@ def load(ledger_url: str, subsidy_url: str, firm_ids: list[str]) -> int:
     today = datetime.now(UTC).astimezone(SHANGHAI).date()
     with httpx.Client(timeout=15) as http:
         first = http.get(f"{subsidy_url}/v1/firms/{firm_ids[0]}/entitlements", params={"year": today.year}, headers=city)
-        if first.status_code == 200 and first.json():
+        if first.status_code == 200 and first.json()["items"]:
             return 0
         vendor = http.post(
             f"{ledger_url}/v1/vendors",
@@ -89,7 +89,7 @@ def load(ledger_url: str, subsidy_url: str, firm_ids: list[str]) -> int:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and invoiced:
             got = http.get(f"{subsidy_url}/v1/firms/{invoiced[-1]}/entitlements", params={"year": today.year}, headers=city)
-            if got.status_code == 200 and got.json():
+            if got.status_code == 200 and got.json()["items"]:
                 break
             time.sleep(0.2)
     return len(invoiced)

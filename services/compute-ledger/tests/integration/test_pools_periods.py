@@ -143,6 +143,7 @@ async def test_period_close_snapshot_late_records_and_as_of(ledger) -> None:
     ledger.clock.now = lambda: datetime(2026, 11, 3, 2, 0, tzinfo=UTC)  # within the 5-day grace
     early = await ledger.client.post(f"/v1/periods/{city}/2026-10/close", headers=FINANCE)
     assert early.status_code == 409 and early.json()["code"] == "period_refused"
+    assert "2026年11月" in early.json()["detail"] and "T" not in early.json()["detail"].split("关账")[0]  # local words
     assert (await ledger.client.post(f"/v1/periods/{city}/2026-11/close", headers=FINANCE)).status_code == 409
     closing = datetime(2026, 11, 6, 2, 0, tzinfo=UTC)
     ledger.clock.now = lambda: closing

@@ -14,6 +14,7 @@ from compute_ledger.domain.periods import ClosingRule, month_dates, month_of
 from opc_shared.contracts.ledger import PeriodClosedV1
 from opc_shared.db import UnitOfWork
 from opc_shared.errors import DomainError
+from opc_shared.times import local_text
 
 _SNAPSHOT = text("""
 INSERT INTO ledger.period_snapshots (city, period, firm_id, category, records, amount_fen, invoiced_fen, uninvoiced_fen, pool_fen)
@@ -52,15 +53,22 @@ async def close(uow: UnitOfWork, city: str, period: str, *, now: datetime, rule:
     if period >= month_of(now):
         raise DomainError("period_refused", {"reason": f"{period} is not over yet"})
     if not rule.may_close(period, now):
-        raise DomainError(
-            "period_refused", {"reason": f"{period} closes after its grace period, at {rule.closes_at(period).isoformat()}"}
-        )
+        closes = rule.closes_at(period)
+        reason = {
+            "en": f"{period} closes after its grace period, on {local_text(closes, 'en')}",
+            "zh-CN": f"{period} 须在宽限期后关账，即 {local_text(closes, 'zh-CN')} 起",
+        }
+        raise DomainError("period_refused", {"reason": reason})
     await uow.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"ledger.period:{city}:{period}"})
     existing = (
         await uow.session.execute(select(periods.c.closed_at).where(periods.c.city == city, periods.c.period == period))
     ).scalar_one_or_none()
     if existing is not None:
-        raise DomainError("period_refused", {"reason": f"{period} was closed at {existing.isoformat()}"})
+        reason = {
+            "en": f"{period} was closed on {local_text(existing, 'en')}",
+            "zh-CN": f"{period} 已于 {local_text(existing, 'zh-CN')} 关账",
+        }
+        raise DomainError("period_refused", {"reason": reason})
     await uow.session.execute(periods.insert().values(city=city, period=period, closed_at=now))
     first, nxt = month_dates(period)
     await uow.session.execute(_SNAPSHOT, {"city": city, "period": period, "first": first, "next": nxt})

@@ -37,6 +37,7 @@ from opc_shared.contracts.matching import (
 )
 from opc_shared.db import Database, UnitOfWork, Work
 from opc_shared.errors import DomainError, InvalidInput, NotFound
+from opc_shared.times import rfc3339
 
 log = structlog.get_logger("matching.dispatch")
 OFFER_RESOURCE = {"en": "offer", "zh-CN": "邀约"}
@@ -105,7 +106,7 @@ async def offer_round(uow: UnitOfWork | Work, demand: Demand, holder: IndexHolde
             firm_id=str(c.firm_id),
             round=demand.dispatch_round,
             rank=rank,
-            expires_at=expires.isoformat(),
+            expires_at=rfc3339(expires),
             explanation=c.explanation,
         )
         made.append(row)
