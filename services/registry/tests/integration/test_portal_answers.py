@@ -87,7 +87,9 @@ async def test_workstation_creation_honours_idempotency_keys(portal: Portal) -> 
     assert again == first
     other = await portal.client.post(f"/v1/communities/{community_id}/workstations", json=[{"code": "K2"}], headers=headers)
     assert other.status_code in (409, 422) and other.json()["code"] == "idempotency_key_reused"
-    listed = await portal.ok(await portal.client.get(f"/v1/communities/{community_id}/workstations", headers=portal.admin))
+    listed = (await portal.ok(await portal.client.get(f"/v1/communities/{community_id}/workstations", headers=portal.admin)))[
+        "items"
+    ]
     assert sorted(w["code"] for w in listed) == ["K1", "W0"]
 
 

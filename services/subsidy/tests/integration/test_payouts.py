@@ -136,7 +136,9 @@ async def test_a_receivable_without_a_later_payout_is_repaid(subsidy) -> None:
     blue = await feed.invoice(firm, d, date(2026, 4, 1), cat("compute", 100_000))
     await pay_everything(subsidy, finance)
     await feed.reverse(firm, d, blue, date(2026, 4, 1), cat("compute", 100_000))
-    (receivable,) = [r for r in await ok(await subsidy.get("/v1/recoveries", headers=finance)) if r["recipient_id"] == str(firm)]
+    (receivable,) = [
+        r for r in (await ok(await subsidy.get("/v1/recoveries", headers=finance)))["items"] if r["recipient_id"] == str(firm)
+    ]
     assert receivable["remaining_fen"] == 60_000
     other = await subsidy.post(
         f"/v1/recoveries/{receivable['id']}/repaid", json={"bank_reference": "X"}, headers=bearer("elsewhere", ("finance",))
