@@ -181,7 +181,7 @@ async def test_budgets_hold_automatic_payouts_too(subsidy) -> None:
     assert batch["skipped"] == [{"recipient_kind": "firm", "recipient_id": str(a), "reason": "compute budget exhausted"}]
 
     async def figures() -> tuple[int, int]:
-        rows = await ok(await subsidy.get("/v1/budgets", params={"year": 2026}, headers=finance))
+        rows = (await ok(await subsidy.get("/v1/budgets", params={"year": 2026}, headers=finance)))["items"]
         mine = next(r for r in rows if r["id"] == budget["id"])
         return mine["reserved_fen"], mine["committed_fen"]
 
@@ -192,6 +192,8 @@ async def test_budgets_hold_automatic_payouts_too(subsidy) -> None:
     )
     assert await figures() == (0, 300_000)
     await feed.reverse(b, d, blue, date(2026, 4, 1), cat("compute", 500_000))
-    (receivable,) = [r for r in await ok(await subsidy.get("/v1/recoveries", headers=finance)) if r["recipient_id"] == str(b)]
+    (receivable,) = [
+        r for r in (await ok(await subsidy.get("/v1/recoveries", headers=finance)))["items"] if r["recipient_id"] == str(b)
+    ]
     await ok(await subsidy.post(f"/v1/recoveries/{receivable['id']}/repaid", json={"bank_reference": "R9"}, headers=finance))
     assert await figures() == (0, 0)

@@ -51,7 +51,7 @@ async def test_simulate_a_draft_then_publish_without_moving_decided_amounts(subs
     assert draft["status"] == "draft"
     founder = bearer(d, ("firm",), firm_id=str(a))
     assert (await subsidy.get(f"/v1/policies/{draft['id']}", headers=founder)).status_code == 404
-    assert draft["id"] not in {v["id"] for v in (await subsidy.get("/v1/policies", headers=founder)).json()}
+    assert draft["id"] not in {v["id"] for v in (await subsidy.get("/v1/policies", headers=founder)).json()["items"]}
     sim = await subsidy.post(f"/v1/policies/{draft['id']}/simulate", json={"year": 2026}, headers=CITY_ADMIN)
     assert sim.status_code == 200, sim.text
     assert sim.json()["districts"][d] == {"compute": 505_000, "model_voucher": 30_000}
