@@ -10,7 +10,7 @@ from .conftest import Portal
 
 async def test_the_notice_at_submit_lists_everything_missing_with_its_reason(portal: Portal) -> None:
     case, founder = await portal.submitted_case(land_use="warehousing", lines=["ai_short_drama"])
-    zh = await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/notices", headers=founder))
+    zh = (await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/notices", headers=founder)))["items"]
     [notice] = zh
     assert notice["kind"] == "request" and notice["number"].startswith(f"{portal.district.upper()}-2026-")
     assert notice["title"] == "一次性告知书" and notice["language"] == "zh-CN"
@@ -26,7 +26,9 @@ async def test_the_notice_at_submit_lists_everything_missing_with_its_reason(por
     assert notice["reminders"] == ["2026-09-29", "2026-10-01", "2026-10-03"]
     assert notice["deadline_at"] == "2026-10-03T16:00:00Z" and "2026年10月3日" in notice["deadline_text"]
 
-    en = await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/notices", headers={**founder, "Accept-Language": "en"}))
+    en = (
+        await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/notices", headers={**founder, "Accept-Language": "en"}))
+    )["items"]
     en_items = {i["code"]: i for i in en[0]["items"]}
     assert en[0]["title"] == "Consolidated deficiency notice" and en[0]["number"] == notice["number"]
     assert en_items["radio_tv_application"]["reason"] == (
@@ -49,23 +51,33 @@ async def test_the_notice_at_submit_lists_everything_missing_with_its_reason(por
 
 async def test_each_correction_gets_its_own_numbered_notice(portal: Portal) -> None:
     case, founder = await portal.submitted_case()
-    assert await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/notices", headers=founder)) == []  # nothing missing
+    assert (await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/notices", headers=founder)))[
+        "items"
+    ] == []  # nothing missing
     case = await portal.act(case, "accept")
     case = await portal.act(case, "corrections", {"items": {"address_proof": "租赁合同已过期"}})
-    [correction] = await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/notices", headers=founder))
+    [correction] = (await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/notices", headers=founder)))["items"]
     assert correction["kind"] == "correction" and correction["title"] == "补正告知书"
     [item] = correction["items"]
     assert item["code"] == "address_proof" and item["note"] == "租赁合同已过期" and "租赁合同已过期" in item["reason"]
     case = await portal.act(case, "materials/address_proof", supplied("address_proof", "v2"), who=founder)
     case = await portal.act(case, "corrections", {"items": {"articles_of_association": "缺少签字页"}})
-    numbers = [n["number"] for n in await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/notices", headers=founder))]
+    numbers = [
+        n["number"]
+        for n in (await portal.ok(await portal.client.get(f"/v1/cases/{case['id']}/notices", headers=founder)))["items"]
+    ]
     assert len(numbers) == 2 and len(set(numbers)) == 2
     await portal.act(case, "materials/articles_of_association", supplied("articles_of_association", "v2"), who=founder)
 
 
 async def test_the_materials_catalogue_names_every_material_in_both_languages(portal: Portal) -> None:
     rows = {
-        m["code"]: m for m in await portal.ok(await portal.client.get("/v1/materials", headers=token(portal.district, "firm")))
+        m["code"]: m
+        for m in (
+            await portal.ok(
+                await portal.client.get("/v1/materials", params={"limit": 200}, headers=token(portal.district, "firm"))
+            )
+        )["items"]
     }
     assert {
         "founder_id_copy",

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from opc_shared.auth import CurrentPrincipal
+from opc_shared.pagination import PageDep, PageOut, paged
 from opc_shared.problems import pick_language
 from opc_shared.service import UowDep
 from opc_shared.times import UtcDateTime
@@ -63,11 +64,15 @@ def _lang(request: Request) -> str:
 
 @router.get(
     "/cases/{case_id}/notices",
-    response_model=list[NoticeOut],
-    summary="一次性告知书: every notice of the case (request and corrections), in the Accept-Language",
+    response_model=PageOut[NoticeOut],
+    summary="一次性告知书: every notice of the case (request and corrections), oldest first, in the Accept-Language",
 )
-async def list_notices(case_id: UUID, request: Request, principal: CurrentPrincipal, uow: UowDep) -> list[NoticeOut]:
-    return [NoticeOut(**n) for n in await service.notices(uow, principal, case_id, lang=_lang(request))]
+async def list_notices(
+    case_id: UUID, request: Request, principal: CurrentPrincipal, uow: UowDep, page: PageDep
+) -> PageOut[NoticeOut]:
+    notices = await service.notices(uow, principal, case_id, lang=_lang(request))
+    ordered = [{**n, "_n": f"{i:06d}"} for i, n in enumerate(notices)]  # as issued
+    return PageOut.of(paged(ordered, page, key=lambda n: n["_n"], tag="notices"), NoticeOut)
 
 
 @router.get("/cases/{case_id}/notices/{notice_id}", response_model=NoticeOut, summary="One notice")
@@ -88,10 +93,10 @@ async def print_notice(
     return HTMLResponse(page(notice, lang), headers={"Content-Language": lang})
 
 
-@router.get("/materials", response_model=list[CatalogueMaterialOut], summary="Every material the registry can ask for")
-async def list_materials(principal: CurrentPrincipal) -> list[CatalogueMaterialOut]:
+@router.get("/materials", response_model=PageOut[CatalogueMaterialOut], summary="Every material the registry can ask for")
+async def list_materials(principal: CurrentPrincipal, page: PageDep) -> PageOut[CatalogueMaterialOut]:
     del principal
-    return [CatalogueMaterialOut(**m) for m in catalogue()]
+    return PageOut.of(paged(catalogue(), page, key=lambda m: m["code"], tag="materials"), CatalogueMaterialOut)
 
 
 LABELS = {
