@@ -197,3 +197,36 @@ async def test_budgets_hold_automatic_payouts_too(subsidy) -> None:
     ]
     await ok(await subsidy.post(f"/v1/recoveries/{receivable['id']}/repaid", json={"bank_reference": "R9"}, headers=finance))
     assert await figures() == (0, 0)
+
+
+async def test_a_reversal_while_the_payment_is_in_the_bank_and_the_bank_refuses_it(subsidy) -> None:
+    """6,000 yuan scheduled; the invoice is half reversed before the bank answers (3,000 yuan now owed,
+    3,000 counted as over-paid). The bank refuses the transfer: nothing was paid, so nothing is to be
+    recovered, and the next batch pays 3,000 yuan with nothing netted."""
+    feed, d = subsidy.feed, subsidy.district
+    finance = bearer(d, ("finance",), sub="fin-5")
+    firm = await feed.firm(d)
+    await ok(
+        await subsidy.put(
+            f"/v1/accounts/{firm}/bank-account",
+            json={"bank_account": "6222020200333333", "bank_name": "交通银行"},
+            headers=finance,
+        )
+    )
+    blue = await feed.invoice(firm, d, date(2026, 4, 1), cat("compute", 1_000_000))
+    batch = await ok(await subsidy.post("/v1/payment-batches", json={"scope": d}, headers=finance), 201)
+    await feed.reverse(firm, d, blue, date(2026, 4, 1), cat("compute", 500_000))
+    assert [
+        r["remaining_fen"]
+        for r in await ok(await subsidy.get("/v1/recoveries", headers=finance))
+        if r["recipient_id"] == str(firm)
+    ] == [300_000]
+    ref = batch["payments"][0]["reference"]
+    await ok(
+        await subsidy.post(f"/v1/payment-batches/{batch['id']}/bank-return", json={"file": f"{ref},failed,NO1"}, headers=finance)
+    )
+    assert [r for r in await ok(await subsidy.get("/v1/recoveries", headers=finance)) if r["recipient_id"] == str(firm)] == []
+    got = (await entitlements(subsidy, firm))["compute"]
+    assert (got["amount_fen"], got["paid_fen"], got["owed_fen"]) == (300_000, 0, 300_000)
+    second = await ok(await subsidy.post("/v1/payment-batches", json={"scope": d}, headers=finance), 201)
+    assert [(p["gross_fen"], p["recovered_fen"], p["amount_fen"]) for p in second["payments"]] == [(300_000, 0, 300_000)]

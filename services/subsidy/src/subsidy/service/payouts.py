@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from opc_shared.auth import Principal
@@ -333,6 +333,10 @@ async def _settle(work: Work, payment_id: uuid.UUID, status: str, bank_ref: str,
                 .where(recoveries.c.id == rid)
                 .values(remaining_fen=recoveries.c.remaining_fen + n["amount_fen"], status="open")
             )
+    if status != "paid":
+        for item in lines:
+            if item["source"] == "entitlement":
+                await _cancel_excess_recovery(work, item)
     if status == "paid":
         work.publish(
             PaymentDisbursedV1(
@@ -349,6 +353,50 @@ async def _settle(work: Work, payment_id: uuid.UUID, status: str, bank_ref: str,
                 paid_at=now,
             )
         )
+
+
+async def _cancel_excess_recovery(work: Work, item: dict) -> None:
+    """A recovery raised while this payment was scheduled counted it as paid. The bank refused it,
+    so whatever part of the recovery was only owed because of it is cancelled (newest first)."""
+    s = work.session
+    where = (
+        entitlements.c.firm_id == uuid.UUID(item["firm_id"]),
+        entitlements.c.programme == item["programme"],
+        entitlements.c.year == item["year"],
+    )
+    row = (await s.execute(select(entitlements).where(*where).with_for_update())).mappings().one()
+    excess = row["recovery_fen"] - max(row["paid_fen"] + row["scheduled_fen"] - row["amount_fen"], 0)
+    if excess <= 0:
+        return
+    open_ = (
+        await s.execute(
+            select(recoveries.c.id, recoveries.c.remaining_fen)
+            .where(
+                recoveries.c.recipient_id == item["firm_id"],
+                recoveries.c.programme == item["programme"],
+                recoveries.c.year == item["year"],
+                recoveries.c.status == "open",
+            )
+            .order_by(recoveries.c.created_at.desc())
+            .with_for_update()
+        )
+    ).all()
+    cancelled = 0
+    for rid, remaining in open_:
+        take = min(excess - cancelled, remaining)
+        if take <= 0:
+            break
+        await s.execute(
+            update(recoveries)
+            .where(recoveries.c.id == rid)
+            .values(
+                amount_fen=recoveries.c.amount_fen - take,
+                remaining_fen=recoveries.c.remaining_fen - take,
+                status=case((recoveries.c.amount_fen - take == 0, "cancelled"), else_=recoveries.c.status),
+            )
+        )
+        cancelled += take
+    await s.execute(update(entitlements).where(*where).values(recovery_fen=entitlements.c.recovery_fen - cancelled))
 
 
 def _closed_if_zero():
