@@ -26,14 +26,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from sqlalchemy import Select, Uuid, false, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from opc_shared.auth import CITY_WIDE, STAFF_ROLES, Principal
 from opc_shared.errors import Forbidden, NotFound
+
+#: ``?district=`` on a list: narrows a city-wide caller's view; naming another district is 403.
+DistrictQuery = Annotated[
+    str | None,
+    Query(max_length=64, description="a district code; outside your own district only city-wide (*) users may name one"),
+]
 
 
 @dataclass(frozen=True)

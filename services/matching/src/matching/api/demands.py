@@ -29,6 +29,7 @@ from opc_shared.auth import CurrentPrincipal
 from opc_shared.concurrency import IfMatch, with_etag
 from opc_shared.idempotency import IdempotencyDep
 from opc_shared.pagination import PageDep, PageOut, paged
+from opc_shared.scoping import DistrictQuery
 from opc_shared.service import ClockDep, UowDep
 
 router = APIRouter(prefix="/demands", tags=["demands"])
@@ -70,7 +71,7 @@ async def list_demands(
     uow: UowDep,
     page: PageDep,
     status: Annotated[str | None, Query(pattern="^(draft|open|matched|in_progress|completed|cancelled)$")] = None,
-    district: Annotated[str | None, Query(max_length=64)] = None,
+    district: DistrictQuery = None,
 ) -> PageOut[DemandOut]:
     found = await service.list_for(uow, principal=principal, status=status, district=district, page=page)
     return PageOut.of(found, DemandOut)

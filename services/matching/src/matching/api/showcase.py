@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from matching.api.schemas import AssignmentOut, ExposureOut, RoadshowIn, RoadshowOut, SelectionIn, SelectionOut
@@ -11,6 +10,7 @@ from matching.service import assignments, exposure, showcase
 from matching.service.ranking import IndexHolder, holder_of
 from opc_shared.auth import CurrentPrincipal
 from opc_shared.pagination import PageDep, PageOut, paged
+from opc_shared.scoping import DistrictQuery
 from opc_shared.service import ClockDep, UowDep
 
 router = APIRouter(tags=["roadshows and exposure"])
@@ -80,7 +80,7 @@ async def assignment_proposal(
     uow: UowDep,
     clock: ClockDep,
     holder: IndexHolder = Depends(_holder),
-    district: Annotated[str | None, Query(max_length=64)] = None,
+    district: DistrictQuery = None,
 ) -> AssignmentOut:
     return AssignmentOut.model_validate(
         await assignments.propose(uow, principal=principal, district=district, holder=holder, now=clock.now())
@@ -93,7 +93,7 @@ async def exposure_figures(
     uow: UowDep,
     clock: ClockDep,
     page: PageDep,
-    district: Annotated[str | None, Query(max_length=64)] = None,
+    district: DistrictQuery = None,
 ) -> PageOut[ExposureOut]:
     rows = [
         ExposureOut.model_validate(r, from_attributes=True)

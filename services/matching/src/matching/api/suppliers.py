@@ -12,6 +12,7 @@ from matching.service import supplier_profiles as service
 from opc_shared.auth import CurrentPrincipal, require_roles
 from opc_shared.concurrency import IfMatch, with_etag
 from opc_shared.pagination import PageDep, PageOut, paged
+from opc_shared.scoping import DistrictQuery
 from opc_shared.service import ClockDep, UowDep
 
 router = APIRouter(prefix="/suppliers", tags=["suppliers"])
@@ -51,7 +52,7 @@ async def list_all(
     principal: CurrentPrincipal,
     uow: UowDep,
     page: PageDep,
-    district: Annotated[str | None, Query(max_length=64)] = None,
+    district: DistrictQuery = None,
 ) -> PageOut[SupplierProfileOut]:
     found = await service.list_for(uow, principal=principal, district=district, page=page)
     return PageOut[SupplierProfileOut](items=[SupplierProfileOut.of(dict(r)) for r in found.items], next_cursor=found.next_cursor)

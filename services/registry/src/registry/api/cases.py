@@ -13,6 +13,7 @@ from opc_shared.db import UnitOfWork
 from opc_shared.idempotency import IdempotencyDep
 from opc_shared.pagination import PageDep, PageOut
 from opc_shared.problems import pick_language
+from opc_shared.scoping import DistrictQuery
 from opc_shared.service import ClockDep, UowDep
 from opc_shared.times import ApiDate
 from registry.api.render import case_out
@@ -82,7 +83,7 @@ async def list_cases(
     owner: Annotated[str | None, Query(max_length=200)] = None,
     community_id: UUID | None = None,
     sla_risk: Annotated[str | None, Query(pattern="^(on_track|at_risk|overdue)$")] = None,
-    district: Annotated[str | None, Query(max_length=64)] = None,
+    district: DistrictQuery = None,
 ) -> PageOut[CaseSummary]:
     found = await queries.queue(
         uow,
@@ -195,6 +196,6 @@ async def get_figures(
     clock: ClockDep,
     start: Annotated[ApiDate, Query(alias="from")],
     end: Annotated[ApiDate, Query(alias="to")],
-    district: Annotated[str | None, Query(max_length=64)] = None,
+    district: DistrictQuery = None,
 ) -> dict:
     return await queries.figures(uow, principal=principal, district=district, start=start, end=end, now=clock.now())

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from opc_shared.auth import CurrentPrincipal
 from opc_shared.concurrency import IfMatch, etag
 from opc_shared.pagination import PageDep, PageOut
+from opc_shared.scoping import DistrictQuery
 from opc_shared.service import ClockDep, UowDep
 from opc_shared.times import UtcDateTime
 from registry.api.schemas import FirmStatusIn
@@ -54,7 +54,7 @@ async def list_firms(
     principal: CurrentPrincipal,
     uow: UowDep,
     page: PageDep,
-    district: Annotated[str | None, Query(max_length=64)] = None,
+    district: DistrictQuery = None,
 ) -> PageOut[FirmOut]:
     return PageOut.of(await service.list_firms(uow, principal=principal, district=district, page=page), FirmOut)
 

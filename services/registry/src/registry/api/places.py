@@ -3,12 +3,13 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path
 from fastapi.responses import JSONResponse
 
 from opc_shared.auth import CurrentPrincipal
 from opc_shared.idempotency import IdempotencyDep
 from opc_shared.pagination import PageDep, PageOut
+from opc_shared.scoping import DistrictQuery
 from opc_shared.service import ClockDep, UowDep
 from registry.api.schemas import (
     BusinessLineIn,
@@ -39,7 +40,7 @@ async def create_community(body: CommunityIn, principal: CurrentPrincipal, clock
 
 @router.get("/communities", response_model=PageOut[CommunityOut], summary="A district's communities, by name")
 async def list_communities(
-    principal: CurrentPrincipal, uow: UowDep, page: PageDep, district: Annotated[str | None, Query(max_length=64)] = None
+    principal: CurrentPrincipal, uow: UowDep, page: PageDep, district: DistrictQuery = None
 ) -> PageOut[CommunityOut]:
     return PageOut.of(await service.list_communities(uow, principal, district, page), CommunityOut)
 

@@ -14,6 +14,7 @@ from opc_shared.concurrency import IfMatch, etag
 from opc_shared.idempotency import IdempotencyDep
 from opc_shared.money import NonNegativeFen
 from opc_shared.pagination import PageDep, PageOut, paged
+from opc_shared.scoping import DistrictQuery
 from opc_shared.service import ClockDep, UowDep
 from opc_shared.times import UtcDateTime
 from subsidy.service import claims as service
@@ -142,7 +143,7 @@ async def list_claims(
     clock: ClockDep,
     page: PageDep,
     status: Annotated[str | None, Query(max_length=32)] = None,
-    district: Annotated[str | None, Query(max_length=64)] = None,
+    district: DistrictQuery = None,
 ) -> PageOut[ClaimOut]:
     w = uow.work()
     today = clock.now().astimezone(SHANGHAI).date()

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from opc_shared.auth import CurrentPrincipal
 from opc_shared.idempotency import IdempotencyDep
 from opc_shared.pagination import PageDep, PageOut, paged
+from opc_shared.scoping import DistrictQuery
 from opc_shared.service import ClockDep, UowDep
 from opc_shared.times import UtcDateTime
 from subsidy.service import payouts as service
@@ -108,7 +109,7 @@ async def bank_return(batch_id: UUID, body: BankReturnIn, principal: CurrentPrin
 
 @router.get("/recoveries", response_model=PageOut[RecoveryOut], summary="Open recoveries (receivables)")
 async def open_recoveries(
-    principal: CurrentPrincipal, uow: UowDep, page: PageDep, district: Annotated[str | None, Query(max_length=64)] = None
+    principal: CurrentPrincipal, uow: UowDep, page: PageDep, district: DistrictQuery = None
 ) -> PageOut[RecoveryOut]:
     rows = await service.open_recoveries(uow.work(), principal, district)
     return PageOut.of(paged(rows, page, key=lambda r: f"{r['created_at'].isoformat()}/{r['id']}", tag="recoveries"), RecoveryOut)

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from opc_shared.auth import CurrentPrincipal, require_roles
 from opc_shared.pagination import PageDep, PageOut
+from opc_shared.scoping import DistrictQuery
 from opc_shared.service import UowDep
 from opc_shared.times import UtcDateTime
 from subsidy.service import accounts as service
@@ -38,6 +38,6 @@ async def list_all(
     principal: CurrentPrincipal,
     uow: UowDep,
     page: PageDep,
-    district: Annotated[str | None, Query(max_length=64)] = None,
+    district: DistrictQuery = None,
 ) -> PageOut[SubsidyAccountOut]:
     return PageOut.of(await service.list_for(uow, principal=principal, district=district, page=page), SubsidyAccountOut)
