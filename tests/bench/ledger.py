@@ -151,6 +151,23 @@ class Server:
                 self.proc.kill()
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU of a process and all its children (uvicorn workers, PostgreSQL backends)."""
+    if pid is None:
+        return 0.0
+    total = 0.0
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(pid)
+        for proc in (root, *root.children(recursive=True)):
+            with contextlib.suppress(psutil.Error):
+                t = proc.cpu_times()
+                total += t.user + t.system
+    return total
+
+
+PG_PID: list[int | None] = [None]
+
+
 def token(*roles: str) -> dict[str, str]:
     jwt = mint_token(os.environ.get("OPC_JWT_SECRET", DEFAULT_JWT_SECRET), sub="bench", district="*", roles=list(roles))
     return {"Authorization": f"Bearer {jwt}"}
@@ -246,7 +263,9 @@ async def ingest_run(server: Server, args: argparse.Namespace, dsn: str) -> dict
                 outcome[key] += answer[key]
 
         sampler = asyncio.create_task(sample())
+        cpu_app, cpu_pg = cpu_seconds(server.proc.pid), cpu_seconds(PG_PID[0])
         seconds = await run_concurrent(calls, args.concurrency, send)
+        cpu_app, cpu_pg = cpu_seconds(server.proc.pid) - cpu_app, cpu_seconds(PG_PID[0]) - cpu_pg
         sampling = False
         await sampler
     assert outcome["accepted"] == fresh and outcome["rejected"] == 0, outcome
@@ -272,7 +291,9 @@ async def ingest_run(server: Server, args: argparse.Namespace, dsn: str) -> dict
             async with conn_pool.acquire() as conn:
                 await conn.execute(RAW_INSERT, *columns(batch))
 
+        raw_pg = cpu_seconds(PG_PID[0])
         raw_seconds = await run_concurrent(batches, args.concurrency, raw)
+        raw_pg = cpu_seconds(PG_PID[0]) - raw_pg
     finally:
         await conn_pool.close()
     rate, raw_rate = total / seconds, total / raw_seconds
@@ -283,6 +304,10 @@ async def ingest_run(server: Server, args: argparse.Namespace, dsn: str) -> dict
         "raw_records_per_s": raw_rate,
         "ratio": rate / raw_rate,
         "peak_rss_mib": peak[0] / 2**20,
+        # CPU per 1,000 records: where the time goes (the service's Python vs PostgreSQL)
+        "app_cpu_ms_per_1000": 1000 * cpu_app / total * 1000,
+        "pg_cpu_ms_per_1000": 1000 * cpu_pg / total * 1000,
+        "raw_pg_cpu_ms_per_1000": 1000 * raw_pg / total * 1000,
     }
 
 
@@ -396,6 +421,7 @@ def median(runs: list[dict], key: str) -> float:
 
 async def main_async(args: argparse.Namespace, infra: Infra, root: Path) -> dict:
     env = infra.env()
+    PG_PID[0] = infra.pg.proc.pid if infra.pg is not None and infra.pg.proc is not None else None
     env["OPC_COMPUTE_LEDGER_RUN_CONSUMERS"] = "false"
     dsn = asyncpg_dsn(env["OPC_COMPUTE_LEDGER_DATABASE_URL"])
     (root / "trivial_app.py").write_text(TRIVIAL_APP)
@@ -439,6 +465,10 @@ def report(results: dict, args: argparse.Namespace) -> None:
         ("monthly meter, month bucket", f"p95 {median(queries, 'meters_month_p95_ms'):,.0f} ms",
          f"p50 {median(queries, 'meters_month_p50_ms'):,.0f} ms", "", ""),
         ("peak RSS of the ledger during ingest", f"{max(r['peak_rss_mib'] for r in ingest):,.0f} MiB", "", "", ""),
+        ("CPU per 1,000 records: ledger processes", f"{median(ingest, 'app_cpu_ms_per_1000'):,.0f} ms",
+         f"PostgreSQL {median(ingest, 'pg_cpu_ms_per_1000'):,.0f} ms "
+         f"(raw insert: {median(ingest, 'raw_pg_cpu_ms_per_1000'):,.0f} ms)",
+         "", ""),
     ]  # fmt: skip
     print(f"\nCompute-ledger benchmark: medians of {args.runs} run(s), {args.records:,} records per ingest run, "
           f"{args.workers} uvicorn worker(s) for the ledger and the trivial app, "
