@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import structlog
 from sqlalchemy import and_, exists, func, or_, select
@@ -146,37 +146,70 @@ async def _escalate_case(db: Database, case_id: uuid.UUID, calendar: WorkingCale
 
 
 async def remind_once(db: Database, clock: Clock, batch: int = 500) -> int:
-    """Send each missing item's scheduled reminders until it is supplied; one event per case and round."""
+    """Send each missing item's scheduled reminders until it is supplied: one event per case and
+    round, each case in its own transaction (one unreadable case cannot hold back the others)."""
     now = clock.now()
     today = now.astimezone(SHANGHAI).date()
     m = t.case_materials
-    async with db.uow() as uow:
-        due = (
-            await uow.session.execute(
-                select(m.c.case_id, m.c.code)
-                .join(t.cases, t.cases.c.id == m.c.case_id)
-                .where(
-                    m.c.status == "missing",
-                    t.cases.c.status.in_(("awaiting_materials", "correction")),
-                    func.cardinality(m.c.reminders) > m.c.reminders_sent,
-                    m.c.reminders[m.c.reminders_sent + 1] <= today,
-                )  # Postgres arrays are 1-based
-                .order_by(m.c.case_id)
-                .limit(batch)
-                .with_for_update(of=m, skip_locked=True)
+    async with db.sessionmaker() as session:
+        case_ids = (
+            (
+                await session.execute(
+                    select(m.c.case_id)
+                    .join(t.cases, t.cases.c.id == m.c.case_id)
+                    .where(*_reminder_due(today))
+                    .distinct()
+                    .order_by(m.c.case_id)
+                    .limit(batch)
+                )
             )
-        ).all()
-        by_case: dict[uuid.UUID, list[str]] = {}
-        for row in due:
-            by_case.setdefault(row.case_id, []).append(row.code)
+            .scalars()
+            .all()
+        )
+    sent = 0
+    for case_id in case_ids:
+        try:
+            sent += await _remind_case(db, case_id, today, now)
+        except Exception:  # reported, retried next round; the others go on
+            log.exception("sla.reminder_failed", case_id=str(case_id))
+    return sent
+
+
+def _reminder_due(today: date) -> tuple:
+    m = t.case_materials
+    return (
+        m.c.status == "missing",
+        t.cases.c.status.in_(("awaiting_materials", "correction")),
+        func.cardinality(m.c.reminders) > m.c.reminders_sent,
+        m.c.reminders[m.c.reminders_sent + 1] <= today,  # Postgres arrays are 1-based
+    )
+
+
+async def _remind_case(db: Database, case_id: uuid.UUID, today: date, now: datetime) -> int:
+    m = t.case_materials
+    async with db.uow() as uow:
+        codes = (
+            (
+                await uow.session.execute(
+                    select(m.c.code)
+                    .join(t.cases, t.cases.c.id == m.c.case_id)
+                    .where(m.c.case_id == case_id, *_reminder_due(today))
+                    .order_by(m.c.code)
+                    .with_for_update(of=m, skip_locked=True)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not codes:  # reminded meanwhile, or another replica holds it
+            return 0
         cases = CaseRepository(uow)
-        for case_id, codes in by_case.items():
-            case = await cases.get(case_id)
-            assert case is not None
-            case.remind_materials(codes, now=now)
-            await cases.save_job_progress(case, reminded=tuple(codes))
-        await uow.commit()  # the reminders' events go to the outbox with the counts
-    return len(by_case)
+        case = await cases.get(case_id)
+        assert case is not None
+        case.remind_materials(list(codes), now=now)
+        await cases.save_job_progress(case, reminded=tuple(codes))
+        await uow.commit()  # the reminder's event goes to the outbox with the counts
+    return 1
 
 
 async def run(db: Database, stop: asyncio.Event, clock: Clock) -> None:

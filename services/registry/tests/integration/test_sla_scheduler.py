@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from registry.adapters import tables as t
@@ -121,3 +121,29 @@ async def test_one_bad_case_does_not_roll_back_the_others(portal: Portal) -> Non
     finally:
         await _forget(portal, bad)
         await _settle(portal, [template["id"], case["id"]])
+
+
+async def test_one_unreadable_case_does_not_hold_back_the_others_reminders(portal: Portal) -> None:
+    from registry.scheduler import remind_once
+
+    bad, _ = await portal.submitted_case(documents=False)  # Mon 28 Sep: reminders after 1, 3, 5 days
+    good, _ = await portal.submitted_case(documents=False)
+    db = portal.client.app.state.db
+    spoil = "UPDATE registry.cases SET form = jsonb_set(form, '{founder,graduation_date}', '\"not a date\"') WHERE id = :id"
+    async with db.sessionmaker() as session, session.begin():
+        await session.execute(text(spoil), {"id": uuid.UUID(bad["id"])})
+    try:
+        portal.clock.advance(timedelta(days=1))
+        assert await remind_once(db, portal.clock) >= 1
+        timeline = await portal.ok(await portal.client.get(f"/v1/cases/{good['id']}/timeline", headers=portal.caseworker))
+        assert [e["detail"]["reminder_no"] for e in timeline if e["action"] == "materials_reminded"] == [1]
+    finally:
+        async with db.sessionmaker() as session, session.begin():
+            # Withdrawn, so no later test's reminder round meets these two.
+            await session.execute(
+                text(
+                    "UPDATE registry.cases SET status = 'withdrawn', form = form #- '{founder,graduation_date}' "
+                    "WHERE id = ANY(:ids)"
+                ),
+                {"ids": [uuid.UUID(bad["id"]), uuid.UUID(good["id"])]},
+            )
