@@ -6,7 +6,7 @@ from __future__ import annotations
 from opc_shared.consumer import newest_for_subject
 from opc_shared.contracts.ledger import InvoiceRecordedV1, InvoiceReversedV1, PoolSettlementAttributedV1
 from opc_shared.contracts.matching import ScenarioDemoSelectedV1
-from opc_shared.contracts.registry import CalendarYearLoadedV1, FirmRegisteredV1, FirmStatusChangedV1
+from opc_shared.contracts.registry import CalendarYearLoadedV1, CommunityRegisteredV1, FirmRegisteredV1, FirmStatusChangedV1
 from opc_shared.db import Work
 from opc_shared.events import CloudEvent
 from subsidy.service import calendar, entitlements
@@ -39,6 +39,10 @@ async def on_scenario_selected(work: Work, event: CloudEvent, data: ScenarioDemo
     await entitlements.on_scenario_selected(work, data, event.time)
 
 
+async def on_community_registered(work: Work, event: CloudEvent, data: CommunityRegisteredV1) -> None:
+    await calendar.store_district_city(work, data.district, data.city)
+
+
 async def on_calendar_year(work: Work, event: CloudEvent, data: CalendarYearLoadedV1) -> None:
     await calendar.store_year(work, data)
 
@@ -50,5 +54,6 @@ HANDLERS = {
     InvoiceReversedV1: on_invoice_reversed,
     PoolSettlementAttributedV1: on_pool_settlement,
     CalendarYearLoadedV1: on_calendar_year,
+    CommunityRegisteredV1: on_community_registered,
     ScenarioDemoSelectedV1: on_scenario_selected,
 }

@@ -218,14 +218,15 @@ async def test_a_reversal_while_the_payment_is_in_the_bank_and_the_bank_refuses_
     await feed.reverse(firm, d, blue, date(2026, 4, 1), cat("compute", 500_000))
     assert [
         r["remaining_fen"]
-        for r in await ok(await subsidy.get("/v1/recoveries", headers=finance))
+        for r in (await ok(await subsidy.get("/v1/recoveries", headers=finance)))["items"]
         if r["recipient_id"] == str(firm)
     ] == [300_000]
     ref = batch["payments"][0]["reference"]
     await ok(
         await subsidy.post(f"/v1/payment-batches/{batch['id']}/bank-return", json={"file": f"{ref},failed,NO1"}, headers=finance)
     )
-    assert [r for r in await ok(await subsidy.get("/v1/recoveries", headers=finance)) if r["recipient_id"] == str(firm)] == []
+    left = (await ok(await subsidy.get("/v1/recoveries", headers=finance)))["items"]
+    assert [r for r in left if r["recipient_id"] == str(firm)] == []
     got = (await entitlements(subsidy, firm))["compute"]
     assert (got["amount_fen"], got["paid_fen"], got["owed_fen"]) == (300_000, 0, 300_000)
     second = await ok(await subsidy.post("/v1/payment-batches", json={"scope": d}, headers=finance), 201)

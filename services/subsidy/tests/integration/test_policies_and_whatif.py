@@ -92,3 +92,58 @@ async def test_a_firm_estimates_what_it_would_get_and_is_owed(subsidy) -> None:
     assert (voucher["would_get_fen"], voucher["owed_fen"], voucher["cap_left_fen"]) == (60_000, 60_000, 99_940_000)
     compute = next(e for e in got.json()["items"] if e["programme"] == "compute")
     assert compute["base_fen"] == 0 and compute["would_get_fen"] == 0
+
+
+async def test_another_city_adds_its_own_policy_set_without_code(subsidy) -> None:
+    """Ningbo publishes its own set (its own codes): a firm in Haishu gets 50 % of 1,000 yuan under it,
+    nothing under Chengdu's; the district's city comes from the registry's community event."""
+    from datetime import UTC, datetime
+
+    from opc_shared.contracts.registry import CommunityRegisteredV1
+
+    district, tag = f"haishu{uuid.uuid4().hex[:4]}", uuid.uuid4().hex[:6]
+    await subsidy.feed.send(
+        CommunityRegisteredV1(
+            community_id=uuid.uuid4(),
+            name="海曙 OPC 云创 Labo",
+            district=district,
+            city="ningbo",
+            division_code="330203",
+            kind="industrial_park",
+            land_use="education",
+            registered_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+    )
+    ningbo = {
+        "policy_set": f"ningbo-aiopc-{tag}",
+        "city": "ningbo",
+        "version": "2026.1",
+        "effective_from": "2026-01-01",
+        "valid_from": "2026-01-01",
+        "valid_until": "2027-12-31",
+        "title_zh": "宁波海曙 AiOPC 社区扶持办法（测试）",
+        "title_en": "Haishu AiOPC measures (test)",
+        "parameters": {"cost_basis": "tax_included"},
+        "programmes": [
+            {
+                "code": f"ningbo_compute_{tag}",
+                "name_zh": "算力补贴",
+                "name_en": "compute subsidy",
+                "clause": "（二）",
+                "lead_bureau": "海曙区发改局",
+                "recipient": "firm",
+                "mode": "automatic",
+                "kind": "rate",
+                "base": "invoiced_compute_cost",
+                "rate": "0.50",
+                "cap_per_year_yuan": 1000000,
+            },
+        ],
+    }
+    draft = (await subsidy.post("/v1/policies", json=ningbo, headers=CITY_ADMIN)).json()
+    assert (await subsidy.post(f"/v1/policies/{draft['id']}/publish", headers=CITY_ADMIN)).status_code == 200
+    firm = await subsidy.feed.firm(district)
+    await subsidy.feed.invoice(firm, district, date(2026, 9, 1), cat("compute", 100_000))
+    got = await entitlements(subsidy, firm, headers=bearer("*", ("finance",)))
+    assert set(got) == {f"ningbo_compute_{tag}"} and got[f"ningbo_compute_{tag}"]["amount_fen"] == 50_000
+    assert "宁波海曙" in got[f"ningbo_compute_{tag}"]["explanation"]["zh-CN"]

@@ -245,3 +245,11 @@ payments = Table(
     Column("paid_at", DateTime(timezone=True)),
     CheckConstraint("amount_fen = gross_fen - recovered_fen AND amount_fen >= 0", name="ck_payments_net"),
 )
+
+#: Which city each district belongs to (from the registry's community events): picks the city's policy.
+district_cities = Table(
+    "district_cities",
+    metadata,
+    Column("district", String(64), primary_key=True),
+    Column("city", String(64), nullable=False),
+)

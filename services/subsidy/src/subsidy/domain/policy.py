@@ -342,3 +342,9 @@ def in_force(policies: list[Policy], policy_set: str, day: date) -> Policy | Non
     those whose validity window covers the day (a 2026–2027 plan grants nothing for 2028)."""
     candidates = [p for p in policies if p.policy_set == policy_set and p.effective_from <= day and p.covers(day)]
     return max(candidates, key=lambda p: (p.effective_from, p.version), default=None)
+
+
+def in_force_in_city(policies: list[Policy], city: str, day: date) -> Policy | None:
+    """The version in force on ``day`` among every policy set of ``city`` (a city runs one plan at a time)."""
+    candidates = [p for p in policies if p.city == city and p.effective_from <= day and p.covers(day)]
+    return max(candidates, key=lambda p: (p.effective_from, p.version), default=None)

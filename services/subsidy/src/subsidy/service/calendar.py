@@ -1,4 +1,5 @@
-"""The subsidy service's own copy of the official calendar, kept from the registry's events."""
+"""The subsidy service's own copy of the registry's reference data: the official calendar and which
+city each district is in, kept from the registry's events (never read from its schema)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from opc_shared.clock import SHANGHAI
 from opc_shared.contracts.registry import CalendarYearLoadedV1
 from opc_shared.db import Work
-from subsidy.adapters.tables import calendar_years, claims
+from subsidy.adapters.tables import calendar_years, claims, district_cities
 from subsidy.domain.calendar import CalendarNotLoaded, WorkingDays
 
 
@@ -43,6 +44,12 @@ async def date_waiting_claims(work: Work) -> None:
         except CalendarNotLoaded:
             continue
         await work.session.execute(update(claims).where(claims.c.id == claim_id).values(review_due_on=due))
+
+
+async def store_district_city(work: Work, district: str, city: str) -> None:
+    """Reference data the registry publishes with each community: which city a district is in."""
+    stmt = insert(district_cities).values(district=district, city=city)
+    await work.session.execute(stmt.on_conflict_do_update(index_elements=["district"], set_={"city": stmt.excluded.city}))
 
 
 async def working_days(work: Work) -> WorkingDays:

@@ -154,7 +154,7 @@ async def apply(work: Work, principal: Principal, body: dict, now: datetime) -> 
     kind, recipient_id, firm_id, district = await _recipient(work, principal, body)
     today = now.astimezone(SHANGHAI).date()
     day = _day_for(body["year"], today)
-    forced = await policies.in_force_on(work.session, day)
+    forced = await policies.in_force_on(work.session, day, district=district)
     if forced is None:
         raise DomainError("policy_not_in_force", {"policy_set": policies.DEFAULT_POLICY_SET, "day": day.isoformat()})
     vid, policy = forced

@@ -170,7 +170,7 @@ async def recompute(
         ]
     fresh: set[str] = set()
     if not rows:
-        forced = await policies.in_force_on(s, day)
+        forced = await policies.in_force_on(s, day, district=district)
         if forced is None:
             return  # no policy in force on that day: nothing accrues
         programmes = automatic_programmes(forced[1], category)
@@ -297,8 +297,8 @@ async def on_scenario_selected(uow: Work, e: ScenarioDemoSelectedV1, now: dateti
     )
     if not added:
         return
-    forced = await policies.in_force_on(s, min(day, date(e.year, 12, 31)))
-    if forced is None or "scenario_demo" not in forced[1].programmes:
+    forced = await policies.in_force_on(s, min(day, date(e.year, 12, 31)), city=e.city)
+    if forced is None or "scenario_demo" not in forced[1].programmes:  # another city's plan may have none
         return
     rank = (
         await s.execute(select(func.count()).where(base_entries.c.source == "scenario", base_entries.c.year == e.year))
@@ -382,7 +382,7 @@ async def refresh_graduate(uow: Work, firm_id: uuid.UUID, today: date, now: date
     firm = (await s.execute(select(accounts).where(accounts.c.firm_id == firm_id))).mappings().first()
     if firm is None or not firm["founder_is_graduate"]:
         return
-    forced = await policies.in_force_on(s, today)
+    forced = await policies.in_force_on(s, today, district=firm["district"])
     if forced is None or "graduate_founder" not in forced[1].programmes:
         return
     changes = [

@@ -103,7 +103,7 @@ async def estimate(work: Work, principal: Principal, firm_id: uuid.UUID, year: i
     district = (await s.execute(select(accounts.c.district).where(accounts.c.firm_id == firm_id))).scalar_one_or_none()
     if district is None or not principal.may_see_firm(firm_id, district):
         raise NotFound({"en": "firm", "zh-CN": "企业"}, firm_id)
-    forced = await policies.in_force_on(s, min(today, date(year, 12, 31)))
+    forced = await policies.in_force_on(s, min(today, date(year, 12, 31)), district=district)
     if forced is None:
         raise DomainError("policy_not_in_force", {"policy_set": policies.DEFAULT_POLICY_SET, "day": today.isoformat()})
     policy = forced[1]

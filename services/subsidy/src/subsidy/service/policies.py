@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opc_shared.clock import SHANGHAI
 from opc_shared.errors import Conflict, InvalidInput, NotFound
+from subsidy.adapters.tables import district_cities
 from subsidy.adapters.tables import policy_versions as table
-from subsidy.domain.policy import CHENGDU_CODES, Policy, PolicyError, bundled_documents, in_force, parse_policy
+from subsidy.domain.policy import CHENGDU_CODES, Policy, PolicyError, bundled_documents, in_force_in_city, parse_policy
 
 DEFAULT_POLICY_SET = "chengdu-ai-opc"
 _NAMESPACE = uuid.UUID("0b6c1f8e-6f0e-4d6a-9a57-0c0ffee50b51")
@@ -88,9 +89,28 @@ async def published(session: AsyncSession, policy_set: str = DEFAULT_POLICY_SET)
     return [(vid, await policy_by_id(session, vid)) for vid in ids]
 
 
-async def in_force_on(session: AsyncSession, day: date, policy_set: str = DEFAULT_POLICY_SET) -> tuple[uuid.UUID, Policy] | None:
-    versions = await published(session, policy_set)
-    chosen = in_force([p for _, p in versions], policy_set, day)
+DEFAULT_CITY = "chengdu"
+
+
+async def city_of(session: AsyncSession, district: str | None) -> str:
+    """The district's city as the registry's community events told us; Chengdu until told otherwise."""
+    if district is None:
+        return DEFAULT_CITY
+    city = (
+        await session.execute(select(district_cities.c.city).where(district_cities.c.district == district))
+    ).scalar_one_or_none()
+    return city or DEFAULT_CITY
+
+
+async def in_force_on(
+    session: AsyncSession, day: date, *, district: str | None = None, city: str | None = None
+) -> tuple[uuid.UUID, Policy] | None:
+    """The published version in force on ``day`` for the city of ``district`` (or ``city``)."""
+    await ensure_bundled(session)
+    city = city or await city_of(session, district)
+    ids = (await session.execute(select(table.c.id).where(table.c.city == city, table.c.status == "published"))).scalars()
+    versions = [(vid, await policy_by_id(session, vid)) for vid in ids]
+    chosen = in_force_in_city([p for _, p in versions], city, day)
     if chosen is None:
         return None
     return next((vid, p) for vid, p in versions if p is chosen)
