@@ -135,7 +135,9 @@ async def test_one_unreadable_case_does_not_hold_back_the_others_reminders(porta
     try:
         portal.clock.advance(timedelta(days=1))
         assert await remind_once(db, portal.clock) >= 1
-        timeline = await portal.ok(await portal.client.get(f"/v1/cases/{good['id']}/timeline", headers=portal.caseworker))
+        timeline = (await portal.ok(await portal.client.get(f"/v1/cases/{good['id']}/timeline", headers=portal.caseworker)))[
+            "items"
+        ]
         assert [e["detail"]["reminder_no"] for e in timeline if e["action"] == "materials_reminded"] == [1]
     finally:
         async with db.sessionmaker() as session, session.begin():
