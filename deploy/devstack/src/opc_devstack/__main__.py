@@ -7,10 +7,11 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from opc_devstack import demo, demo_ledger
-from opc_devstack.infra import SERVICES, Infra, clean
+from opc_devstack.infra import SERVICES, Infra, clean, ensure_port_free
 from opc_devstack.services import ServiceProcesses
 
 
@@ -32,17 +33,31 @@ def main(argv: list[str] | None = None) -> int:
     return _run(args)
 
 
+def service_ports(environ: Mapping[str, str]) -> dict[str, int]:
+    """Each service's HTTP port: ``OPC_<SERVICE>_PORT`` when set (as the README says), else the one list's."""
+    ports = {}
+    for svc in SERVICES:
+        raw = environ.get(f"{svc.env_prefix}PORT", "").strip()
+        if raw and not raw.isdigit():
+            raise SystemExit(f"{svc.env_prefix}PORT={raw!r} is not a port number")
+        ports[svc.package] = int(raw) if raw else svc.port
+    return ports
+
+
 def _run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     infra = Infra(args.data_dir.resolve(), pg_port=args.pg_port, kafka_port=args.kafka_port, durable=True)
     services: ServiceProcesses | None = None
+    ports = service_ports(os.environ)
+    for svc in SERVICES:  # a port taken by another stack would answer our readiness check and take our demo data
+        ensure_port_free(ports[svc.package], f"{svc.name} service ({svc.env_prefix}PORT)")
     try:
         infra.start(progress=lambda m: print(f"[devstack] {m}", flush=True))
         env = infra.env()
         env.setdefault("OPC_LOG_JSON", "true")
-        services = ServiceProcesses(env, echo=sys.stdout)
+        services = ServiceProcesses(env, ports=ports, echo=sys.stdout)
         print("[devstack] services: starting registry, subsidy, matching, compute-ledger", flush=True)
         services.start()
         if not args.no_demo:
