@@ -52,7 +52,14 @@ def st_binary() -> str:
 
 
 def run_schemathesis(
-    package: str, base_url: str, *, max_examples: int, seed: int, workers: int = 1, report_dir: Path | None = None
+    package: str,
+    base_url: str,
+    *,
+    max_examples: int,
+    seed: int,
+    workers: int = 1,
+    report_dir: Path | None = None,
+    checks: tuple[str, ...] = CHECKS,
 ) -> Outcome:
     auth = token("wuhou", *ROLES, sub="fuzz-staff")["Authorization"]
     cmd = [
@@ -60,7 +67,7 @@ def run_schemathesis(
         "run",
         f"{base_url}/openapi.json",
         "--checks",
-        ",".join(CHECKS),
+        ",".join(checks),
         "--header",
         f"Authorization: {auth}",
         "--max-examples",
@@ -84,7 +91,13 @@ def run_schemathesis(
 
 
 def fuzz_running(
-    urls: dict[str, str], *, max_examples: int, seed: int, workers: int = 1, report_dir: Path | None = None
+    urls: dict[str, str],
+    *,
+    max_examples: int,
+    seed: int,
+    workers: int = 1,
+    report_dir: Path | None = None,
+    checks: tuple[str, ...] = CHECKS,
 ) -> list[Outcome]:
     """One ``st run`` per service, all at once (each waits on its service most of the time)."""
     with ThreadPoolExecutor(max_workers=len(urls) or 1) as pool:
@@ -108,8 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m opc_devstack.fuzz", description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-examples", type=int, default=int(os.environ.get("OPC_FUZZ_MAX_EXAMPLES", "40")))
     parser.add_argument("--seed", type=int, default=int(os.environ.get("OPC_FUZZ_SEED", "20261122")))
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="schemathesis workers per service (its coverage phase is not thread-safe above 1)"
+    )
     parser.add_argument("--report-dir", type=Path, default=None, help="write JUnit reports here")
+    parser.add_argument("--checks", default=",".join(CHECKS), help="schemathesis checks (comma-separated, or all)")
     parser.add_argument("--service", action="append", choices=[s.package for s in SERVICES], help="only these (repeatable)")
     args = parser.parse_args(argv)
     chosen = tuple(s for s in SERVICES if not args.service or s.package in args.service)
@@ -127,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             workers=args.workers,
             report_dir=args.report_dir,
+            checks=tuple(args.checks.split(",")),
         )
         for outcome in outcomes:
             print(outcome.output, flush=True)
