@@ -150,6 +150,7 @@ cases = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_cases_district_status", "district", "status", "created_at"),
+    Index("ix_cases_district_queue", "district", "created_at", "id"),
     Index("ix_cases_founder", "founder_sub"),
 )
 
