@@ -369,6 +369,9 @@ class Row:
     p99s: list[float] = field(default_factory=list)
     fixed: dict[str, float] | None = None
     trivial_rates: list[float] = field(default_factory=list)
+    #: Server-side CPU per request (the service process + PostgreSQL), ms: steadier than rates on a busy machine.
+    cpu_ms: list[float] = field(default_factory=list)
+    trivial_cpu_ms: list[float] = field(default_factory=list)
     generator: str = ""
     errors: int = 0
 
@@ -383,6 +386,13 @@ class Row:
     @property
     def ratio(self) -> float:
         return self.rate / self.trivial if self.trivial_rates else float("nan")
+
+    @property
+    def cpu_ratio(self) -> float:
+        """Trivial CPU per request / this endpoint's: the rate ratio if CPU were all that limited both."""
+        if not self.cpu_ms or not self.trivial_cpu_ms:
+            return float("nan")
+        return statistics.median(self.trivial_cpu_ms) / statistics.median(self.cpu_ms)
 
 
 def resolve(endpoint: Endpoint, seeded: dict[str, Any]) -> tuple[str, dict[str, str], str | None]:
@@ -444,8 +454,22 @@ def profile_summary(path: Path, top: int = 25) -> list[str]:
     return [f"{100 * n / total:5.1f}%  {name[:150]}" for name, n in best]
 
 
+def describe_row(row: Row) -> str:
+    cpu = f"{statistics.median(row.cpu_ms):.2f}" if row.cpu_ms else "?"
+    trivial_cpu = f"{statistics.median(row.trivial_cpu_ms):.2f}" if row.trivial_cpu_ms else "?"
+    return (
+        f"{row.rate:>7,.0f}/s vs trivial {row.trivial:>6,.0f}/s = {row.ratio:.2f}; "
+        f"server CPU/request {cpu} vs {trivial_cpu} ms = {row.cpu_ratio:.2f}"
+    )
+
+
 def bench_endpoints(
-    services: ServiceProcesses, seeded: dict[str, Any], args: argparse.Namespace, tmp: Path, progress
+    services: ServiceProcesses,
+    seeded: dict[str, Any],
+    args: argparse.Namespace,
+    tmp: Path,
+    progress,
+    postgres: psutil.Process | None = None,
 ) -> list[Row]:
     use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk"))
     if args.generator == "wrk" and not shutil.which("wrk"):
@@ -457,6 +481,10 @@ def bench_endpoints(
         if use_wrk:
             return run_wrk(url, method, headers, body, args.duration, args.connections, tmp)
         return asyncio.run(_python_closed_loop(url, method, headers, body, args.duration, args.connections))
+
+    def server_cpu(service: str) -> float:
+        total = cpu_seconds(psutil.Process(services.procs[service].pid), False)
+        return total + (cpu_seconds(postgres, True) if postgres is not None else 0.0)
 
     with httpx.Client(timeout=30) as http:
         for row in rows:
@@ -483,9 +511,11 @@ def bench_endpoints(
                 # Alternate the order so neither side always gets the warmer machine.
                 order = ("trivial", "endpoint") if run % 2 == 0 else ("endpoint", "trivial")
                 for which in order:
+                    cpu_before = server_cpu(e.service)
                     if which == "trivial":
                         r = load(trivial_url, "GET", {"Accept": "application/json"}, None)
                         row.trivial_rates.append(r.rate)
+                        row.trivial_cpu_ms.append(1000 * (server_cpu(e.service) - cpu_before) / max(r.requests, 1))
                     else:
                         spy = None
                         if profiling and run == 0:
@@ -500,6 +530,7 @@ def bench_endpoints(
                             for line in profile_summary(out):
                                 progress("    " + line)
                         row.rates.append(r.rate)
+                        row.cpu_ms.append(1000 * (server_cpu(e.service) - cpu_before) / max(r.requests, 1))
                         row.p50s.append(r.p50_ms)
                         row.p99s.append(r.p99_ms)
                         row.errors += r.errors
@@ -507,12 +538,12 @@ def bench_endpoints(
             if row.rate < args.rate:
                 # The process cannot serve the offered rate at all: the open loop would only measure a queue growing.
                 row.fixed = {"p50_ms": float("inf"), "p99_ms": float("inf"), "errors": 0, "requests": 0}
-                progress(f"{e.service:<15} {e.name:<34} {row.rate:,.0f}/s < {args.rate:g}/s offered: no fixed-rate run")
+                progress(f"{e.service:<15} {e.name:<34} {describe_row(row)}; below {args.rate:g}/s offered: no fixed-rate run")
                 continue
             f = asyncio.run(fixed_rate(url, e.method, headers, body, args.rate, args.rate_duration))
             row.fixed = {"p50_ms": f.p50_ms, "p99_ms": f.p99_ms, "errors": f.errors, "requests": f.requests}
             progress(
-                f"{e.service:<15} {e.name:<34} {row.rate:>7,.0f}/s vs trivial {row.trivial:>6,.0f}/s = {row.ratio:.2f}; "
+                f"{e.service:<15} {e.name:<34} {describe_row(row)}; "
                 f"at {args.rate:g}/s p50 {f.p50_ms:.1f} ms p99 {f.p99_ms:.1f} ms"
                 + (f"; {row.errors} errors" if row.errors or f.errors else "")
             )
@@ -549,6 +580,16 @@ def summary_rows(rows: list[Row], idle: dict[str, float], args: argparse.Namespa
                 "ratio": row.ratio,
                 "target": f"≥ {READ_RATIO_TARGET:.2f}" if read else "(write, info)",
                 "ok": ("yes" if row.ratio >= READ_RATIO_TARGET else "NO") if read else "",
+            }
+        )
+        out.append(
+            {
+                "metric": "  server CPU per request (service + postgres)",
+                "value": f"{statistics.median(row.cpu_ms):.2f} ms",
+                "limit": f"/healthz {statistics.median(row.trivial_cpu_ms):.2f} ms",
+                "ratio": row.cpu_ratio,
+                "target": "(info)",
+                "ok": "",
             }
         )
         assert row.fixed is not None
@@ -588,6 +629,8 @@ def write_results(args, env: dict[str, Any], rows: list[Row], idle: dict[str, fl
                 **asdict(r.endpoint),
                 "status": r.status,
                 "rates": r.rates,
+                "cpu_ms_per_request": r.cpu_ms,
+                "trivial_cpu_ms_per_request": r.trivial_cpu_ms,
                 "trivial_rates": r.trivial_rates,
                 "p50s_ms": r.p50s,
                 "p99s_ms": r.p99s,
@@ -643,7 +686,8 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(3)
         idle = measure_idle(stack_processes(infra, services), args.idle_seconds)
         progress("idle CPU, % of one core: " + ", ".join(f"{k} {v:.2f}" for k, v in idle.items()))
-        rows = bench_endpoints(services, seeded, args, root, progress)
+        pg = psutil.Process(infra.pg.proc.pid) if infra.pg is not None and infra.pg.proc is not None else None
+        rows = bench_endpoints(services, seeded, args, root, progress, pg)
     except KeyboardInterrupt:
         print("\ninterrupted: stopping everything", file=sys.stderr)
         return 130

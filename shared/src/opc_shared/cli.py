@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import signal
 import sys
@@ -15,6 +16,15 @@ from opc_shared.db import Database
 from opc_shared.observability import configure_logging
 from opc_shared.relay import republish_since
 from opc_shared.service import ServiceSpec, Workers, create_app
+
+
+def freeze_startup_heap() -> None:
+    """Keep what start-up built (modules, models, routes, metadata: most of the heap, and it lives as long
+    as the process) out of the cyclic garbage collector's reach. Otherwise every full collection walks
+    it again, in the middle of whichever request happened to allocate (seen in profiles as 5–10 % of
+    a read spent in ``select()`` or a session's constructor)."""
+    gc.collect()
+    gc.freeze()
 
 
 def run_cli(spec: ServiceSpec, migrations: Path, argv: list[str] | None = None) -> None:
@@ -40,9 +50,12 @@ def run_cli(spec: ServiceSpec, migrations: Path, argv: list[str] | None = None) 
     if args.command == "serve":
         import uvicorn
 
-        uvicorn.run(create_app(spec, settings), host=settings.host, port=settings.http_port, log_config=None, access_log=False)
+        app = create_app(spec, settings)
+        freeze_startup_heap()
+        uvicorn.run(app, host=settings.host, port=settings.http_port, log_config=None, access_log=False)
     elif args.command in ("worker", "relay", "consume"):
         configure_logging(settings)
+        freeze_startup_heap()
         asyncio.run(
             _run_workers(
                 spec, settings, relay=args.command in ("worker", "relay"), consumers=args.command in ("worker", "consume")
