@@ -175,3 +175,30 @@ def test_the_demo_loader_accrues_entitlements_once(stack: ServiceProcesses) -> N
 
     assert wait_until(lambda: len(first()) == 2) and first() == {"compute": 636_000, "model_voucher": 159_000}
     assert demo.load(*urls) == ids and first() == {"compute": 636_000, "model_voucher": 159_000}
+
+
+def test_the_demo_loader_finds_its_firms_beside_a_readme_case_of_the_same_name(stack: ServiceProcesses) -> None:
+    """Trying the README opens a case under the demo's first firm name; the next `make run` still
+    finds the demo's own case (the one with a firm) instead of registering again."""
+    from opc_devstack import demo
+
+    urls = (stack.url("registry"), stack.url("subsidy"), stack.url("compute_ledger"))
+    ids = demo.load(*urls)
+    district, community, land_use, name, _, lines = demo.DEMO[0]
+    with httpx.Client(timeout=15) as http:
+        client = RegistryClient(urls[0], district, http)
+        community_id, workstations = client.community(community, land_use)
+        readme_case = client.open_case(
+            name=name,
+            founder_name="李雷",
+            community_id=community_id,
+            workstation_id=workstations[-1],
+            lines=lines,
+            founder_sub="readme-founder",
+            seed=77,
+        )
+        assert readme_case["firm_id"] is None
+        cases = ok(http.get(f"{urls[0]}/v1/cases", params={"limit": 200}, headers=client.caseworker))["items"]
+    newest = next(c["id"] for c in cases if c["proposed_name"] == name)
+    assert newest == readme_case["id"]  # listed ahead of the demo's own case
+    assert demo.load(*urls) == ids

@@ -27,12 +27,17 @@ def load(registry_url: str, subsidy_url: str, ledger_url: str | None = None, mat
             client = RegistryClient(registry_url, district, http)
             founder_sub = f"demo-founder-{i}"
             existing = http.get(f"{registry_url}/v1/cases", params={"limit": 200}, headers=client.caseworker).json()["items"]
-            mine = [c for c in existing if c["proposed_name"] == name]
-            if mine:
-                case = http.get(f"{registry_url}/v1/cases/{mine[0]['id']}", headers=client.caseworker).json()
+            # The demo's own case is the one with its firm: someone trying the README may have opened
+            # another case under the same name, which must not make the demo register again.
+            found = None
+            for listed in (c for c in existing if c["proposed_name"] == name):
+                case = http.get(f"{registry_url}/v1/cases/{listed['id']}", headers=client.caseworker).json()
                 if case["firm_id"]:
-                    firm_ids.append(case["firm_id"])
-                    continue
+                    found = case["firm_id"]
+                    break
+            if found:
+                firm_ids.append(found)
+                continue
             community_id, _ = client.community(community, land_use, division_code=DEMO_DIVISIONS.get(district))
             firm_ids.append(
                 client.register_firm(
