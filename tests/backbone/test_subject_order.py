@@ -15,7 +15,7 @@ from opc_shared.consumer import EventApplier, newest_for_subject
 from opc_shared.contracts import topics
 from opc_shared.contracts.registry import FirmRegisteredV1, FirmStatusChangedV1
 from opc_shared.db import Database
-from opc_shared.events import CloudEvent
+from opc_shared.events import CloudEvent, build_event
 from registry.adapters.tables import metadata as registry_metadata
 from registry.settings import RegistrySettings
 from subsidy.adapters.tables import metadata as subsidy_metadata
@@ -120,3 +120,24 @@ async def test_newest_for_subject_keeps_each_piece_of_state_apart(dbs) -> None:
     assert await newest(2, "profile"), "another piece of state has its own position"
     assert await newest(4, "status")
     assert await newest(None, "status"), "an event without a sequence (an older producer) cannot be judged: applied"
+
+
+async def test_newest_only_wraps_a_handler_that_overwrites_state(dbs) -> None:
+    from opc_shared.consumer import newest_only
+
+    _, subsidy = dbs
+    firm_id = uuid.uuid4()
+    seen: list[int] = []
+
+    async def overwrite(work, event, data) -> None:
+        seen.append(event.subjectseq)
+
+    guarded = newest_only("probe_state", overwrite)
+    for seq in (1, 3, 2, 3, 4):  # 2 arrives late, 3 is replayed
+        event = build_event(
+            event_type=FirmRegisteredV1.event_type, source="/opc/registry", subject=str(firm_id), data={}
+        ).model_copy(update={"subjectseq": seq})
+        async with subsidy.uow() as uow:
+            await guarded(uow.work(), event, None)
+            await uow.commit()
+    assert seen == [1, 3, 4]
