@@ -1,6 +1,7 @@
 """Subsidy demo data, through the public APIs: a compliant vendor reports usage and e-invoices for the
 demo firms by signed webhooks, so their compute and model-voucher entitlements accrue by themselves;
-the firms register bank accounts; the city sets a budget and a street office files a claim.
+the firms register bank accounts; the city sets a budget, a street office files a claim,
+finance makes a payment batch for Wuhou.
 Idempotent: a second run finds the entitlements and adds nothing."""
 
 from __future__ import annotations
@@ -86,10 +87,18 @@ def load(ledger_url: str, subsidy_url: str, firm_ids: list[str]) -> int:
             },
             headers=token("wuhou", "caseworker", sub="demo-caseworker"),
         )
+
+        def accrued(firm_id: str) -> bool:
+            got = http.get(f"{subsidy_url}/v1/firms/{firm_id}/entitlements", params={"year": today.year}, headers=city)
+            return got.status_code == 200 and bool(got.json()["items"])
+
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and invoiced:
-            got = http.get(f"{subsidy_url}/v1/firms/{invoiced[-1]}/entitlements", params={"year": today.year}, headers=city)
-            if got.status_code == 200 and got.json()["items"]:
-                break
+        while time.monotonic() < deadline and not all(accrued(f) for f in invoiced):
             time.sleep(0.2)
+        # Finance pays what Wuhou's firms are owed: one netted batch, its bank file at /bank-file.
+        http.post(
+            f"{subsidy_url}/v1/payment-batches",
+            json={"scope": "wuhou"},
+            headers={**city, "Idempotency-Key": "demo-payment-batch-wuhou"},
+        )
     return len(invoiced)
