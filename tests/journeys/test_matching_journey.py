@@ -136,7 +136,7 @@ def test_registered_firm_is_matched_dispatched_completed_selected_and_subsidised
             201,
         )
         assert selected[0]["firm_id"] == firm.firm_id
-        kinds = [e["kind"] for e in ok(http.get(f"{matching}/v1/demands/{demand['id']}/timeline", headers=owner))]
+        kinds = [e["kind"] for e in ok(http.get(f"{matching}/v1/demands/{demand['id']}/timeline", headers=owner))["items"]]
         assert kinds == ["created", "offer_made", "offer_accepted", "started", "completed", "nominated", "selected"]
         # the selection event crossed to subsidy: 30 % of 32,000 yuan = 9,600 yuan
         city = token("*", "finance")
