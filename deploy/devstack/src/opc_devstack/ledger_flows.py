@@ -13,22 +13,19 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+from opc_shared.identifiers import complete_uscc, org_code_check_char
+
 _serial = itertools.count((uuid.uuid4().int + os.getpid()) % 10**9)
 
 
 def uscc(first17: str) -> str:
     """Completes 17 characters of a unified social credit code with its check character (GB 32100)."""
-    total = sum(USCC_CHARSET.index(c) * w for c, w in zip(first17, _WEIGHTS, strict=True))
-    return first17 + USCC_CHARSET[(31 - total % 31) % 31]
+    return complete_uscc(first17)
 
 
 def org_uscc(division: str, body8: str) -> str:
     """A code whose organisation-code check character (GB 11714, character 17) is right too, as the registry checks."""
-    value = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(body8, (3, 7, 9, 10, 5, 8, 4, 2), strict=True))
-    org_check = {10: "X", 11: "0"}.get(11 - value % 11, str(11 - value % 11))
-    return uscc(f"91{division}{body8}{org_check}")
+    return uscc(f"91{division}{body8}{org_code_check_char(body8)}")
 
 
 def new_uscc(division: str = "510100") -> str:

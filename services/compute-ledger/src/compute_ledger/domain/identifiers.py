@@ -1,22 +1,19 @@
-"""The unified social credit code (统一社会信用代码, GB 32100-2015) of vendors, firms and community operators."""
+"""The unified social credit code (统一社会信用代码, GB 32100-2015) of vendors, firms and community operators.
+
+The check arithmetic is the standard's, in :mod:`opc_shared.identifiers`; this module words the refusal."""
 
 from __future__ import annotations
 
-USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_VALUES = {c: i for i, c in enumerate(USCC_CHARSET)}
-_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+from opc_shared.identifiers import USCC_CHARSET, complete_uscc, uscc_check_char
 
-
-def uscc_check_char(first17: str) -> str:
-    total = sum(_VALUES[c] * w for c, w in zip(first17, _WEIGHTS, strict=True))
-    return USCC_CHARSET[(31 - total % 31) % 31]
+__all__ = ["make_uscc", "uscc_check_char", "uscc_problem"]
 
 
 def uscc_problem(value: str) -> str | None:
     """Why ``value`` is not a USCC, or None when it is one (check character included)."""
     if len(value) != 18:
         return f"a unified social credit code has 18 characters, got {len(value)}"
-    bad = sorted({c for c in value if c not in _VALUES})
+    bad = sorted({c for c in value if c not in USCC_CHARSET})
     if bad:
         return f"characters {''.join(bad)!r} never appear in a unified social credit code"
     expected = uscc_check_char(value[:17])
@@ -27,4 +24,4 @@ def uscc_problem(value: str) -> str | None:
 
 def make_uscc(first17: str) -> str:
     """Completes 17 characters with their check character (tests and demo data)."""
-    return first17 + uscc_check_char(first17)
+    return complete_uscc(first17)

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 from datetime import date
 
-# GB 11643-1999 (ISO 7064 MOD 11-2)
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK_CHARS = "10X98765432"
+from opc_shared import identifiers as standard
+from opc_shared.identifiers import USCC_CHARSET, org_code_check_char
 
-# GB 32100-2015: the 31 characters that cannot be misread (no I, O, Z, S, V)
-USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_VALUES = {c: i for i, c in enumerate(USCC_CHARSET)}
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+__all__ = [
+    "USCC_CHARSET",
+    "InvalidIdentifier",
+    "generate_uscc",
+    "org_code_check_char",
+    "resident_id_check_char",
+    "uscc_check_char",
+    "validate_resident_id",
+    "validate_uscc",
+]
 
-# GB 11714-1997 organisation code: letters keep their alphabet values A=10 … Z=35, unlike the USCC charset
-_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
-_ORG_BODY_CAPACITY = len(USCC_CHARSET) ** len(_ORG_WEIGHTS)
+_ORG_BODY_CAPACITY = len(USCC_CHARSET) ** len(standard.ORG_WEIGHTS)
 
 
 class InvalidIdentifier(ValueError):
@@ -40,10 +43,10 @@ class InvalidIdentifier(ValueError):
 
 
 def resident_id_check_char(first17: str) -> str:
-    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
-        raise InvalidIdentifier(f"the first 17 characters must be digits, got {first17!r}")
-    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
-    return _ID_CHECK_CHARS[total % 11]
+    try:
+        return standard.resident_id_check_char(first17)
+    except ValueError as exc:
+        raise InvalidIdentifier(str(exc)) from None
 
 
 def validate_resident_id(value: str, today: date) -> str:
@@ -77,21 +80,11 @@ def validate_resident_id(value: str, today: date) -> str:
     return number
 
 
-def _org_value(c: str) -> int:
-    return int(c) if c.isdigit() else ord(c) - ord("A") + 10
-
-
-def org_code_check_char(body8: str) -> str:
-    """GB 11714 check character of an 8-character organisation code body."""
-    remainder = 11 - sum(_org_value(c) * w for c, w in zip(body8, _ORG_WEIGHTS, strict=True)) % 11
-    return {10: "X", 11: "0"}.get(remainder, str(remainder))
-
-
 def uscc_check_char(first17: str) -> str:
-    if len(first17) != 17 or any(c not in _USCC_VALUES for c in first17):
-        raise InvalidIdentifier(f"need 17 characters from {USCC_CHARSET}, got {first17!r}")
-    total = sum(_USCC_VALUES[c] * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
-    return USCC_CHARSET[(31 - total % 31) % 31]
+    try:
+        return standard.uscc_check_char(first17)
+    except ValueError as exc:
+        raise InvalidIdentifier(str(exc)) from None
 
 
 def validate_uscc(value: str) -> str:
@@ -99,7 +92,7 @@ def validate_uscc(value: str) -> str:
     code = value.strip().upper()
     if len(code) != 18:
         raise InvalidIdentifier(f"a unified social credit code has 18 characters, got {len(code)}", "uscc_length", got=len(code))
-    bad = sorted({c for c in code if c not in _USCC_VALUES})
+    bad = sorted({c for c in code if c not in USCC_CHARSET})
     if bad:
         raise InvalidIdentifier(
             f"characters {''.join(bad)!r} are not allowed (I, O, Z, S, V and symbols never appear)",
@@ -141,13 +134,13 @@ def generate_uscc(division_code: str, serial: int, authority: str = "9", categor
     if len(division_code) != 6 or not (division_code.isascii() and division_code.isdigit()):
         raise InvalidIdentifier(f"the administrative division code must be 6 digits, got {division_code!r}")
     for what, c in (("authority", authority), ("category", category)):
-        if len(c) != 1 or c not in _USCC_VALUES:
+        if len(c) != 1 or c not in USCC_CHARSET:
             raise InvalidIdentifier(f"the {what} code must be one character of {USCC_CHARSET}, got {c!r}")
     if not 0 <= serial < _ORG_BODY_CAPACITY:
         raise ValueError(f"serial must be in [0, {_ORG_BODY_CAPACITY}), got {serial}")
     digits = []
     rest = serial
-    for _ in _ORG_WEIGHTS:
+    for _ in standard.ORG_WEIGHTS:
         rest, d = divmod(rest, len(USCC_CHARSET))
         digits.append(USCC_CHARSET[d])
     body = "".join(reversed(digits))
