@@ -81,7 +81,7 @@ def problem_statuses(route: ApiRoute, method: str) -> set[int]:
     has_body = any(d.body_params for d in deps)
     has_input = has_body or any(d.query_params or d.path_params or d.header_params for d in deps)
     if authenticates(route):
-        statuses |= {401, 403}
+        statuses |= {401, 403, 409}  # 409: any use case may refuse by its rules (the code says which)
     if any(d.path_params for d in deps):
         statuses.add(404)
     if method in WRITES:

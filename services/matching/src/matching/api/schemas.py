@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from opc_shared.times import ApiDate, UtcDateTime
+from opc_shared.times import ApiDate, JsonWithTimes, UtcDateTime
 
 Fen = Annotated[int, Field(ge=0, le=10**13, description="integer fen (分)")]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
@@ -176,7 +176,7 @@ class TimelineEntry(BaseModel):
     at: UtcDateTime
     kind: str
     actor: str
-    detail: dict[str, Any]
+    detail: JsonWithTimes
 
 
 class AgendaItem(BaseModel):

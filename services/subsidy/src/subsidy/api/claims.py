@@ -16,7 +16,7 @@ from opc_shared.money import NonNegativeFen
 from opc_shared.pagination import PageDep, PageOut, paged
 from opc_shared.scoping import DistrictQuery
 from opc_shared.service import ClockDep, UowDep
-from opc_shared.times import UtcDateTime
+from opc_shared.times import JsonWithTimes, UtcDateTime
 from subsidy.service import claims as service
 
 router = APIRouter(prefix="/claims", tags=["claims"])
@@ -114,7 +114,7 @@ class AuditOut(BaseModel):
     action: str
     actor: str
     at: UtcDateTime
-    detail: dict[str, Any]
+    detail: JsonWithTimes
 
 
 def _body(model: BaseModel) -> dict:
