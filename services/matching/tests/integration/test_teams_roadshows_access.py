@@ -87,6 +87,20 @@ async def test_a_roadshow_groups_the_owner_with_n_matched_firms_and_exports(desk
     assert len(await desk.outbox("opc.matching.roadshow.scheduled.v1")) == 1
 
 
+async def test_scheduling_a_roadshow_again_under_its_idempotency_key_adds_none(desk) -> None:
+    for i in range(2):
+        await desk.supplier(f"配乐{i}", "wuhou", ["music_production"], "原创配乐")
+    demand = await desk.demand(capabilities={"music_production": 1})
+    body = {"demand_id": demand["id"], "title": "配乐路演", "held_at": (desk.clock.now() + timedelta(days=3)).isoformat(), "n": 2}
+    headers = {**desk.staff, "Idempotency-Key": "roadshow-once"}
+    first = await desk.ok(await desk.client.post("/v1/roadshows", json=body, headers=headers), 201)
+    again = await desk.ok(await desk.client.post("/v1/roadshows", json=body, headers=headers), 201)
+    assert again["id"] == first["id"]
+    changed = await desk.client.post("/v1/roadshows", json={**body, "n": 1}, headers=headers)
+    assert changed.status_code == 422 and changed.json()["code"] == "idempotency_key_reused"
+    assert len(await desk.outbox("opc.matching.roadshow.scheduled.v1")) == 1
+
+
 async def test_exposure_figures_per_district_for_admins(desk) -> None:
     shown = [await desk.supplier(f"配音{i}", "wuhou", ["voice"], "配音旁白", capacity=3) for i in range(3)]
     await desk.supplier("高新配音", "gaoxin", ["voice"], "配音", capacity=3)

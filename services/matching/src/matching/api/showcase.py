@@ -9,6 +9,7 @@ from matching.api.schemas import AssignmentOut, ExposureOut, RoadshowIn, Roadsho
 from matching.service import assignments, exposure, showcase
 from matching.service.ranking import IndexHolder, holder_of
 from opc_shared.auth import CurrentPrincipal
+from opc_shared.idempotency import IdempotencyDep
 from opc_shared.pagination import PageDep, PageOut, paged
 from opc_shared.scoping import DistrictQuery
 from opc_shared.service import ClockDep, UowDep
@@ -24,22 +25,24 @@ def _holder(request: Request) -> IndexHolder:
     "/roadshows", status_code=201, response_model=RoadshowOut, summary="A 1+N roadshow: one demand owner, N matched OPCs"
 )
 async def schedule(
-    body: RoadshowIn, principal: CurrentPrincipal, uow: UowDep, clock: ClockDep, holder: IndexHolder = Depends(_holder)
+    body: RoadshowIn, principal: CurrentPrincipal, clock: ClockDep, idem: IdempotencyDep, holder: IndexHolder = Depends(_holder)
 ) -> JSONResponse:
-    row = await showcase.schedule_roadshow(
-        uow,
-        principal=principal,
-        now=clock.now(),
-        holder=holder,
-        demand_id=body.demand_id,
-        title=body.title,
-        held_at=body.held_at,
-        n=body.n,
-        firm_ids=body.firm_ids,
-        agenda=[a.model_dump() for a in body.agenda],
-    )
-    out = RoadshowOut.model_validate(await showcase.get_roadshow(uow, principal=principal, roadshow_id=row["id"]))
-    return JSONResponse(out.model_dump(mode="json"), status_code=201)
+    async def work(w):
+        row = await showcase.schedule_roadshow(
+            w,
+            principal=principal,
+            now=clock.now(),
+            holder=holder,
+            demand_id=body.demand_id,
+            title=body.title,
+            held_at=body.held_at,
+            n=body.n,
+            firm_ids=body.firm_ids,
+            agenda=[a.model_dump() for a in body.agenda],
+        )
+        return 201, RoadshowOut.model_validate(await showcase.get_roadshow(w, principal=principal, roadshow_id=row["id"]))
+
+    return await idem.execute(body, work)
 
 
 @router.get("/roadshows/{roadshow_id}", response_model=RoadshowOut)
