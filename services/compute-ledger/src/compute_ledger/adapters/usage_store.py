@@ -10,11 +10,11 @@ returns, per input row, whether the key was new and the stored body hash of an e
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from pydantic_core import to_json
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -114,7 +114,7 @@ async def ingest(
 ) -> tuple[bool, dict[bytes, Stored]]:
     """(message was new, what happened to each key). Nothing is written when the message is a replay."""
     """``rows``: one list per record in :data:`COLUMNS` order (bytes as hex, times as RFC 3339 text)."""
-    params: dict[str, object] = {"rows": json.dumps(rows, separators=(",", ":"))}
+    params: dict[str, object] = {"rows": to_json(rows).decode()}
     params |= {
         "message_key": message_key,
         "vendor_id": vendor_id,

@@ -3,7 +3,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
+from pydantic_core import to_json
 
 from compute_ledger.api.deps import PartitionsDep, SettingsDep
 from compute_ledger.domain.pricing import Tolerance
@@ -20,7 +21,7 @@ router = APIRouter(tags=["vendor webhooks"])
 )
 async def vendor_webhook(
     vendor_id: UUID, request: Request, uow: UowDep, clock: ClockDep, settings: SettingsDep, partitions: PartitionsDep
-) -> JSONResponse:
+) -> Response:
     policy = service.Policy(
         tolerance=Tolerance(settings.price_tolerance_bp, settings.price_tolerance_min_fen),
         invoice_tolerance_fen=settings.invoice_tolerance_fen,
@@ -36,4 +37,5 @@ async def vendor_webhook(
         policy=policy,
         partitions=partitions,
     )
-    return JSONResponse(result)
+    # the per-record answer of a 1,000-record batch: serialised in Rust (10x json.dumps)
+    return Response(to_json(result), media_type="application/json")

@@ -9,10 +9,9 @@ The vendor's amount is never changed: a difference beyond the tolerance only fla
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 from math import lcm
 
 
@@ -26,13 +25,23 @@ class Price:
     fen_per_m_input: Decimal | None = None
     fen_per_m_cached_input: Decimal | None = None
     fen_per_m_output: Decimal | None = None
+    #: The exact rates as integer fractions, worked out once per price (not once per record):
+    #: (numerator, denominator) per GPU-hour, and per million tokens (input, cached, output
+    #: numerators over one common denominator).
+    _gpu: tuple[int, int] = field(init=False, repr=False, compare=False)
+    _tokens: tuple[int, int, int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_gpu", _ratio(self.fen_per_gpu_hour))
+        parts = [_ratio(r) for r in (self.fen_per_m_input, self.fen_per_m_cached_input, self.fen_per_m_output)]
+        common = lcm(*(den for _, den in parts))
+        object.__setattr__(self, "_tokens", (*(num * (common // den) for num, den in parts), common))
 
 
 def to_fen(exact: Decimal) -> int:
     return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-@lru_cache(maxsize=4096)
 def _ratio(rate: Decimal | None) -> tuple[int, int]:
     return (0, 1) if rate is None else rate.as_integer_ratio()
 
@@ -44,19 +53,14 @@ def _half_up(numerator: int, denominator: int) -> int:
 
 def rate_gpu(price: Price, gpu_seconds: int) -> int:
     """price per GPU-hour × seconds / 3600, computed as an exact fraction, rounded half-up once."""
-    num, den = _ratio(price.fen_per_gpu_hour)
+    num, den = price._gpu
     return _half_up(num * gpu_seconds, den * 3600)
 
 
 def rate_tokens(price: Price, input_tokens: int, cached_input_tokens: int, output_tokens: int) -> int:
     """Σ price per million × tokens / 10⁶, as one exact fraction, rounded half-up once."""
-    parts = [
-        (*_ratio(price.fen_per_m_input), input_tokens),
-        (*_ratio(price.fen_per_m_cached_input), cached_input_tokens),
-        (*_ratio(price.fen_per_m_output), output_tokens),
-    ]
-    common = lcm(*(den for _, den, _ in parts))
-    numerator = sum(num * (common // den) * count for num, den, count in parts)
+    per_input, per_cached, per_output, common = price._tokens
+    numerator = per_input * input_tokens + per_cached * cached_input_tokens + per_output * output_tokens
     return _half_up(numerator, common * 1_000_000)
 
 

@@ -6,11 +6,11 @@ A call that is unsigned, badly signed, stale or replayed changes nothing. Bodies
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from pydantic_core import from_json
 from sqlalchemy import text
 
 from compute_ledger.adapters import signatures
@@ -60,7 +60,7 @@ async def receive(
     if vendor.status != "active":
         raise DomainError("vendor_suspended")
     try:
-        payload = json.loads(body)
+        payload = from_json(body)  # parsed once, after the signature was checked on the raw bytes
     except ValueError:
         raise DomainError("webhook_body_not_json") from None
     if not isinstance(payload, dict) or payload.get("type") not in TYPES:
