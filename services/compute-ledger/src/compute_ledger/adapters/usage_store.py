@@ -78,11 +78,14 @@ WITH input AS (
     LEFT JOIN ledger.firm_accounts fa ON fa.uscc = i.buyer_uscc
     RETURNING usage_id, record_id, firm_id
 )
-SELECT i.record_key, f.usage_id, k.body_hash AS existing_hash, (SELECT count(*) FROM msg) AS fresh_message,
+SELECT i.record_key, f.usage_id,
+       -- the stored hash is looked up only for keys this call did not claim (duplicates, conflicts)
+       CASE WHEN f.usage_id IS NULL THEN (SELECT k.body_hash FROM ledger.usage_keys k WHERE k.record_key = i.record_key)
+       END AS existing_hash,
+       (SELECT count(*) FROM msg) AS fresh_message,
        (SELECT count(*) FROM inserted WHERE firm_id IS NULL) AS unattributed
 FROM input i
 LEFT JOIN fresh f USING (record_key)
-LEFT JOIN ledger.usage_keys k ON k.record_key = i.record_key
 """)
 
 MESSAGE_SQL = text("""

@@ -136,7 +136,7 @@ def message_key(vendor_id: UUID, webhook_id: str) -> bytes:
     return blake2b(b"msg:" + vendor_id.bytes + webhook_id.encode(), digest_size=16).digest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """One record's verdict. ``rejected`` carries a stable code and the field at fault."""
 
@@ -190,6 +190,8 @@ _TOKEN_KEYS = frozenset(
      "amount_fen", "tax_rate_bp"}
 )  # fmt: skip
 _OPTIONAL = frozenset({"pool_id", "correction_of", "cached_input_tokens"})
+#: per kind: (keys every record must have, keys a record may have), worked out once
+_SHAPES = {kind: (keys - _OPTIONAL, keys | _OPTIONAL) for kind, keys in (("gpu", _GPU_KEYS), ("tokens", _TOKEN_KEYS))}
 
 
 @lru_cache(maxsize=65_536)
@@ -216,8 +218,8 @@ def _fast(raw: object) -> Record | None:
     if type(raw) is not dict:
         return None
     kind = raw.get("kind")
-    required = _GPU_KEYS if kind == "gpu" else _TOKEN_KEYS if kind == "tokens" else None
-    if required is None or not (required - _OPTIONAL) <= raw.keys() or not raw.keys() <= (required | _OPTIONAL):
+    shape = _SHAPES.get(kind) if type(kind) is str else None
+    if shape is None or not shape[0] <= raw.keys() or not raw.keys() <= shape[1]:
         return None
     rid, buyer, resource = raw["id"], raw["buyer_uscc"], raw["gpu_model" if kind == "gpu" else "model"]
     if not (type(rid) is str and 1 <= len(rid) <= 128 and type(resource) is str and 1 <= len(resource) <= 128):
