@@ -165,12 +165,17 @@ def dual_prices(graph: CandidateGraph, result: Assignment, penalty: float, max_i
     tails = np.concatenate([tails, n + room, np.full(busy.size, sink), done_d, np.full(open_d.size, sink)])
     heads = np.concatenate([heads, np.full(room.size, sink), n + busy, np.full(done_d.size, sink), open_d])
     costs = np.concatenate([costs, np.zeros(room.size + busy.size + done_d.size + open_d.size)])
+    # arcs sorted by head once, so each relaxation is a gather, an add and a segmented minimum
+    order = np.argsort(heads, kind="stable")
+    tails, heads, costs = tails[order], heads[order], costs[order]
+    targets, starts = np.unique(heads, return_index=True)
     dist = np.zeros(sink + 1)
     for _ in range(max_iterations):
-        before = dist.copy()
-        np.minimum.at(dist, heads, dist[tails] + costs)
-        if np.array_equal(before, dist):
+        best = np.minimum.reduceat(dist[tails] + costs, starts) if tails.size else np.zeros(0)
+        better = best < dist[targets]
+        if not better.any():
             return np.maximum(dist[sink] - dist[n : n + m], 0.0) / SCALE
+        dist[targets[better]] = best[better]
     return supplier_prices(graph, result, penalty)
 
 
@@ -206,14 +211,17 @@ def solve_priced(
     ``final_top_k``, when given, prices against every supplier and is used for the last rounds
     once ``top_k`` stops closing the gap, so the reported bound is the exact LP-dual bound."""
     prices = np.zeros(capacity.size)
-    arcs: set[tuple[int, int]] = set()
+    m = max(int(capacity.size), 1)
+    keys = np.zeros(0, dtype=np.int64)  # demand·m + supplier of every arc already in the graph
     demand_parts, supplier_parts, score_parts = [], [], []
     pricing = top_k
     final_rounds = 0
     for round_no in range(1, max_rounds + (2 if final_top_k else 0) + 1):
         d, s, sc, outside = pricing(prices)
-        fresh = [i for i, key in enumerate(zip(d.tolist(), s.tolist(), strict=True)) if key not in arcs]
-        arcs.update((int(d[i]), int(s[i])) for i in fresh)
+        key = d.astype(np.int64) * m + s
+        key, first = np.unique(key, return_index=True)
+        fresh = first[~np.isin(key, keys, assume_unique=True)]
+        keys = np.union1d(keys, key)
         demand_parts.append(d[fresh])
         supplier_parts.append(s[fresh])
         score_parts.append(sc[fresh])
@@ -244,3 +252,52 @@ def priced_bound(graph: CandidateGraph, result: Assignment, penalty: float, pric
     best = np.maximum(outside + penalty, 0.0)
     np.maximum.at(best, graph.demand, w - prices[graph.supplier])
     return float((graph.capacity * prices).sum()) + float(best.sum()) - penalty * graph.n_demands
+
+
+def block_pricing(blocks: list, n_demands: int, k: int, *, per_supplier: int = 6) -> PricedTopK:
+    """Exact pricing over score tables (``index.ScoreBlock``: demands × every supplier eligible for
+    them): each demand's top-K by ``score − price`` and, as its outside bound, the (K+1)-th best
+    reduced score over *all* its eligible suppliers, one vectorised pass per block.
+
+    Under contention the demands' top-K by raw score pile onto the same few suppliers, so the
+    first graph would leave most of a hot group without arcs and its duals could not price them
+    (column generation then needs many rounds). The first call therefore also gives every
+    supplier its ``per_supplier`` best demands: the first graph reaches the whole group."""
+    calls = [0]
+
+    def top_k(prices: np.ndarray):
+        ds, ss, scs = [], [], []
+        outside = np.full(n_demands, -np.inf)
+        calls[0] += 1
+        for block in blocks:
+            m = block.slots.size
+            if m == 0:
+                continue
+            if calls[0] == 1 and per_supplier > 0 and block.demands.size > per_supplier:
+                by_supplier = np.ascontiguousarray(block.score.T)  # m × demands: rows partition fast
+                col = np.argpartition(-by_supplier, per_supplier - 1, axis=1)[:, :per_supplier]
+                sc = np.take_along_axis(by_supplier, col, axis=1)
+                keep = np.isfinite(sc)
+                ds.append(block.demands[col][keep])
+                ss.append(np.broadcast_to(block.slots[:, None], col.shape)[keep])
+                scs.append(sc[keep].astype(np.float64))
+            reduced = block.score - prices[block.slots].astype(np.float32)[None, :]
+            kk = min(k, m)
+            if m > kk:
+                part = np.argpartition(-reduced, kk, axis=1)
+                chosen = part[:, :kk]
+                rows = np.arange(block.demands.size)
+                # float32 arithmetic: nudged up by 1e-6 (above its rounding) so it stays a bound
+                outside[block.demands] = reduced[rows, part[:, kk]].astype(np.float64) + 1e-6
+            else:
+                chosen = np.broadcast_to(np.arange(m), (block.demands.size, m))
+            sc = np.take_along_axis(block.score, chosen, axis=1)
+            keep = np.isfinite(sc)
+            ds.append(np.broadcast_to(block.demands[:, None], chosen.shape)[keep])
+            ss.append(block.slots[chosen][keep])
+            scs.append(sc[keep].astype(np.float64))
+        if not ds:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), outside
+        return np.concatenate(ds), np.concatenate(ss), np.concatenate(scs), outside
+
+    return top_k

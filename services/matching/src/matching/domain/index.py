@@ -230,3 +230,107 @@ class SupplierIndex:
 
     def live_facts(self) -> list[SupplierFacts]:
         return [f for f in self._facts if f is not None]
+
+
+@dataclass(frozen=True)
+class ScoreBlock:
+    """Scores of a group of demands that want the same capabilities against every supplier eligible
+    for them: ``score[i, j]`` is demand ``demands[i]`` against slot ``slots[j]`` (−inf: excluded)."""
+
+    demands: np.ndarray
+    slots: np.ndarray
+    score: np.ndarray  # float32, len(demands) × len(slots)
+
+
+def score_blocks(index: SupplierIndex, queries: list[DemandQuery], *, max_cells: int = 50_000_000) -> list[ScoreBlock]:
+    """``SupplierIndex.score`` of many demands at once: demands grouped by their wanted capability
+    set share one eligible supplier set, and their BM25 is one matrix product (query terms × the
+    eligible documents' term weights) instead of a pass over every posting per demand. Equal to
+    ``index.score(q)`` per demand up to float32 rounding (the same terms, summed in another order).
+    Raises ``ValueError`` when the table would exceed ``max_cells`` (callers rank one by one)."""
+    n, c, w = index.size, index._cols, index.weights
+    text = index.text
+    groups: dict[int, list[int]] = {}
+    for d, q in enumerate(queries):
+        wanted = 0
+        for code in q.capabilities:
+            if code in BIT:
+                wanted |= BIT[code]
+        groups.setdefault(wanted, []).append(d)
+    eligible = {wanted: np.flatnonzero(((c["mask"][:n] & wanted) != 0) & c["live"][:n]) for wanted in groups}
+    cells = sum(len(ds) * eligible[m].size for m, ds in groups.items())
+    if cells > max_cells:
+        raise ValueError(f"{cells} scores exceed the batch limit of {max_cells}")
+    tokens = [index.tokenizer.tokens(q.text) for q in queries]
+    avg_len = text._live_len / text._live_docs if text._live_docs else 1.0
+    n_docs = text._live_docs
+    blocks = []
+    for wanted, ds in groups.items():
+        slots = eligible[wanted]
+        rows = np.asarray(ds, dtype=np.int64)
+        if slots.size == 0:
+            blocks.append(ScoreBlock(rows, slots, np.zeros((rows.size, 0), dtype=np.float32)))
+            continue
+        # query-term matrix (qtf·idf) and document-term weights over this block's terms only
+        term_col: dict[int, int] = {}
+        q_entries: list[tuple[int, int, float]] = []
+        for i, d in enumerate(ds):
+            counts: dict[int, int] = {}
+            for tok in tokens[d]:
+                tid = text._vocab.get(tok)
+                if tid is not None and text._df[tid] > 0:
+                    counts[tid] = counts.get(tid, 0) + 1
+            for tid, qtf in counts.items():
+                col = term_col.setdefault(tid, len(term_col))
+                q_entries.append((i, col, qtf))
+        qm = np.zeros((rows.size, max(len(term_col), 1)), dtype=np.float32)
+        dm = np.zeros((max(len(term_col), 1), slots.size), dtype=np.float32)
+        for tid, col in term_col.items():
+            df = text._df[tid]
+            idf = np.float32(np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)))
+            ids, weight = text._term_weights(tid, avg_len)
+            pos = np.searchsorted(slots, ids)
+            hit = (pos < slots.size) & (slots[np.minimum(pos, slots.size - 1)] == ids)
+            dm[col, pos[hit]] = weight[hit] * idf
+        if q_entries:
+            qi, qc, qv = (np.asarray(x) for x in zip(*q_entries, strict=True))
+            qm[qi, qc] = qv
+        bm25 = qm @ dm
+        top = bm25.max(axis=1, keepdims=True)
+        score = np.float32(w.text) * np.where(top > 0, bm25 / np.where(top > 0, top, 1), 0).astype(np.float32)
+        masks = c["mask"][slots]
+        # the supplier-only terms once per block, the demand-dependent ones per row
+        base = (
+            np.float32(w.capacity) * c["room"][slots]
+            + np.float32(w.rating) * c["rating"][slots]
+            + np.float32(w.fairness) * c["lift"][slots]
+        )
+        score += base[None, :]
+        bits = [b for b in BIT.values() if wanted & b]
+        has = np.stack([((masks & b) != 0).astype(np.float32) for b in bits])  # bits × slots
+        coef = np.zeros((rows.size, len(bits)), dtype=np.float32)
+        budget = np.full(rows.size, np.nan)
+        home = np.full(rows.size, -2, dtype=np.int64)  # -2: anywhere, -1: a district nobody is in
+        for i, d in enumerate(ds):
+            q = queries[d]
+            required = [(BIT[code], weight) for code, weight in q.capabilities.items() if code in BIT]
+            total = float(sum(weight for _, weight in required)) or 1.0
+            for bit, weight in required:
+                coef[i, bits.index(bit)] += np.float32(weight / total)
+            if q.budget_max_fen is not None:
+                budget[i] = float(q.budget_max_fen)
+            if q.district is not None:
+                home[i] = index._districts.get(q.district, -1)
+        score += np.float32(w.coverage) * (coef @ has)
+        floor = c["price_min"][slots][None, :]
+        b = budget[:, None]
+        price = np.where(np.isnan(b) | (floor < 0), 0.5, np.where(floor <= b, 1.0, b / np.maximum(floor, 1)))
+        score += np.float32(w.price) * price.astype(np.float32)
+        locality = (home[:, None] == -2) | (c["district"][slots][None, :] == home[:, None])
+        score += np.float32(w.locality) * locality.astype(np.float32)
+        for i, d in enumerate(ds):
+            if queries[d].exclude:
+                drop = [index._slot[f] for f in queries[d].exclude if f in index._slot]
+                score[i, np.isin(slots, drop)] = -np.inf
+        blocks.append(ScoreBlock(rows, slots, score))
+    return blocks

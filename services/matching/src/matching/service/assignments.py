@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from matching.adapters import tables as t
 from matching.adapters.repository import _demand_from
-from matching.domain.assignment import solve_priced
+from matching.domain.assignment import block_pricing, solve_priced
 from matching.domain.demand import OPEN
+from matching.domain.index import score_blocks
 from matching.service.ranking import IndexHolder
 from opc_shared.auth import Principal
 from opc_shared.db import UnitOfWork
@@ -34,7 +35,14 @@ async def propose(uow: UnitOfWork, *, principal: Principal, district: str | None
     rows = (await uow.session.execute(query.order_by(t.demands.c.created_at).limit(MAX_DEMANDS))).mappings().all()
     demands = [_demand_from(r) for r in rows]
     index = await holder.fresh(uow.session, now)
-    scored = [index.score(d.query()) for d in demands]
+    queries = [d.query() for d in demands]
+    try:
+        # one batch: demands grouped by wanted capabilities, each scored against all its eligible
+        # suppliers; every pricing pass is then exact and vectorised
+        blocks = score_blocks(index, queries)
+    except ValueError:  # too many (demand, supplier) pairs to hold: rank one demand at a time
+        blocks = None
+    scored = [] if blocks is not None else [index.score(q) for q in queries]
 
     def pricing(prices: np.ndarray):
         ds, ss, scs, outside = [], [], [], np.full(len(demands), -np.inf)
@@ -53,14 +61,26 @@ async def propose(uow: UnitOfWork, *, principal: Principal, district: str | None
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), outside
         return np.concatenate(ds), np.concatenate(ss), np.concatenate(scs), outside
 
+    def score_of(n: int, slot: int) -> float | None:
+        if blocks is None:
+            hit = np.flatnonzero(scored[n].slots == slot)
+            return float(scored[n].score[hit[0]]) if hit.size else None
+        for block in blocks:
+            row = np.flatnonzero(block.demands == n)
+            if row.size:
+                col = np.searchsorted(block.slots, slot)
+                return float(block.score[row[0], col]) if col < block.slots.size and block.slots[col] == slot else None
+        return None
+
     capacity = np.array([index.capacity_left(slot) for slot in range(index.size)], dtype=np.int64)
     if not demands:
         return {"demands": 0, "assigned": 0, "fill_rate": 1.0, "certified_gap": 0.0, "items": []}
-    solved = solve_priced(len(demands), capacity, pricing, PENALTY, tolerance=0.005)
+    top_k = pricing if blocks is None else block_pricing(blocks, len(demands), K)
+    solved = solve_priced(len(demands), capacity, top_k, PENALTY, tolerance=0.005)
     items = []
     for n, demand in enumerate(demands):
         slot = int(solved.assignment.supplier_of[n])
-        score = next((float(s) for s, sl in zip(scored[n].score, scored[n].slots, strict=True) if sl == slot), None)
+        score = score_of(n, slot) if slot >= 0 else None
         items.append(
             {"demand_id": demand.id, "title": demand.title, "firm_id": index.firm_at(slot) if slot >= 0 else None, "score": score}
         )
