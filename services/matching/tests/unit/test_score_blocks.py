@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from matching.domain.assignment import CandidateGraph, block_pricing, solve, solve_priced
-from matching.domain.index import SupplierIndex, score_blocks
+from matching.domain.index import SupplierIndex, score_blocks, top_candidates
 from matching.synthetic import demand, supplier
 
 HOT = ("digital_human_live", "agent_development")
@@ -56,3 +56,17 @@ def test_block_pricing_certifies_against_the_exact_optimum() -> None:
     true_gap = (exact.objective - solved.assignment.objective) / (exact.objective + 0.2 * 400)
     assert solved.bound >= exact.objective - 1e-6
     assert -1e-9 <= true_gap <= solved.gap <= 0.005
+
+
+def test_top_candidates_in_chunks_equal_each_demands_own_top() -> None:
+    index = _index(800, 7)
+    rng = random.Random(8)
+    queries = [demand(rng) for _ in range(60)]
+    slots, scores, beyond = top_candidates(index, queries, 12, chunk_cells=2_000)  # many small chunks
+    for d, query in enumerate(queries):
+        one = index.score(query)
+        ordered = np.sort(one.score)[::-1]
+        kept = min(12, ordered.size)
+        assert scores[d, :kept] == pytest.approx(ordered[:kept], abs=1e-5)
+        assert set(slots[d, :kept].tolist()) <= set(one.slots.tolist())
+        assert beyond[d] == (pytest.approx(ordered[12], abs=1e-5) if ordered.size > 12 else -np.inf)

@@ -8,6 +8,7 @@ with explanations.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from uuid import UUID
 
@@ -242,14 +243,9 @@ class ScoreBlock:
     score: np.ndarray  # float32, len(demands) × len(slots)
 
 
-def score_blocks(index: SupplierIndex, queries: list[DemandQuery], *, max_cells: int = 50_000_000) -> list[ScoreBlock]:
-    """``SupplierIndex.score`` of many demands at once: demands grouped by their wanted capability
-    set share one eligible supplier set, and their BM25 is one matrix product (query terms × the
-    eligible documents' term weights) instead of a pass over every posting per demand. Equal to
-    ``index.score(q)`` per demand up to float32 rounding (the same terms, summed in another order).
-    Raises ``ValueError`` when the table would exceed ``max_cells`` (callers rank one by one)."""
-    n, c, w = index.size, index._cols, index.weights
-    text = index.text
+def _groups(index: SupplierIndex, queries: list[DemandQuery]) -> tuple[dict[int, list[int]], dict[int, np.ndarray]]:
+    """Demands by wanted capability set, and each set's eligible (live, capable) slots."""
+    n, c = index.size, index._cols
     groups: dict[int, list[int]] = {}
     for d, q in enumerate(queries):
         wanted = 0
@@ -258,79 +254,140 @@ def score_blocks(index: SupplierIndex, queries: list[DemandQuery], *, max_cells:
                 wanted |= BIT[code]
         groups.setdefault(wanted, []).append(d)
     eligible = {wanted: np.flatnonzero(((c["mask"][:n] & wanted) != 0) & c["live"][:n]) for wanted in groups}
+    return groups, eligible
+
+
+def score_blocks(index: SupplierIndex, queries: list[DemandQuery], *, max_cells: int = 50_000_000) -> list[ScoreBlock]:
+    """``SupplierIndex.score`` of many demands at once: demands grouped by their wanted capability
+    set share one eligible supplier set, and their BM25 is one matrix product (query terms × the
+    eligible documents' term weights) instead of a pass over every posting per demand. Equal to
+    ``index.score(q)`` per demand up to float32 rounding (the same terms, summed in another order).
+    Raises ``ValueError`` when the table would exceed ``max_cells`` (callers rank one by one)."""
+    groups, eligible = _groups(index, queries)
     cells = sum(len(ds) * eligible[m].size for m, ds in groups.items())
     if cells > max_cells:
         raise ValueError(f"{cells} scores exceed the batch limit of {max_cells}")
+    return list(iter_score_blocks(index, queries, chunk_cells=max(cells, 1), grouped=(groups, eligible)))
+
+
+def top_candidates(
+    index: SupplierIndex, queries: list[DemandQuery], m: int, *, chunk_cells: int = 8_000_000
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each demand's best ``m`` slots and scores (best first, −inf padded) and its (m+1)-th best
+    score (−inf if none): candidate generation for many demands, scored in bounded chunks."""
+    slots_out = np.zeros((len(queries), m), dtype=np.int64)
+    scores_out = np.full((len(queries), m), -np.inf)
+    beyond = np.full(len(queries), -np.inf)
+    for block in iter_score_blocks(index, queries, chunk_cells=chunk_cells):
+        width = block.slots.size
+        if width == 0:
+            continue
+        take = min(m + 1, width)
+        part = (
+            np.argpartition(-block.score, take - 1, axis=1)[:, :take]
+            if width > take
+            else np.broadcast_to(np.arange(width), (block.demands.size, width))
+        )
+        sc = np.take_along_axis(block.score, part, axis=1)
+        order = np.argsort(-sc, axis=1, kind="stable")
+        part, sc = np.take_along_axis(part, order, axis=1), np.take_along_axis(sc, order, axis=1)
+        kept = min(m, take)
+        slots_out[block.demands, :kept] = block.slots[part[:, :kept]]
+        scores_out[block.demands, :kept] = sc[:, :kept]
+        if take > m:
+            beyond[block.demands] = sc[:, m]
+    return slots_out, scores_out, beyond
+
+
+def iter_score_blocks(
+    index: SupplierIndex,
+    queries: list[DemandQuery],
+    *,
+    chunk_cells: int,
+    grouped: tuple[dict[int, list[int]], dict[int, np.ndarray]] | None = None,
+) -> Iterator[ScoreBlock]:
+    """The blocks of ``score_blocks``, a group's demands split so no block exceeds ``chunk_cells``."""
+    c, w = index._cols, index.weights
+    text = index.text
+    groups, eligible = grouped or _groups(index, queries)
     tokens = [index.tokenizer.tokens(q.text) for q in queries]
     avg_len = text._live_len / text._live_docs if text._live_docs else 1.0
     n_docs = text._live_docs
-    blocks = []
-    for wanted, ds in groups.items():
+    for wanted, members in groups.items():
         slots = eligible[wanted]
-        rows = np.asarray(ds, dtype=np.int64)
-        if slots.size == 0:
-            blocks.append(ScoreBlock(rows, slots, np.zeros((rows.size, 0), dtype=np.float32)))
-            continue
-        # query-term matrix (qtf·idf) and document-term weights over this block's terms only
-        term_col: dict[int, int] = {}
-        q_entries: list[tuple[int, int, float]] = []
-        for i, d in enumerate(ds):
-            counts: dict[int, int] = {}
-            for tok in tokens[d]:
-                tid = text._vocab.get(tok)
-                if tid is not None and text._df[tid] > 0:
-                    counts[tid] = counts.get(tid, 0) + 1
-            for tid, qtf in counts.items():
-                col = term_col.setdefault(tid, len(term_col))
-                q_entries.append((i, col, qtf))
-        qm = np.zeros((rows.size, max(len(term_col), 1)), dtype=np.float32)
-        dm = np.zeros((max(len(term_col), 1), slots.size), dtype=np.float32)
-        for tid, col in term_col.items():
-            df = text._df[tid]
-            idf = np.float32(np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)))
-            ids, weight = text._term_weights(tid, avg_len)
-            pos = np.searchsorted(slots, ids)
-            hit = (pos < slots.size) & (slots[np.minimum(pos, slots.size - 1)] == ids)
-            dm[col, pos[hit]] = weight[hit] * idf
-        if q_entries:
-            qi, qc, qv = (np.asarray(x) for x in zip(*q_entries, strict=True))
-            qm[qi, qc] = qv
-        bm25 = qm @ dm
-        top = bm25.max(axis=1, keepdims=True)
-        score = np.float32(w.text) * np.where(top > 0, bm25 / np.where(top > 0, top, 1), 0).astype(np.float32)
-        masks = c["mask"][slots]
-        # the supplier-only terms once per block, the demand-dependent ones per row
-        base = (
-            np.float32(w.capacity) * c["room"][slots]
-            + np.float32(w.rating) * c["rating"][slots]
-            + np.float32(w.fairness) * c["lift"][slots]
-        )
-        score += base[None, :]
-        bits = [b for b in BIT.values() if wanted & b]
-        has = np.stack([((masks & b) != 0).astype(np.float32) for b in bits])  # bits × slots
-        coef = np.zeros((rows.size, len(bits)), dtype=np.float32)
-        budget = np.full(rows.size, np.nan)
-        home = np.full(rows.size, -2, dtype=np.int64)  # -2: anywhere, -1: a district nobody is in
-        for i, d in enumerate(ds):
-            q = queries[d]
-            required = [(BIT[code], weight) for code, weight in q.capabilities.items() if code in BIT]
-            total = float(sum(weight for _, weight in required)) or 1.0
-            for bit, weight in required:
-                coef[i, bits.index(bit)] += np.float32(weight / total)
-            if q.budget_max_fen is not None:
-                budget[i] = float(q.budget_max_fen)
-            if q.district is not None:
-                home[i] = index._districts.get(q.district, -1)
-        score += np.float32(w.coverage) * (coef @ has)
-        floor = c["price_min"][slots][None, :]
-        b = budget[:, None]
-        price = np.where(np.isnan(b) | (floor < 0), 0.5, np.where(floor <= b, 1.0, b / np.maximum(floor, 1)))
-        score += np.float32(w.price) * price.astype(np.float32)
-        locality = (home[:, None] == -2) | (c["district"][slots][None, :] == home[:, None])
-        score += np.float32(w.locality) * locality.astype(np.float32)
-        for i, d in enumerate(ds):
-            if queries[d].exclude:
-                drop = [index._slot[f] for f in queries[d].exclude if f in index._slot]
-                score[i, np.isin(slots, drop)] = -np.inf
-        blocks.append(ScoreBlock(rows, slots, score))
-    return blocks
+        step = max(1, chunk_cells // max(slots.size, 1))
+        for first in range(0, len(members), step):
+            ds = members[first : first + step]
+            rows = np.asarray(ds, dtype=np.int64)
+            if slots.size == 0:
+                yield ScoreBlock(rows, slots, np.zeros((rows.size, 0), dtype=np.float32))
+                continue
+            # query-term matrix (qtf·idf) and document-term weights over this block's terms only
+            term_col: dict[int, int] = {}
+            q_entries: list[tuple[int, int, float]] = []
+            for i, d in enumerate(ds):
+                counts: dict[int, int] = {}
+                for tok in tokens[d]:
+                    tid = text._vocab.get(tok)
+                    if tid is not None and text._df[tid] > 0:
+                        counts[tid] = counts.get(tid, 0) + 1
+                for tid, qtf in counts.items():
+                    col = term_col.setdefault(tid, len(term_col))
+                    q_entries.append((i, col, qtf))
+            qm = np.zeros((rows.size, max(len(term_col), 1)), dtype=np.float32)
+            dm = np.zeros((max(len(term_col), 1), slots.size), dtype=np.float32)
+            for tid, col in term_col.items():
+                df = text._df[tid]
+                idf = np.float32(np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)))
+                ids, weight = text._term_weights(tid, avg_len)
+                pos = np.searchsorted(slots, ids)
+                hit = (pos < slots.size) & (slots[np.minimum(pos, slots.size - 1)] == ids)
+                dm[col, pos[hit]] = weight[hit] * idf
+            if q_entries:
+                qi, qc, qv = (np.asarray(x) for x in zip(*q_entries, strict=True))
+                qm[qi, qc] = qv
+            bm25 = qm @ dm
+            top = bm25.max(axis=1, keepdims=True)
+            # text = bm25 / the row's best (0 when nothing matches), times its weight: one pass
+            score = bm25
+            score *= np.where(top > 0, np.float32(w.text) / np.where(top > 0, top, 1), 0).astype(np.float32)
+            masks = c["mask"][slots]
+            # the supplier-only terms once per block, the demand-dependent ones per row
+            base = (
+                np.float32(w.capacity) * c["room"][slots]
+                + np.float32(w.rating) * c["rating"][slots]
+                + np.float32(w.fairness) * c["lift"][slots]
+            )
+            score += base[None, :]
+            bits = [b for b in BIT.values() if wanted & b]
+            has = np.stack([((masks & b) != 0).astype(np.float32) for b in bits])  # bits × slots
+            coef = np.zeros((rows.size, len(bits)), dtype=np.float32)
+            budget = np.full(rows.size, np.nan)
+            home = np.full(rows.size, -2, dtype=np.int64)  # -2: anywhere, -1: a district nobody is in
+            for i, d in enumerate(ds):
+                q = queries[d]
+                required = [(BIT[code], weight) for code, weight in q.capabilities.items() if code in BIT]
+                total = float(sum(weight for _, weight in required)) or 1.0
+                for bit, weight in required:
+                    coef[i, bits.index(bit)] += np.float32(weight / total)
+                if q.budget_max_fen is not None:
+                    budget[i] = float(q.budget_max_fen)
+                if q.district is not None:
+                    home[i] = index._districts.get(q.district, -1)
+            score += (coef * np.float32(w.coverage)) @ has
+            # price fit = min(1, budget / floor) (1 for a zero floor); 0.5 without a floor or a budget
+            floor = c["price_min"][slots]
+            per_floor = (1.0 / np.maximum(floor, 1)).astype(np.float32)
+            price = np.multiply.outer((np.nan_to_num(budget) * w.price).astype(np.float32), per_floor)
+            np.minimum(price, np.float32(w.price), out=price)
+            price[:, floor < 0] = np.float32(0.5 * w.price)
+            price[np.isnan(budget)] = np.float32(0.5 * w.price)
+            score += price
+            del price
+            locality = (home[:, None] == -2) | (c["district"][slots][None, :] == home[:, None])
+            np.add(score, np.float32(w.locality), out=score, where=locality)
+            for i, d in enumerate(ds):
+                if queries[d].exclude:
+                    drop = [index._slot[f] for f in queries[d].exclude if f in index._slot]
+                    score[i, np.isin(slots, drop)] = -np.inf
+            yield ScoreBlock(rows, slots, score)
