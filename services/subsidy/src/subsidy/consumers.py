@@ -14,8 +14,8 @@ from subsidy.service.accounts import open_for_registered_firm
 
 
 async def on_firm_registered(work: Work, event: CloudEvent, data: FirmRegisteredV1) -> None:
-    await open_for_registered_firm(work, data)
-    await entitlements.on_firm_registered(work, data, event.time)
+    account = await open_for_registered_firm(work, data)  # one statement: the row, with the registration facts
+    await entitlements.on_firm_registered(work, data, event.time, account=account)
 
 
 async def on_firm_status_changed(work: Work, event: CloudEvent, data: FirmStatusChangedV1) -> None:

@@ -20,8 +20,27 @@ KEYSET = Keyset(table.c.opened_at, table.c.firm_id)
 SCOPE = Scope(district=table.c.district, firm=table.c.firm_id)
 
 
-async def open_for_registered_firm(work: Work, firm: FirmRegisteredV1) -> None:
-    await work.session.execute(insert(table).values(**open_for(firm)).on_conflict_do_nothing(index_elements=["firm_id"]))
+#: What ``firm.registered`` tells about a firm beyond the row it opens; a repeated event refreshes them.
+REGISTRATION_FACTS = ("uscc", "community_id", "founder_is_graduate", "graduation_date")
+
+
+# Built once: SQLAlchemy then compiles it once, not per event.
+def _open_statement():
+    upsert = insert(table)
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.firm_id], set_={name: upsert.excluded[name] for name in REGISTRATION_FACTS}
+    ).returning(*table.c)
+
+
+_OPEN = _open_statement()
+
+
+async def open_for_registered_firm(work: Work, firm: FirmRegisteredV1) -> dict:
+    """Open the firm's account (an existing one keeps its status, name and district) and store the
+    registration facts, in one statement; returns the account row as it now stands."""
+    row = open_for(firm)
+    row.update((name, getattr(firm, name)) for name in REGISTRATION_FACTS)
+    return dict((await work.session.execute(_OPEN, row)).mappings().one())
 
 
 async def get(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID) -> dict:

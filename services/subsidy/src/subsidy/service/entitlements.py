@@ -347,7 +347,12 @@ async def on_scenario_selected(uow: Work, e: ScenarioDemoSelectedV1, now: dateti
 # --- registry facts -------------------------------------------------------------------------
 
 
-async def on_firm_registered(uow: Work, firm: FirmRegisteredV1, now: datetime) -> None:
+async def on_firm_registered(uow: Work, firm: FirmRegisteredV1, now: datetime, *, account: dict | None = None) -> None:
+    """``account``: the row ``accounts.open_for_registered_firm`` returned, which already holds the
+    registration facts (then neither the update nor refresh_graduate's read of the row is needed)."""
+    if account is not None:
+        await refresh_graduate(uow, firm.firm_id, now.astimezone(SHANGHAI).date(), now, firm=account)
+        return
     await uow.session.execute(
         update(accounts)
         .where(accounts.c.firm_id == firm.firm_id)
@@ -373,13 +378,15 @@ async def on_firm_status_changed(uow: Work, e: FirmStatusChangedV1, now: datetim
     await refresh_graduate(uow, e.firm_id, now.astimezone(SHANGHAI).date(), now)
 
 
-async def refresh_graduate(uow: Work, firm_id: uuid.UUID, today: date, now: datetime) -> None:
+async def refresh_graduate(uow: Work, firm_id: uuid.UUID, today: date, now: datetime, *, firm: dict | None = None) -> None:
     """The graduate founder tier reached by ``today``, booked in the year it was reached.
 
     Top-up rule (policy parameter ``graduate_tiers``): a year's row holds the tier amount reached
-    by then, less what earlier years' rows hold."""
+    by then, less what earlier years' rows hold. ``firm``: the account row, if the caller holds it
+    as it stands in this transaction."""
     s = uow.session
-    firm = (await s.execute(select(accounts).where(accounts.c.firm_id == firm_id))).mappings().first()
+    if firm is None:
+        firm = (await s.execute(select(accounts).where(accounts.c.firm_id == firm_id))).mappings().first()
     if firm is None or not firm["founder_is_graduate"]:
         return
     forced = await policies.in_force_on(s, today, district=firm["district"])
