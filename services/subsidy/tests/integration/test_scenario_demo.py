@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from opc_shared.contracts.matching import ScenarioDemoSelectedV1
+from opc_shared.contracts.registry import CommunityRegisteredV1
 
 from .test_entitlements import entitlements
 
@@ -28,8 +29,24 @@ def selection(firm: uuid.UUID, district: str, n: int) -> ScenarioDemoSelectedV1:
 
 async def test_twenty_projects_a_year_each_capped(subsidy) -> None:
     """3,000,000 yuan invested × 30 % = 900,000 yuan per project (under the 1,000,000 cap).
-    Firm A has projects 1 and 2 → 1,800,000 yuan; 18 other firms one each; the 21st selection gets 0."""
+    Firm A has projects 1 and 2 → 1,800,000 yuan; 18 other firms one each; the 21st selection gets 0.
+    Ningbo's selection of the same year comes first and does not count: the 20 are Chengdu's."""
     feed, d = subsidy.feed, subsidy.district
+    haishu = f"haishu{uuid.uuid4().hex[:4]}"
+    await feed.send(
+        CommunityRegisteredV1(
+            community_id=uuid.uuid4(),
+            name="海曙 OPC 社区",
+            district=haishu,
+            city="ningbo",
+            division_code="330203",
+            kind="industrial_park",
+            land_use="office",
+            registered_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+    )
+    ningbo = selection(await feed.firm(haishu), haishu, 0).model_copy(update={"city": "ningbo"})
+    assert await feed.send(ningbo) == "applied"
     a = await feed.firm(d)
     assert await feed.send(selection(a, d, 1)) == "applied"
     first = selection(a, d, 2)

@@ -23,7 +23,7 @@ from opc_shared.contracts.matching import ScenarioDemoSelectedV1
 from opc_shared.contracts.registry import FirmRegisteredV1, FirmStatusChangedV1
 from opc_shared.db import Work
 from opc_shared.errors import NotFound
-from subsidy.adapters.tables import accounts, base_entries, entitlements, firm_status_changes, recoveries
+from subsidy.adapters.tables import accounts, base_entries, district_cities, entitlements, firm_status_changes, recoveries
 from subsidy.domain.compute import Facts, evaluate, fmt_yuan, rate_amount
 from subsidy.domain.operation import months_of_normal_operation
 from subsidy.domain.policy import Policy, Programme
@@ -273,10 +273,11 @@ async def _settle(
 async def on_scenario_selected(uow: Work, e: ScenarioDemoSelectedV1, now: datetime) -> None:
     """A selected demonstration project: ≤ 30 % of its investment, ≤ 1,000,000 yuan, ≤ 20 a year.
 
-    Selections of a year are counted under a transaction-scoped advisory lock, so two arriving at
-    once cannot both be the 20th."""
+    The count is the city's (each city's plan has its own yearly limit): a selection's city is the
+    city of its district, as the registry's community events told us. Selections of a city's year
+    are counted under a transaction-scoped advisory lock, so two arriving at once cannot both be the 20th."""
     s = uow.session
-    await s.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"scenario_demo:{e.year}"))))
+    await s.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"scenario_demo:{e.city}:{e.year}"))))
     day = e.selected_at.astimezone(SHANGHAI).date()
     added = await _add_entries(
         uow,
@@ -300,8 +301,16 @@ async def on_scenario_selected(uow: Work, e: ScenarioDemoSelectedV1, now: dateti
     forced = await policies.in_force_on(s, min(day, date(e.year, 12, 31)), city=e.city)
     if forced is None or "scenario_demo" not in forced[1].programmes:  # another city's plan may have none
         return
+    city_of_entry = func.coalesce(
+        select(district_cities.c.city).where(district_cities.c.district == base_entries.c.district).scalar_subquery(),
+        policies.DEFAULT_CITY,
+    )
     rank = (
-        await s.execute(select(func.count()).where(base_entries.c.source == "scenario", base_entries.c.year == e.year))
+        await s.execute(
+            select(func.count()).where(
+                base_entries.c.source == "scenario", base_entries.c.year == e.year, city_of_entry == e.city
+            )
+        )
     ).scalar_one() - 1
     row = await _pinned_row(uow, e.firm_id, "scenario_demo", e.year)
     if row is None:
