@@ -4,6 +4,7 @@ topics with several partitions, and each service's migrations."""
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import os
 import shutil
@@ -191,7 +192,7 @@ def broker_kind(value: str | None = None) -> str:
     return kind
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(abc.ABC):
     """A Kafka-protocol broker run as our child process on 127.0.0.1 (see :func:`make_broker`)."""
 
     kind: ClassVar[str] = ""
@@ -212,8 +213,9 @@ class EmbeddedBroker:
         """Settings the services need against this broker (the caller's own values win)."""
         return {}
 
+    @abc.abstractmethod
     def _args(self) -> list[str]:
-        raise NotImplementedError
+        """The broker binary's command line."""
 
     def _env(self) -> dict[str, str] | None:
         return None
