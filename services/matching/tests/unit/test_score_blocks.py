@@ -70,3 +70,36 @@ def test_top_candidates_in_chunks_equal_each_demands_own_top() -> None:
         assert scores[d, :kept] == pytest.approx(ordered[:kept], abs=1e-5)
         assert set(slots[d, :kept].tolist()) <= set(one.slots.tolist())
         assert beyond[d] == (pytest.approx(ordered[12], abs=1e-5) if ordered.size > 12 else -np.inf)
+
+
+def test_shared_postings_after_edits_and_suspensions_equal_one_by_one() -> None:
+    """The per-capability postings are shared by every group: suppliers edited (new slot, the old
+    one tombstoned), suspended or full, and suppliers with several wanted capabilities (their
+    postings in two lists) still score as one by one, in many small groups at once."""
+    index = _index(900, 9)
+    rng = random.Random(10)
+    live = index.live_facts()
+    for f in rng.sample(live, 60):
+        index.upsert(replace(f, description=f.description + "，新增熊猫主题短视频案例"))
+    for f in rng.sample(index.live_facts(), 40):
+        index.upsert(replace(f, matchable=False))
+    for f in rng.sample(index.live_facts(), 40):
+        index.upsert(replace(f, active_engagements=f.capacity))
+    assert index.text.tombstoned_share() > 0
+    multi = [f for f in index.live_facts() if len(f.capabilities) >= 2]
+    assert multi
+    queries = [demand(rng) for _ in range(150)]
+    queries += [replace(queries[0], capabilities={code: 1 for code in multi[0].capabilities})]
+    blocks = score_blocks(index, queries)
+    assert len(blocks) > 20  # many small groups sharing capabilities
+    for block in blocks:
+        for row, d in enumerate(block.demands.tolist()):
+            one = index.score(queries[d])
+            assert block.slots.tolist() == one.slots.tolist()
+            assert block.score[row] == pytest.approx(one.score, abs=1e-5)
+    slots, scores, _ = top_candidates(index, queries, 8, chunk_cells=1_000)
+    for d, query in enumerate(queries):
+        one = index.score(query)
+        ordered = np.sort(one.score)[::-1][:8]
+        assert scores[d, : ordered.size] == pytest.approx(ordered, abs=1e-5)
+        assert set(slots[d, : ordered.size].tolist()) <= set(one.slots.tolist())

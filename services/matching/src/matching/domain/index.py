@@ -306,13 +306,51 @@ def iter_score_blocks(
     chunk_cells: int,
     grouped: tuple[dict[int, list[int]], dict[int, np.ndarray]] | None = None,
 ) -> Iterator[ScoreBlock]:
-    """The blocks of ``score_blocks``, a group's demands split so no block exceeds ``chunk_cells``."""
+    """The blocks of ``score_blocks``, a group's demands split so no block exceeds ``chunk_cells``.
+
+    What depends on the supplier alone is computed once for all groups: each query term's weighted
+    postings (``idf·tf/(tf + k1·(…))``) split by capability among live suppliers, so a group
+    scatters only the postings of its own capabilities' suppliers (not every posting of the term),
+    and the capacity, rating and fairness terms and ``1/floor`` over every slot. Each value is the
+    same float32 product as before, only computed once and gathered, so the blocks are unchanged."""
     c, w = index._cols, index.weights
     text = index.text
     groups, eligible = grouped or _groups(index, queries)
     tokens = [index.tokenizer.tokens(q.text) for q in queries]
     avg_len = text._live_len / text._live_docs if text._live_docs else 1.0
     n_docs = text._live_docs
+    width = max(text.size, index.size)
+    column_of = np.full(width, -1, dtype=np.int64)
+    term_counts: list[dict[int, int]] = []
+    for toks in tokens:
+        counts: dict[int, int] = {}
+        for tok in toks:
+            tid = text._vocab.get(tok)
+            if tid is not None and text._df[tid] > 0:
+                counts[tid] = counts.get(tid, 0) + 1
+        term_counts.append(counts)
+    # each query term's weighted postings split by capability (live suppliers only), shared by
+    # every group wanting that capability; built on first use
+    live_masks = np.where(c["live"][: index.size], c["mask"][: index.size], 0)
+    by_capability: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def postings(tid: int, bit: int) -> tuple[np.ndarray, np.ndarray]:
+        found = by_capability.get((tid, bit))
+        if found is None:
+            df = text._df[tid]
+            idf = np.float32(np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)))
+            ids, weight = text._term_weights(tid, avg_len)
+            inside = ids < index.size
+            ids, weight = ids[inside], weight[inside]
+            has = (live_masks[ids] & bit) != 0
+            found = by_capability[(tid, bit)] = (ids[has], weight[has] * idf)
+        return found
+
+    n = index.size
+    base_all = (
+        np.float32(w.capacity) * c["room"][:n] + np.float32(w.rating) * c["rating"][:n] + np.float32(w.fairness) * c["lift"][:n]
+    )
+    per_floor_all = (1.0 / np.maximum(c["price_min"][:n], 1)).astype(np.float32)
     for wanted, members in groups.items():
         slots = eligible[wanted]
         step = max(1, chunk_cells // max(slots.size, 1))
@@ -326,23 +364,21 @@ def iter_score_blocks(
             term_col: dict[int, int] = {}
             q_entries: list[tuple[int, int, float]] = []
             for i, d in enumerate(ds):
-                counts: dict[int, int] = {}
-                for tok in tokens[d]:
-                    tid = text._vocab.get(tok)
-                    if tid is not None and text._df[tid] > 0:
-                        counts[tid] = counts.get(tid, 0) + 1
-                for tid, qtf in counts.items():
+                for tid, qtf in term_counts[d].items():
                     col = term_col.setdefault(tid, len(term_col))
                     q_entries.append((i, col, qtf))
             qm = np.zeros((rows.size, max(len(term_col), 1)), dtype=np.float32)
             dm = np.zeros((max(len(term_col), 1), slots.size), dtype=np.float32)
-            for tid, col in term_col.items():
-                df = text._df[tid]
-                idf = np.float32(np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)))
-                ids, weight = text._term_weights(tid, avg_len)
-                pos = np.searchsorted(slots, ids)
-                hit = (pos < slots.size) & (slots[np.minimum(pos, slots.size - 1)] == ids)
-                dm[col, pos[hit]] = weight[hit] * idf
+            if term_col:
+                # each eligible slot's column in this block; a term's postings among the suppliers
+                # of each wanted capability land in it (a supplier with two of them twice, same value)
+                column_of[slots] = np.arange(slots.size)
+                bits_wanted = [b for b in BIT.values() if wanted & b]
+                for tid, col in term_col.items():
+                    for bit in bits_wanted:
+                        ids, value = postings(tid, bit)
+                        dm[col, column_of[ids]] = value
+                column_of[slots] = -1
             if q_entries:
                 qi, qc, qv = (np.asarray(x) for x in zip(*q_entries, strict=True))
                 qm[qi, qc] = qv
@@ -353,12 +389,7 @@ def iter_score_blocks(
             score *= np.where(top > 0, np.float32(w.text) / np.where(top > 0, top, 1), 0).astype(np.float32)
             masks = c["mask"][slots]
             # the supplier-only terms once per block, the demand-dependent ones per row
-            base = (
-                np.float32(w.capacity) * c["room"][slots]
-                + np.float32(w.rating) * c["rating"][slots]
-                + np.float32(w.fairness) * c["lift"][slots]
-            )
-            score += base[None, :]
+            score += base_all[slots][None, :]
             bits = [b for b in BIT.values() if wanted & b]
             has = np.stack([((masks & b) != 0).astype(np.float32) for b in bits])  # bits × slots
             coef = np.zeros((rows.size, len(bits)), dtype=np.float32)
@@ -377,7 +408,7 @@ def iter_score_blocks(
             score += (coef * np.float32(w.coverage)) @ has
             # price fit = min(1, budget / floor) (1 for a zero floor); 0.5 without a floor or a budget
             floor = c["price_min"][slots]
-            per_floor = (1.0 / np.maximum(floor, 1)).astype(np.float32)
+            per_floor = per_floor_all[slots]
             price = np.multiply.outer((np.nan_to_num(budget) * w.price).astype(np.float32), per_floor)
             np.minimum(price, np.float32(w.price), out=price)
             price[:, floor < 0] = np.float32(0.5 * w.price)
