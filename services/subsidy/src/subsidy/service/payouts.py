@@ -12,7 +12,7 @@ import io
 import uuid
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -312,20 +312,8 @@ async def _settle(work: Work, payment_id: uuid.UUID, status: str, bank_ref: str,
                 .mappings()
                 .one()
             )
-            await budgets.release_recovered(work, rec["programme"], rec["year"], rec["district"], n["amount_fen"])
-            work.publish(
-                PaymentRecoveredV1(
-                    recipient_kind=p["recipient_kind"],
-                    recipient_id=p["recipient_id"],
-                    district=p["district"],
-                    recovery_id=rid,
-                    programme=rec["programme"],
-                    amount_fen=n["amount_fen"],
-                    method="netted",
-                    batch_id=p["batch_id"],
-                    reason=rec["reason"],
-                    recovered_at=now,
-                )
+            await _recovered(
+                work, p, rec, rid, n["amount_fen"], method="netted", batch_id=p["batch_id"], reason=rec["reason"], now=now
             )
         else:
             await s.execute(
@@ -440,21 +428,39 @@ async def mark_repaid(work: Work, principal: Principal, recovery_id: uuid.UUID, 
         .mappings()
         .one()
     )
-    await budgets.release_recovered(work, row["programme"], row["year"], row["district"], row["remaining_fen"])
+    reason = f"{row['reason']} (bank {bank_reference})"[:500]
+    await _recovered(work, row, row, recovery_id, row["remaining_fen"], method="repaid", batch_id=None, reason=reason, now=now)
+    return dict(updated)
+
+
+async def _recovered(
+    work: Work,
+    recipient: Any,
+    recovery: Any,
+    recovery_id: uuid.UUID,
+    amount_fen: int,
+    *,
+    method: Literal["netted", "repaid"],
+    batch_id: uuid.UUID | None,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Money owed back came in: the budget gets it back and the recipient's history says how."""
+    await budgets.release_recovered(work, recovery["programme"], recovery["year"], recovery["district"], amount_fen)
     work.publish(
         PaymentRecoveredV1(
-            recipient_kind=row["recipient_kind"],
-            recipient_id=row["recipient_id"],
-            district=row["district"],
+            recipient_kind=recipient["recipient_kind"],
+            recipient_id=recipient["recipient_id"],
+            district=recipient["district"],
             recovery_id=recovery_id,
-            programme=row["programme"],
-            amount_fen=row["remaining_fen"],
-            method="repaid",
-            reason=f"{row['reason']} (bank {bank_reference})"[:500],
+            programme=recovery["programme"],
+            amount_fen=amount_fen,
+            method=method,
+            batch_id=batch_id,
+            reason=reason,
             recovered_at=now,
         )
     )
-    return dict(updated)
 
 
 async def set_bank_account(work: Work, principal: Principal, firm_id: uuid.UUID, account: str, bank_name: str) -> dict:
