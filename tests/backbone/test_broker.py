@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 
@@ -86,3 +87,58 @@ async def test_an_idle_consumer_does_not_spin_and_still_wakes_up(infra, topic: s
         assert waited < settings.kafka_idle_fetch_wait_ms / 1000 + 0.5, f"first record after a quiet spell took {waited:.3f}s"
     finally:
         await consumer.stop()
+
+
+async def test_a_busy_consumer_fetches_at_most_every_interval_and_hands_records_over_at_once(infra, topic: str) -> None:
+    """While records keep arriving, fetches are spaced ``kafka_busy_fetch_interval_ms`` apart, so a poll
+    carries what landed in between; the records of each fetch still reach ``getmany`` when it returns."""
+    interval_ms = 100
+    settings = SubsidySettings(kafka_bootstrap_servers=infra.bootstrap, kafka_busy_fetch_interval_ms=interval_ms)
+    consumer = make_consumer(settings, (topic,), group_id=f"busy-{uuid.uuid4().hex[:6]}")
+    await consumer.start()
+    producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap, linger_ms=0)
+    await producer.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not consumer.assignment() and time.monotonic() < deadline:
+            await consumer.getmany(timeout_ms=100)
+        fetched_with_records: list[float] = []
+        paced = consumer._fetcher._proc_fetch_request
+
+        async def timed(*args):
+            started = time.monotonic()
+            got = await paced(*args)
+            if got:
+                fetched_with_records.append(started)
+            return got
+
+        consumer._fetcher._proc_fetch_request = timed
+        sent_at: dict[bytes, float] = {}
+        received_at: dict[bytes, float] = {}
+
+        async def produce() -> None:
+            for i in range(150):  # 1.5 s of a steady stream, one record every 10 ms
+                value = f"busy-{i}".encode()
+                sent_at[value] = time.monotonic()
+                await producer.send_and_wait(topic, value, partition=i % 2)
+                await asyncio.sleep(0.01)
+
+        async def consume() -> None:
+            while len(received_at) < 150 and time.monotonic() < deadline + 30:
+                for batch in (await consumer.getmany(timeout_ms=200)).values():
+                    now = time.monotonic()
+                    for record in batch:
+                        received_at.setdefault(record.value, now)
+
+        await asyncio.gather(produce(), consume())
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    assert len(received_at) == 150
+    gaps = [b - a for a, b in itertools.pairwise(fetched_with_records)]
+    # Unpaced, a stream of 100 records/s is fetched about once per record (~150 fetches with records).
+    assert len(fetched_with_records) <= 1.5 / (interval_ms / 1000) + 5, f"{len(fetched_with_records)} fetches with records"
+    assert min(gaps) >= interval_ms / 1000 * 0.9, f"fetches {min(gaps) * 1000:.0f} ms apart"
+    # Handed over when the fetch returns, not after the interval: on average a record waits about half of it.
+    waits = sorted(received_at[v] - sent_at[v] for v in received_at)
+    assert waits[len(waits) // 2] < interval_ms / 1000, f"median wait {waits[len(waits) // 2] * 1000:.0f} ms"

@@ -3,15 +3,18 @@ previous one: every row reaches the topic once, in id order per key, and is mark
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 
 import asyncpg
+import pytest
 
 from opc_shared.db import asyncpg_dsn
 from opc_shared.kafka import make_producer
 from opc_shared.relay import OutboxRelay
 
-from .conftest import Backbone
+from .conftest import Backbone, eventually
 
 
 async def test_drain_publishes_a_backlog_of_many_batches_in_order(backbone: Backbone) -> None:
@@ -32,3 +35,84 @@ async def test_drain_publishes_a_backlog_of_many_batches_in_order(backbone: Back
     mine = [r for r in await backbone.records_on_topic() if r.key == str(firm).encode()]
     ce_ids = [dict(r.headers)["ce_id"].decode() for r in mine]
     assert ce_ids == ids
+
+
+class MarkFailsOnce(OutboxRelay):
+    """The database refuses the first batch's mark-sent (after the broker acknowledged it)."""
+
+    def __init__(self, settings) -> None:
+        super().__init__(settings)
+        self.marked: list[list[int]] = []
+
+    async def mark_sent(self, conn, ids) -> None:
+        if not self.marked:
+            self.marked.append([])
+            raise asyncpg.InterfaceError("simulated: mark-sent refused")
+        self.marked.append(list(ids))
+        await super().mark_sent(conn, ids)
+
+
+async def test_pipelined_drain_marks_on_its_own_connection_and_a_failed_mark_only_duplicates(backbone: Backbone) -> None:
+    """Reads on one connection, marks on another, overlapping: every row still goes out in order and is
+    marked; a refused mark fails the drain without marking later batches, and the next drain sends again
+    what was not marked (duplicates on the wire, nothing lost)."""
+    firm = uuid.uuid4()
+    ids = await backbone.publish_firms([f"流水{i:02d}" for i in range(23)], firm_id=firm)
+    settings = backbone.registry_settings.model_copy(update={"relay_batch_size": 5})
+    relay = MarkFailsOnce(settings)
+    dsn = asyncpg_dsn(settings.database_url)
+    conn, mark_conn = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        with pytest.raises(asyncpg.InterfaceError):
+            await relay.drain(conn, producer, mark_conn)
+        assert await backbone.unsent(ids) == 23, "a batch after the refused one was marked out of order"
+        assert await relay.drain(conn, producer, mark_conn) == 23
+        assert await relay.drain(conn, producer, mark_conn) == 0
+    finally:
+        await producer.stop()
+        await conn.close()
+        await mark_conn.close()
+    assert await backbone.unsent(ids) == 0
+    assert [len(batch) for batch in relay.marked[1:]] == [5, 5, 5, 5, 3]
+    mine = [dict(r.headers)["ce_id"].decode() for r in await backbone.records_on_topic() if r.key == str(firm).encode()]
+    last_pass = mine[-23:]
+    assert last_pass == ids, "the second drain sent every row again, in order"
+    assert set(mine) == set(ids)
+
+
+class BatchSizes(OutboxRelay):
+    def __init__(self, settings) -> None:
+        super().__init__(settings)
+        self.batches: list[int] = []
+
+    async def mark_sent(self, conn, ids) -> None:
+        await super().mark_sent(conn, ids)
+        self.batches.append(len(ids))
+
+
+async def test_relay_sends_an_isolated_commit_at_once_and_lingers_for_a_busy_stream(backbone: Backbone) -> None:
+    settings = backbone.registry_settings.model_copy(update={"relay_linger_ms": 600, "relay_busy_window_ms": 300})
+    relay = BatchSizes(settings)
+    backbone.start_relay(relay)
+    await eventually(lambda: _is(relay.is_leader), what="relay leads")
+    await asyncio.sleep(0.5)  # quiet for longer than the busy window
+
+    started = time.monotonic()
+    first = await backbone.publish_firms(["单独一家"])
+    await eventually(lambda: _unsent_zero(backbone, first), timeout=10, what="isolated event sent")
+    assert time.monotonic() - started < 0.6, "an isolated commit waited for the linger"
+
+    burst = await backbone.publish_firms([f"连续{i}" for i in range(10)])  # right behind it: a busy stream
+    await eventually(lambda: _unsent_zero(backbone, burst), timeout=10, what="burst sent")
+    assert relay.batches[0] == 1
+    assert len(relay.batches[1:]) <= 2, f"ten commits went out in batches of {relay.batches[1:]}"
+
+
+async def _is(value: bool) -> bool:
+    return value
+
+
+async def _unsent_zero(backbone: Backbone, ids: list[str]) -> bool:
+    return await backbone.unsent(ids) == 0

@@ -67,6 +67,9 @@ class EventApplier:
         self.db = db
         self.contracts = {contract.event_type: contract for contract in handlers}
         self.handlers = {contract.event_type: handler for contract, handler in handlers.items()}
+        inbox = db.platform.inbox
+        # Built once, executed with a list of rows (one multi-row INSERT): compiled once, not per poll.
+        self._record_many = pg_insert(inbox).on_conflict_do_nothing().returning(inbox.c.source, inbox.c.event_id)
 
     def decode(self, raw: bytes | None) -> tuple[CloudEvent, EventContract | None]:
         if raw is None:
@@ -105,12 +108,8 @@ class EventApplier:
         All or nothing: if any handler fails, nothing is kept and the caller falls back to
         applying the events one by one (with retries and dead letters). Every inbox row this
         transaction writes must be matched by exactly one applied event, or nothing is kept."""
-        inbox = self.db.platform.inbox
         async with self.db.uow() as uow:
-            rows = [inbox_row(event, topic) for event, _, topic in items]
-            inserted = await uow.session.execute(
-                pg_insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.source, inbox.c.event_id)
-            )
+            inserted = await uow.session.execute(self._record_many, [inbox_row(event, topic) for event, _, topic in items])
             fresh = {(source, event_id) for source, event_id in inserted.all()}
             applied: set[tuple[str, str]] = set()
             outcomes = []

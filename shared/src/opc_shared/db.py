@@ -106,6 +106,31 @@ class UnregisteredEvent(TypeError):
     """Only catalogued contracts are published: the catalogue is what consumers and schemas know."""
 
 
+def catalogued_event(contract: EventContract, *, service_name: str, traceparent: str | None = None) -> CloudEvent:
+    """The envelope a service publishes ``contract`` in; only catalogued contracts are published."""
+    if CATALOGUE.get(contract.event_type) is not type(contract):
+        raise UnregisteredEvent(f"{type(contract).__qualname__} ({contract.event_type}) is not in opc_shared.contracts.CATALOGUE")
+    return build_event(
+        event_type=contract.event_type,
+        source=f"/opc/{service_name}",
+        subject=contract.subject,
+        data=contract.payload(),
+        traceparent=child_traceparent(traceparent or current_traceparent.get()),
+    )
+
+
+def outbox_row(event: CloudEvent, topic: str) -> dict[str, Any]:
+    """The outbox row of a (numbered) event: keyed by its subject, the envelope as the payload."""
+    return {
+        "event_id": uuid.UUID(event.id),
+        "event_type": event.type,
+        "topic": topic,
+        "key": event.subject,
+        "payload": event.model_dump(mode="json", exclude_none=True),
+        "headers": {"traceparent": event.traceparent} if event.traceparent else {},
+    }
+
+
 class UnitOfWork:
     """One database transaction. The events of every aggregate handed to :meth:`track`
     (and any queued with :meth:`publish`) are written to the outbox by :meth:`commit` in the
@@ -141,17 +166,7 @@ class UnitOfWork:
         return Work(self)
 
     def publish(self, contract: EventContract, *, traceparent: str | None = None) -> CloudEvent:
-        if CATALOGUE.get(contract.event_type) is not type(contract):
-            raise UnregisteredEvent(
-                f"{type(contract).__qualname__} ({contract.event_type}) is not in opc_shared.contracts.CATALOGUE"
-            )
-        event = build_event(
-            event_type=contract.event_type,
-            source=f"/opc/{self._db.settings.service_name}",
-            subject=contract.subject,
-            data=contract.payload(),
-            traceparent=child_traceparent(traceparent or current_traceparent.get()),
-        )
+        event = catalogued_event(contract, service_name=self._db.settings.service_name, traceparent=traceparent)
         self._events.append((event, contract.topic))
         return event
 
@@ -181,20 +196,7 @@ class UnitOfWork:
         if self._events:
             await self._number_by_subject()
             outbox = self._db.platform.outbox
-            await self.session.execute(
-                insert(outbox),
-                [
-                    {
-                        "event_id": uuid.UUID(e.id),
-                        "event_type": e.type,
-                        "topic": topic,
-                        "key": e.subject,
-                        "payload": e.model_dump(mode="json", exclude_none=True),
-                        "headers": {"traceparent": e.traceparent} if e.traceparent else {},
-                    }
-                    for e, topic in self._events
-                ],
-            )
+            await self.session.execute(insert(outbox), [outbox_row(e, topic) for e, topic in self._events])
         await self.session.commit()
         self._committed = True
         self._events.clear()

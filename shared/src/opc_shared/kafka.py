@@ -31,6 +31,7 @@ def make_consumer(settings: ServiceSettings, topics: tuple[str, ...], group_id: 
     return PacedConsumer(
         *topics,
         idle_fetch_wait_ms=settings.kafka_idle_fetch_wait_ms,
+        busy_fetch_interval_ms=settings.kafka_busy_fetch_interval_ms,
         bootstrap_servers=settings.kafka_servers,
         client_id=settings.kafka_client_id or f"opc-{settings.service_name}-consumer",
         group_id=group_id or settings.consumer_group,
@@ -52,14 +53,22 @@ class PacedConsumer(AIOKafkaConsumer):
     after the full wait (so the dev stack keeps that wait at 5 ms). After each empty answer the pacer
     doubles a wait ``w`` (1 ms … ``idle_fetch_wait_ms``), holds the next fetch until ``w`` has passed
     and asks the broker to wait ``max(fetch.max.wait.ms, w)``; the first fetch that brings records
-    resets ``w`` to 0. A busy stream is fetched back to back as before; a quiet one costs a few fetches
-    a second. Against Kafka (500 ms long poll) nothing changes.
+    resets ``w`` to 0. A quiet stream costs a few fetches a second; against Kafka (500 ms long poll) the
+    idle pacing changes nothing.
+
+    A busy stream is fetched at most every ``busy_fetch_interval_ms``: a fetch that brought records is
+    followed by the next one only that long after it started. Fetched back to back, a stream of 1,000
+    events/s comes one or two records a fetch, and every poll pays the consumer's fixed cost (fetch,
+    transaction, inbox insert, offset commit) for them; spaced out, a poll carries what landed in the
+    interval. The records of a fetch are handed over as soon as it returns: the interval delays only
+    the next fetch.
     """
 
-    def __init__(self, *topics: str, idle_fetch_wait_ms: int = 250, **kwargs: Any) -> None:
+    def __init__(self, *topics: str, idle_fetch_wait_ms: int = 250, busy_fetch_interval_ms: int = 0, **kwargs: Any) -> None:
         super().__init__(*topics, **kwargs)
         self._busy_wait_ms = int(kwargs.get("fetch_max_wait_ms", 500))
         self._idle_cap_s = idle_fetch_wait_ms / 1000
+        self._busy_interval_s = busy_fetch_interval_ms / 1000
         self.idle_wait_s = 0.0
 
     async def start(self) -> None:
@@ -73,14 +82,19 @@ class PacedConsumer(AIOKafkaConsumer):
             got_records = await fetch(assignment, node_id, request)
             if got_records or self._idle_cap_s <= 0:
                 self.idle_wait_s = 0.0
+                spacing = self._busy_interval_s if got_records else 0.0
             else:
                 self.idle_wait_s = min(self._idle_cap_s, max(2 * self.idle_wait_s, 0.001))
-                remaining = self.idle_wait_s - (loop.time() - started)
-                if remaining > 0:
-                    try:
-                        await asyncio.sleep(remaining)
-                    except asyncio.CancelledError:  # closing or unassigned: like aiokafka's own fetch task
-                        return False
+                spacing = self.idle_wait_s
+            remaining = spacing - (loop.time() - started)
+            if remaining > 0:
+                if got_records:  # hand the records over now; aiokafka would only after this task returns
+                    for waiter in list(fetcher._fetch_waiters):
+                        fetcher._notify(waiter)
+                try:
+                    await asyncio.sleep(remaining)
+                except asyncio.CancelledError:  # closing or unassigned: like aiokafka's own fetch task
+                    return False
             fetcher._fetch_max_wait_ms = max(self._busy_wait_ms, int(self.idle_wait_s * 1000))
             return got_records
 

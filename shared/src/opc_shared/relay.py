@@ -85,6 +85,8 @@ class OutboxRelay:
 
         await conn.add_listener(self.settings.outbox_channel, on_notify)
         producer: AIOKafkaProducer | None = None
+        # Batches are marked sent on a connection of their own, overlapping the next batch's read.
+        mark_conn = await asyncpg.connect(asyncpg_dsn(self.settings.database_url), timeout=10)
         backoff = 0.2
         try:
             while not stop.is_set():
@@ -93,7 +95,7 @@ class OutboxRelay:
                     if producer is None:
                         producer = make_producer(self.settings)
                         await producer.start()
-                    published = await self.drain(conn, producer)
+                    published = await self.drain(conn, producer, mark_conn)
                     backoff = 0.2
                 except KafkaError as exc:
                     metrics.RELAY_ERRORS.labels(self.settings.service_name).inc()
@@ -108,13 +110,26 @@ class OutboxRelay:
                 await self._update_gauges(conn)
                 if published >= self.settings.relay_batch_size:
                     continue
+                drained_at = time.monotonic()
                 await _wait_any(self._wake, stop, self.settings.relay_poll_interval_s)
+                await self._linger(drained_at, stop)
         finally:
             if producer is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(producer.stop(), 5)
             with contextlib.suppress(Exception):
+                await asyncio.wait_for(mark_conn.close(), 5)
+            with contextlib.suppress(Exception):
                 await conn.remove_listener(self.settings.outbox_channel, on_notify)
+
+    async def _linger(self, drained_at: float, stop: asyncio.Event) -> None:
+        """Woken soon after the last batch (a busy stream), give the commits right behind this one a
+        moment to land, so the next batch carries several rows for one SELECT, produce and UPDATE."""
+        linger_s = self.settings.relay_linger_ms / 1000
+        if linger_s <= 0 or not self._wake.is_set() or stop.is_set():
+            return
+        if time.monotonic() - drained_at <= self.settings.relay_busy_window_ms / 1000:
+            await _sleep_or_stop(stop, linger_s)
 
     async def publish_batch(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
         """One batch: read, send, await the acks, mark sent."""
@@ -123,30 +138,55 @@ class OutboxRelay:
             await self._settle(conn, rows, await self._send(producer, rows))
         return len(rows)
 
-    async def drain(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
+    async def drain(
+        self, conn: asyncpg.Connection, producer: AIOKafkaProducer, mark_conn: asyncpg.Connection | None = None
+    ) -> int:
         """Publish every unsent row, batch after batch, in id order.
 
-        While the broker acknowledges one batch, the next is read and handed to the producer, so the
-        database round trips overlap the broker's instead of adding to them. A batch is marked sent only
-        once all of its records are acknowledged, and batches are marked in order; if the broker fails
-        half-way, whatever was not marked is sent again by the next drain (duplicates, never loss)."""
+        A pipeline of three stages: while batch n is handed to the producer, batch n + 1 is read on
+        ``conn`` and batch n − 1, once the broker has acknowledged all of it, is marked sent on
+        ``mark_conn``, so the database's work overlaps the relay's own instead of adding to it (on one
+        connection, given none, reads and marks take turns). Batches are marked in order, each only once
+        all of its records are acknowledged; if the broker fails half-way, whatever was not marked is
+        sent again by the next drain (duplicates, never loss)."""
+        turns = asyncio.Lock() if mark_conn is None or mark_conn is conn else None
+        reads, marks = turns or asyncio.Lock(), turns or asyncio.Lock()
+        mark_conn = mark_conn or conn
+
+        async def read(after: int) -> list[asyncpg.Record]:
+            async with reads:
+                return await self._unsent(conn, after=after)
+
+        async def mark(rows: list[asyncpg.Record], futures: list[asyncio.Future], before: asyncio.Task | None) -> None:
+            if before is not None:
+                await before  # in order: a batch is marked only after the one before it
+            await asyncio.gather(*futures)
+            async with marks:
+                await self._settle(mark_conn, rows, [])
+
         total = 0
-        pending: tuple[list[asyncpg.Record], list[asyncio.Future]] | None = None
-        after = 0
-        while True:
-            rows = await self._unsent(conn, after=after)
-            futures = await self._send(producer, rows) if rows else []
-            if pending is not None:
-                await self._settle(conn, *pending)
-                total += len(pending[0])
-                pending = None
-            if not rows:
-                return total
-            after = rows[-1]["id"]
-            if len(rows) < self.settings.relay_batch_size:
-                await self._settle(conn, rows, futures)
-                return total + len(rows)
-            pending = (rows, futures)
+        reading: asyncio.Task | None = asyncio.ensure_future(read(0))
+        marking: asyncio.Task | None = None
+        try:
+            while reading is not None:
+                rows = await reading
+                reading = None
+                if not rows:
+                    break
+                if len(rows) >= self.settings.relay_batch_size:
+                    reading = asyncio.ensure_future(read(rows[-1]["id"]))
+                futures = await self._send(producer, rows)
+                marking = asyncio.ensure_future(mark(rows, futures, marking))
+                total += len(rows)
+            if marking is not None:
+                await marking
+        finally:
+            for task in (reading, marking):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+        return total
 
     async def _unsent(self, conn: asyncpg.Connection, *, after: int) -> list[asyncpg.Record]:
         # Pick the ids first: with stale statistics after a burst, the planner would otherwise

@@ -48,6 +48,11 @@ class ServiceSettings(BaseSettings):
     #: once, like noida, would otherwise be polled thousands of times a second). Costs at most this much
     #: latency on the first event after a quiet spell; no effect against Kafka's own long poll.
     kafka_idle_fetch_wait_ms: int = Field(default=250, ge=0)
+    #: While records keep arriving, start a fetch at most this often, so each poll carries what landed
+    #: in the meantime: the consumer's fixed cost per poll (fetch, transaction, inbox insert, offset
+    #: commit) is shared by more events when the stream is busy. Adds at most this much latency to an
+    #: event that lands right after a fetch; a quiet stream's first event is not delayed by it.
+    kafka_busy_fetch_interval_ms: int = Field(default=5, ge=0)
     kafka_client_id: str | None = None
     host: str = "127.0.0.1"
     port: int | None = None
@@ -57,6 +62,11 @@ class ServiceSettings(BaseSettings):
     run_jobs: bool = True
     job_interval_s: float = Field(default=30.0, gt=0)
     relay_batch_size: int = Field(default=500, ge=1)
+    #: Woken by a commit less than ``relay_busy_window_ms`` after its last batch, the relay waits this
+    #: long for the commits right behind it, so one SELECT / produce / UPDATE carries several rows.
+    #: An isolated commit is sent at once.
+    relay_linger_ms: int = Field(default=3, ge=0)
+    relay_busy_window_ms: int = Field(default=50, ge=0)
     #: Fallback poll when no NOTIFY arrives (e.g. a lost LISTEN connection).
     relay_poll_interval_s: float = Field(default=5.0, gt=0)
     relay_max_backoff_s: float = Field(default=10.0, gt=0)
