@@ -121,3 +121,66 @@ async def test_a_handler_cannot_roll_back_or_close_the_transaction_either(subsid
     assert (await applier.apply(event, firm, TOPIC)).status == "applied"
     assert refused == ["commit", "rollback", "close"]
     assert await count_accounts(subsidy_db, [firm]) == 1
+
+
+async def test_a_batched_handler_gets_consecutive_runs_of_its_type_in_order_and_duplicates_once(subsidy_db: Database) -> None:
+    """Runs are cut where the type changes, so an event of another type keeps its place between them;
+    a duplicate (seen before or twice in the poll) is in no run; a run of one goes through the same code."""
+    from opc_shared.consumer import Batched
+    from opc_shared.contracts.registry import FirmStatusChangedV1
+
+    runs: list[list[str]] = []
+    order: list[str] = []
+
+    async def open_many(work, run) -> None:
+        runs.append([data.name for _, data in run])
+        order.extend(data.name for _, data in run)
+        for _, data in run:
+            await open_for_registered_firm(work, data)
+
+    async def status(work, event, data) -> None:
+        order.append(f"status {data.status}")
+
+    applier = EventApplier(subsidy_db, {FirmRegisteredV1: Batched(open_many), FirmStatusChangedV1: status})
+    seen_before = firm_event(name="早到")
+    assert (await applier.apply(*seen_before, TOPIC)).status == "applied"
+    assert runs == [["早到"]], "a single event is a run of one"
+    a, b, c, d = (firm_event(name=n) for n in ("甲", "乙", "丙", "丁"))
+    change = FirmStatusChangedV1(
+        firm_id=a[1].firm_id,
+        district="wuhou",
+        previous_status="operating",
+        status="suspended",
+        effective_date=datetime.now(UTC).date(),
+    )
+    change_event = build_event(
+        event_type=change.event_type, source="/opc/registry", subject=change.subject, data=change.payload()
+    )
+    items = [a, seen_before, b, a, (change_event, change), c, d]
+    outcomes = await applier.apply_many([(e, data, TOPIC) for e, data in items])
+    assert [o.status for o in outcomes] == ["applied", "duplicate", "applied", "duplicate", "applied", "applied", "applied"]
+    assert runs[1:] == [["甲", "乙"], ["丙", "丁"]]
+    assert order[1:] == ["甲", "乙", "status suspended", "丙", "丁"]
+    assert await count_accounts(subsidy_db, [a[1], b[1], c[1], d[1]]) == 4
+
+
+async def test_a_failing_batched_run_keeps_nothing_and_each_event_is_then_applied_alone(subsidy_db: Database) -> None:
+    from opc_shared.consumer import Batched
+
+    calls: list[int] = []
+
+    async def open_many(work, run) -> None:
+        calls.append(len(run))
+        for _, data in run:
+            if data.name == "坏的":
+                raise ValueError("cannot open this one")
+            await open_for_registered_firm(work, data)
+
+    applier = EventApplier(subsidy_db, {FirmRegisteredV1: Batched(open_many)})
+    good, bad = firm_event(name="好的"), firm_event(name="坏的")
+    with pytest.raises(ValueError):
+        await applier.apply_many([(e, data, TOPIC) for e, data in (good, bad)])
+    assert await count_inbox(subsidy_db, [good[0], bad[0]]) == 0
+    assert await count_accounts(subsidy_db, [good[1]]) == 0, "the run's first account was rolled back with it"
+    assert (await applier.apply(*good, TOPIC)).status == "applied"
+    assert calls == [2, 1]

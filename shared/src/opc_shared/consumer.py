@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,36 @@ log = structlog.get_logger("opc.consumer")
 
 #: A handler works inside the consumer's transaction (which also holds the inbox row) and cannot end it.
 Handler = Callable[[Work, CloudEvent, Any], Awaitable[None]]
+#: A run of consecutive events of one type, in the order they arrived, with their contracts.
+Run = list[tuple[CloudEvent, Any]]
+
+
+class Batched:
+    """A handler that applies a run of consecutive events of its type in one go (one multi-row statement
+    instead of one per event). When a poll brings several events of the type in a row, the consumer
+    hands them over together, in the order they came; alone (one event, retries, dead-letter replay) it
+    is called with a run of one. The run's effects must equal those of its events applied one by one
+    in that order: one subject may appear twice in a run.
+
+    Events a batched handler publishes carry the trace of the run's first event."""
+
+    def __init__(self, many: Callable[[Work, Run], Awaitable[None]]) -> None:
+        self.many = many
+        self.__name__ = getattr(many, "__name__", "batched")
+
+    async def __call__(self, work: Work, event: CloudEvent, data: Any) -> None:
+        await self.many(work, [(event, data)])
+
+
+def runs_of(items: Sequence[tuple[CloudEvent, Any]]) -> list[Run]:
+    """``items`` cut into runs of consecutive events of one type, order kept."""
+    runs: list[Run] = []
+    for event, data in items:
+        if runs and runs[-1][0][0].type == event.type:
+            runs[-1].append((event, data))
+        else:
+            runs.append([(event, data)])
+    return runs
 
 
 class PermanentError(Exception):
@@ -113,18 +143,33 @@ class EventApplier:
             fresh = {(source, event_id) for source, event_id in inserted.all()}
             applied: set[tuple[str, str]] = set()
             outcomes = []
+            to_apply: list[tuple[CloudEvent, EventContract]] = []
             for event, data, _ in items:
                 key = inbox_key(event)
                 if key not in fresh or key in applied:  # seen before, or twice in this batch: applies once
                     outcomes.append(Outcome("duplicate"))
                     continue
                 applied.add(key)
-                await self._run_handler(uow, event, data)
+                to_apply.append((event, data))
                 outcomes.append(Outcome("applied"))
+            for run in runs_of(to_apply):
+                handler = self.handlers[run[0][0].type]
+                if isinstance(handler, Batched) and len(run) > 1:
+                    await self._run_batched(uow, handler, run)
+                else:
+                    for event, data in run:
+                        await self._run_handler(uow, event, data)
             if applied != fresh:
                 raise InboxMismatch(f"inbox rows written for {sorted(fresh - applied)} were not applied")
             await uow.commit()
         return outcomes
+
+    async def _run_batched(self, uow: UnitOfWork, handler: Batched, run: Run) -> None:
+        token = current_traceparent.set(run[0][0].traceparent)
+        try:
+            await handler.many(uow.work(), run)
+        finally:
+            current_traceparent.reset(token)
 
     async def _run_handler(self, uow: UnitOfWork, event: CloudEvent, data: EventContract) -> None:
         token = current_traceparent.set(event.traceparent)

@@ -3,19 +3,39 @@ computes exactly what the first delivery did."""
 
 from __future__ import annotations
 
-from opc_shared.consumer import newest_for_subject
+from opc_shared.consumer import Batched, Run, newest_for_subject
 from opc_shared.contracts.ledger import InvoiceRecordedV1, InvoiceReversedV1, PoolSettlementAttributedV1
 from opc_shared.contracts.matching import ScenarioDemoSelectedV1
 from opc_shared.contracts.registry import CalendarYearLoadedV1, CommunityRegisteredV1, FirmRegisteredV1, FirmStatusChangedV1
 from opc_shared.db import Work
 from opc_shared.events import CloudEvent
 from subsidy.service import calendar, entitlements
-from subsidy.service.accounts import open_for_registered_firm
+from subsidy.service.accounts import open_for_registered_firms
 
 
-async def on_firm_registered(work: Work, event: CloudEvent, data: FirmRegisteredV1) -> None:
-    account = await open_for_registered_firm(work, data)  # one statement: the row, with the registration facts
-    await entitlements.on_firm_registered(work, data, event.time, account=account)
+async def on_firms_registered(work: Work, run: Run) -> None:
+    """Accounts opened with their registration facts in one statement per stretch of distinct firms (a firm
+    registered twice in a run starts a new stretch, so its second event sees what the first one wrote),
+    then each firm's graduate tier from the returned row, in the order the events came."""
+    for stretch in _distinct_stretches(run):
+        accounts = await open_for_registered_firms(work, [data for _, data in stretch])
+        for (event, data), account in zip(stretch, accounts, strict=True):
+            await entitlements.on_firm_registered(work, data, event.time, account=account)
+
+
+def _distinct_stretches(run: Run) -> list[Run]:
+    stretches: list[Run] = [[]]
+    seen: set = set()
+    for event, data in run:
+        if data.firm_id in seen:
+            stretches.append([])
+            seen = set()
+        seen.add(data.firm_id)
+        stretches[-1].append((event, data))
+    return stretches
+
+
+on_firm_registered = Batched(on_firms_registered)
 
 
 async def on_firm_status_changed(work: Work, event: CloudEvent, data: FirmStatusChangedV1) -> None:
