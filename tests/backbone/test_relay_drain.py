@@ -116,3 +116,28 @@ async def _is(value: bool) -> bool:
 
 async def _unsent_zero(backbone: Backbone, ids: list[str]) -> bool:
     return await backbone.unsent(ids) == 0
+
+
+async def test_relay_sends_the_ce_headers_traceparent_and_any_other_stored_header(backbone: Backbone) -> None:
+    [event_id] = await backbone.publish_firms(["带头信息"])
+    settings = backbone.registry_settings
+    conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        await conn.execute(
+            'UPDATE registry.outbox SET headers = headers || \'{"x-origin": "import"}\'::jsonb WHERE event_id = $1',
+            uuid.UUID(event_id),
+        )
+        traceparent = await conn.fetchval(
+            "SELECT headers->>'traceparent' FROM registry.outbox WHERE event_id = $1", uuid.UUID(event_id)
+        )
+        assert await OutboxRelay(settings).drain(conn, producer) == 1
+    finally:
+        await producer.stop()
+        await conn.close()
+    [record] = [r for r in await backbone.records_on_topic() if dict(r.headers)["ce_id"].decode() == event_id]
+    headers = dict(record.headers)
+    assert headers["ce_type"] == b"opc.registry.firm.registered.v1" and headers["ce_source"] == b"/opc/registry"
+    assert headers["x-origin"] == b"import"
+    assert (headers.get("traceparent") or b"").decode() == (traceparent or "")

@@ -192,8 +192,9 @@ class OutboxRelay:
         # Pick the ids first: with stale statistics after a burst, the planner would otherwise
         # render and sort every unsent row to return a batch of them.
         return await conn.fetch(
-            f"SELECT o.id, o.event_id::text AS event_id, o.event_type, o.payload->>'source' AS source, "
-            f"o.topic, o.key, o.payload::text AS payload, o.headers::text AS headers "
+            f"SELECT o.id, o.event_id::text AS event_id, o.event_type, o.payload->>'source' AS source, o.topic, "
+            f"convert_to(o.key, 'UTF8') AS key, convert_to(o.payload::text, 'UTF8') AS payload, "
+            f"o.headers->>'traceparent' AS traceparent, NULLIF(o.headers - 'traceparent', '{{}}'::jsonb)::text AS headers "
             f"FROM {self.schema}.outbox o WHERE o.id IN "
             f"(SELECT id FROM {self.schema}.outbox WHERE sent_at IS NULL AND id > $2 ORDER BY id LIMIT $1) ORDER BY o.id",
             self.settings.relay_batch_size,
@@ -201,14 +202,13 @@ class OutboxRelay:
         )
 
     async def _send(self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> list[asyncio.Future]:
+        # Key and payload arrive as UTF-8 bytes, sent as they are; headers other than traceparent are rare.
         futures = []
         for row in rows:
-            extra = json.loads(row["headers"])
-            headers = kafka_headers(row["event_id"], row["event_type"], row["source"], extra.pop("traceparent", None))
-            headers.extend((k, str(v).encode()) for k, v in extra.items())
-            futures.append(
-                await producer.send(row["topic"], value=row["payload"].encode(), key=row["key"].encode(), headers=headers)
-            )
+            headers = kafka_headers(row["event_id"], row["event_type"], row["source"], row["traceparent"])
+            if row["headers"] is not None:
+                headers.extend((k, str(v).encode()) for k, v in json.loads(row["headers"]).items())
+            futures.append(await producer.send(row["topic"], value=row["payload"], key=row["key"], headers=headers))
         return futures
 
     async def _settle(self, conn: asyncpg.Connection, rows: list[asyncpg.Record], futures: list[asyncio.Future]) -> None:
