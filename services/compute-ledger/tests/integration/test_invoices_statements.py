@@ -191,3 +191,35 @@ async def test_invoice_before_its_buyer_registers_counts_once_the_firm_exists(le
     recorded = [InvoiceRecordedV1.model_validate(e) for e in await outbox(ledger, InvoiceRecordedV1.event_type, firm["firm_id"])]
     reversed_ = [InvoiceReversedV1.model_validate(e) for e in await outbox(ledger, InvoiceReversedV1.event_type, firm["firm_id"])]
     assert [r.total_fen for r in recorded] == [3180] and [r.total_fen for r in reversed_] == [1060]
+
+
+async def test_invoice_fully_reversed_before_its_buyer_registers_is_on_the_firms_statement_netting_to_nothing(ledger) -> None:
+    """Found left open by the first ledger session: a blue invoice fully reversed while its buyer was not
+    yet registered stayed unattributed for ever (missing from the firm's statement and events). A
+    mismatched one, which never counted, stays out."""
+    vendor = await ledger.vendor()
+    buyer = new_uscc()
+    at = ledger.clock.now() - timedelta(days=1)
+    g = [gpu(buyer, at=at, amount=1060), gpu(buyer, at=at + timedelta(hours=1), amount=2120)]
+    await vendor.usage(g)
+    number, wrong = invoice_number(), invoice_number()
+    body = invoice(number, seller=vendor.uscc, buyer=buyer, issued_on="2026-11-19", lines=[invoice_line(1, "compute", g[:1])])
+    assert (await ledger.ok(await vendor.post("invoice.issued", body)))["status"] == "unattributed"
+    line = invoice_line(1, "compute", g[1:])
+    line["amount_fen"] += 500  # does not match its record: mismatched
+    bad = invoice(wrong, seller=vendor.uscc, buyer=buyer, issued_on="2026-11-19", lines=[line])
+    assert (await ledger.ok(await vendor.post("invoice.issued", bad)))["status"] == "mismatched"
+    for reverses, lines in ((number, body["lines"]), (wrong, bad["lines"])):
+        red = {"number": invoice_number(), "reverses": reverses, "issued_on": "2026-11-20",
+               "lines": [{"line_no": 1, "amount_fen": lines[0]["amount_fen"], "tax_fen": lines[0]["tax_fen"]}]}  # fmt: skip
+        assert (await ledger.ok(await vendor.post("invoice.reversed", red)))["fully_reversed"] is True
+    firm = await ledger.firm(uscc=buyer, district="wuhou")
+    st = await statement(ledger, firm["firm_id"])
+    assert st["compute_invoiced_fen"] == 0
+    listed = {i["number"] for i in st["invoices"]}
+    assert number in listed and wrong not in listed
+    assert [r["reverses"] for r in st["reversals"]] == [number]
+    recorded = [InvoiceRecordedV1.model_validate(e) for e in await outbox(ledger, InvoiceRecordedV1.event_type, firm["firm_id"])]
+    reversed_ = [InvoiceReversedV1.model_validate(e) for e in await outbox(ledger, InvoiceReversedV1.event_type, firm["firm_id"])]
+    assert [r.invoice_number for r in recorded] == [number] and [r.total_fen for r in recorded] == [1060]
+    assert [(r.reverses, r.total_fen, r.fully_reversed) for r in reversed_] == [(number, 1060, True)]

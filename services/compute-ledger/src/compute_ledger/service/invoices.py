@@ -8,7 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from pydantic import ValidationError
-from sqlalchemy import select, text, update
+from sqlalchemy import and_, case, func, or_, select, text, update
 
 from compute_ledger.adapters.tables import firm_accounts, invoice_lines, invoices
 from compute_ledger.domain.invoices import (
@@ -341,13 +341,27 @@ async def reversed_(uow: UnitOfWork, vendor_id: UUID, data: dict, *, now: dateti
 
 
 async def attribute_to_firm(uow: UnitOfWork, uscc: str, firm_id: UUID, now: datetime) -> int:
-    """Invoices that arrived before their buyer was registered now count, with their reversals."""
+    """Invoices that arrived before their buyer was registered now count, with their reversals. One
+    fully reversed in the meantime (it was unattributed: no firm, no community, no problems, unlike a
+    mismatched one) is attributed too: on the firm's statement, its events netting to nothing."""
+    was_unattributed = and_(
+        invoices.c.firm_id.is_(None),
+        invoices.c.community_id.is_(None),
+        or_(
+            invoices.c.status == "unattributed",
+            and_(invoices.c.status == "reversed", func.jsonb_array_length(invoices.c.problems) == 0),
+        ),
+    )
     rows = (
         (
             await uow.session.execute(
                 update(invoices)
-                .where(invoices.c.buyer_uscc == uscc, invoices.c.status.in_(("unattributed",)), invoices.c.kind == "blue")
-                .values(firm_id=firm_id, status="recorded", recorded_at=now)
+                .where(invoices.c.buyer_uscc == uscc, invoices.c.kind == "blue", was_unattributed)
+                .values(
+                    firm_id=firm_id,
+                    status=case((invoices.c.status == "unattributed", "recorded"), else_=invoices.c.status),
+                    recorded_at=now,
+                )
                 .returning(invoices.c.invoice_id)
             )
         )
