@@ -42,58 +42,80 @@ _AWAY = np.float32(-1e4)
 @dataclass(frozen=True)
 class _Tables:
     """Per capability position ``p``: ``block[p]`` (row × live supplier with it, in slot order) holds
-    the query terms' weights (``term_row``), has-capability rows (``has_row``), the supplier-only terms
-    (``base_row``), price-floor bands (``band_row``: no floor, then ``band_floor`` upwards) and districts."""
+    the weights of its demands' query terms (``term_row[p]``), then rows every table has: has-capability
+    (``has_row``), the supplier-only terms (``base_row``), price-floor bands (``band_row``: no floor,
+    then ``band_floor`` upwards) and districts."""
 
     slot: dict[int, np.ndarray]
     block: dict[int, np.ndarray]
     floor: dict[int, np.ndarray]
     band: dict[int, np.ndarray]  # column → band (0: no floor)
-    term_row: dict[int, int]
-    has_row: dict[int, int]
+    term_row: dict[int, dict[int, int]]  # per table
+    has_row: dict[int, int]  # rows from here on are shared, counted from the end
     base_row: int
     band_row: int
     band_floor: np.ndarray  # lowest floor of each band (−1: no floor)
     district_row: dict[int, int]
 
 
-def _tables(index: SupplierIndex, positions: list[int], terms: list[int], districts: list[int]) -> _Tables:
+def _tables(index: SupplierIndex, terms: dict[int, list[int]], districts: list[int]) -> _Tables:
+    """The tables of capability positions ``terms`` (position → the query terms of its demands)."""
     n, c, w, text = index.size, index._cols, index.weights, index.text
+    positions = sorted(terms)
     masks = np.where(c["live"][:n], c["mask"][:n], 0)
-    term_row = {tid: i for i, tid in enumerate(terms)}
-    has_row = {p: len(terms) + i for i, p in enumerate(positions)}
-    base_row = len(terms) + len(positions)
-    band_row = base_row + 1
     floors = c["price_min"][:n][masks != 0]
     positive = floors[floors > 0]
     # band 0: no floor (−1); band 1: from 0 to the lowest positive floor; then geometric bands
     geometric = np.geomspace(positive.min(), positive.max(), _BANDS + 1)[:-1].astype(np.int64) if positive.size else []
     band_floor = np.concatenate([[-1, 0], np.unique(geometric)]).astype(np.int64)
-    district_row = {h: band_row + band_floor.size + i for i, h in enumerate(districts)}
-    n_rows = band_row + band_floor.size + len(districts)
+    # rows shared by every table after its own terms' rows (counted from the end)
+    has_row = {p: -(len(positions) + 1 + band_floor.size + len(districts)) + i for i, p in enumerate(positions)}
+    base_row = -(1 + band_floor.size + len(districts))
+    band_row = -(band_floor.size + len(districts))
+    district_row = {h: -len(districts) + i for i, h in enumerate(districts)}
+    shared = len(positions) + 1 + band_floor.size + len(districts)
     slot = {p: np.flatnonzero((masks >> p) & 1) for p in positions}
-    width = {p: slot[p].size for p in positions}
+    height = {p: len(terms[p]) + shared for p in positions}
     offset, total = {}, 0
     for p in positions:
-        offset[p], total = total, total + n_rows * width[p]
+        offset[p], total = total, total + height[p] * slot[p].size
     flat = np.zeros(total, dtype=np.float32)
-    block = {p: flat[offset[p] : offset[p] + n_rows * width[p]].reshape(n_rows, width[p]) for p in positions}
-    # where each (supplier, capability) column starts in ``flat`` and its row stride, by slot
+    block = {p: flat[offset[p] : offset[p] + height[p] * slot[p].size].reshape(height[p], slot[p].size) for p in positions}
+    term_row = {p: {tid: i for i, tid in enumerate(terms[p])} for p in positions}
+    # every posting of every query term, spread over its supplier's columns (one per wanted capability
+    # it has) and kept where that capability's demands use the term
+    vocabulary = sorted({tid for p in positions for tid in terms[p]})
+    row_of = np.full((len(positions), max(len(vocabulary), 1)), -1, dtype=np.int64)
+    for i, p in enumerate(positions):
+        for j, tid in enumerate(vocabulary):
+            row_of[i, j] = term_row[p].get(tid, -1)
     col_slot = np.concatenate([slot[p] for p in positions]) if positions else np.zeros(0, dtype=np.int64)
-    col_start = np.concatenate([offset[p] + np.arange(width[p]) for p in positions]) if positions else col_slot
-    col_stride = np.concatenate([np.full(width[p], width[p]) for p in positions]) if positions else col_slot
+    col_table = np.concatenate([np.full(slot[p].size, i) for i, p in enumerate(positions)]) if positions else col_slot
+    col_start = np.concatenate([offset[p] + np.arange(slot[p].size) for p in positions]) if positions else col_slot
+    col_stride = np.concatenate([np.full(slot[p].size, slot[p].size) for p in positions]) if positions else col_slot
     order = np.argsort(col_slot, kind="stable")
     ptr = np.searchsorted(col_slot[order], np.arange(n + 1))
     avg_len = text._live_len / text._live_docs if text._live_docs else 1.0
-    for tid, r in term_row.items():
+    ids_parts: list[np.ndarray] = []
+    value_parts: list[np.ndarray] = []
+    term_parts: list[np.ndarray] = []
+    for j, tid in enumerate(vocabulary):
         df = text._df[tid]
         idf = np.float32(np.log(1.0 + (text._live_docs - df + 0.5) / (df + 0.5)))
         ids, weight = text._term_weights(tid, avg_len)
         inside = ids < n
-        ids, weight = ids[inside], weight[inside]
-        reps = ptr[ids + 1] - ptr[ids]
-        at = order[np.repeat(ptr[ids] - (np.cumsum(reps) - reps), reps) + np.arange(int(reps.sum()))]
-        flat[col_start[at] + r * col_stride[at]] = np.repeat(weight * idf, reps)
+        ids_parts.append(ids[inside])
+        value_parts.append(weight[inside] * idf)
+        term_parts.append(np.full(ids_parts[-1].size, j))
+        if sum(part.size for part in ids_parts) > 250_000 or j == len(vocabulary) - 1:  # bounded temporaries
+            ids, value, term = np.concatenate(ids_parts), np.concatenate(value_parts), np.concatenate(term_parts)
+            ids_parts, value_parts, term_parts = [], [], []
+            reps = ptr[ids + 1] - ptr[ids]
+            at = order[np.repeat(ptr[ids] - (np.cumsum(reps) - reps), reps) + np.arange(int(reps.sum()))]
+            row = row_of[col_table[at], np.repeat(term, reps)]
+            used = row >= 0
+            at = at[used]
+            flat[col_start[at] + row[used] * col_stride[at]] = np.repeat(value, reps)[used]
     base = np.float32(w.capacity) * c["room"][:n] + np.float32(w.rating) * c["rating"][:n]
     base += np.float32(w.fairness) * c["lift"][:n]
     floor, band = {}, {}
@@ -150,12 +172,13 @@ def _top_candidates(
                 found[tid] = found.get(tid, 0) + 1
         counts.append(found)
     home = np.array([-2 if q.district is None else index._districts.get(q.district, -1) for q in queries], dtype=np.int64)
-    tables = _tables(
-        index,
-        sorted({p for key in groups for p in key}),
-        sorted({tid for found in counts for tid in found}),
-        sorted({int(h) for h in home if h >= 0}),
-    )
+    terms: dict[int, set[int]] = {}
+    for key, members in groups.items():
+        for p in key:
+            used = terms.setdefault(p, set())
+            for d in members:
+                used.update(counts[d])
+    tables = _tables(index, {p: sorted(t) for p, t in terms.items()}, sorted({int(h) for h in home if h >= 0}))
     for key, members in groups.items():
         width = sum(tables.slot[p].size for p in key)
         if width == 0:
@@ -195,10 +218,10 @@ class _Group:
                 entries.append((i, term_col.setdefault(tid, len(term_col)), qtf))
         n_terms, n_bands = len(term_col), tables.band_floor.size
         homes = sorted({int(h) for h in home[rows] if h >= 0})
-        take = [tables.term_row[tid] for tid in term_col] + [tables.has_row[p] for p in key] + [tables.base_row]
-        take += list(range(tables.band_row, tables.band_row + n_bands)) + [tables.district_row[h] for h in homes]
+        shared = [tables.has_row[p] for p in key] + [tables.base_row] + list(range(tables.band_row, tables.band_row + n_bands))
+        shared += [tables.district_row[h] for h in homes]
         # rows 0..r-1: the query terms (bm25); rows r..2r-1: everything else, so one product per table
-        qx = np.zeros((2 * r, len(take)), dtype=np.float32)
+        qx = np.zeros((2 * r, n_terms + len(shared)), dtype=np.float32)
         if entries:
             qi, qc, qv = (np.asarray(x) for x in zip(*entries, strict=True))
             qx[qi, qc] = qv
@@ -226,7 +249,7 @@ class _Group:
         for j, p in enumerate(key):
             if j:  # suppliers with an earlier wanted capability are scored in that table
                 ext[:, n_terms + j - 1] = _AWAY
-            out = qx @ np.take(tables.block[p], take, axis=0)
+            out = qx @ np.take(tables.block[p], [tables.term_row[p][tid] for tid in term_col] + shared, axis=0)
             for i, cols in self.excluded.get(p, []):
                 out[i, cols] = 0.0
                 out[r + i, cols] = -np.inf
