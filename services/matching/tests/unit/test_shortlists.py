@@ -32,6 +32,12 @@ def _index(n: int, seed: int) -> SupplierIndex:
 
 
 def _assert_as_one_by_one(index: SupplierIndex, queries: list[DemandQuery], m: int, **kwargs) -> None:
+    """At the default depth and at the least one (m+1: most demands then rescored in full)."""
+    for depth in (None, m + 1):
+        _assert_at_depth(index, queries, m, depth=depth, **kwargs)
+
+
+def _assert_at_depth(index: SupplierIndex, queries: list[DemandQuery], m: int, **kwargs) -> None:
     slots, scores, beyond = top_candidates(index, queries, m, **kwargs)
     for d, query in enumerate(queries):
         one = index.score(query)
@@ -48,12 +54,11 @@ def _assert_as_one_by_one(index: SupplierIndex, queries: list[DemandQuery], m: i
 
 
 @pytest.mark.parametrize("hot", [(), HOT])
-@pytest.mark.parametrize("depth", [None, 13])
-def test_top_equals_ranking_one_by_one(hot: tuple[str, ...], depth: int | None) -> None:
+def test_top_equals_ranking_one_by_one(hot: tuple[str, ...]) -> None:
     index = _index(1_500, 1)
     rng = random.Random(2)
     queries = [demand(rng, hot=hot) for _ in range(120)]
-    _assert_as_one_by_one(index, queries, 12, depth=depth)
+    _assert_as_one_by_one(index, queries, 12)
 
 
 def test_small_chunks_and_the_full_rescoring_give_the_same_top(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,7 +74,7 @@ def test_small_chunks_and_the_full_rescoring_give_the_same_top(monkeypatch: pyte
         return candidates(self, rows, depth)
 
     monkeypatch.setattr(shortlists._Group, "_candidates", counted)
-    _assert_as_one_by_one(index, queries, 10, depth=11, chunk_cells=3_000)
+    _assert_at_depth(index, queries, 10, depth=11, chunk_cells=3_000)
     assert any(full)
 
 
@@ -91,7 +96,6 @@ def test_after_edits_suspensions_and_full_suppliers() -> None:
     queries = [demand(rng) for _ in range(100)]
     queries += [replace(queries[i], capabilities={code: i + 1 for code in multi[i].capabilities}) for i in range(5)]
     _assert_as_one_by_one(index, queries, 8)
-    _assert_as_one_by_one(index, queries, 8, depth=9)
 
 
 def test_exclusions_leave_the_supplier_out_of_the_top_and_of_the_text_normalisation() -> None:
@@ -104,7 +108,6 @@ def test_exclusions_leave_the_supplier_out_of_the_top_and_of_the_text_normalisat
         best = int(scored.slots[np.argmax(scored.score)])
         queries[d] = replace(queries[d], exclude=frozenset({index.firm_at(best_text), index.firm_at(best)}))
     _assert_as_one_by_one(index, queries, 6)
-    _assert_as_one_by_one(index, queries, 6, depth=7)
 
 
 def test_demands_without_budget_district_known_capabilities_or_matching_words() -> None:
@@ -124,7 +127,6 @@ def test_demands_without_budget_district_known_capabilities_or_matching_words() 
         *base[9:],
     ]
     _assert_as_one_by_one(index, queries, 5)
-    _assert_as_one_by_one(index, queries, 5, depth=6)
 
 
 def test_fewer_eligible_suppliers_than_the_top() -> None:
