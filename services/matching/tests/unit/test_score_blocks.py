@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from matching.domain.assignment import CandidateGraph, block_pricing, solve, solve_priced
-from matching.domain.index import SupplierIndex, score_blocks, top_candidates
+from matching.domain.index import SupplierIndex, score_blocks
+from matching.domain.shortlists import top_candidates
 from matching.synthetic import demand, supplier
 
 HOT = ("digital_human_live", "agent_development")

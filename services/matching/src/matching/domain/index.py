@@ -270,35 +270,6 @@ def score_blocks(index: SupplierIndex, queries: list[DemandQuery], *, max_cells:
     return list(iter_score_blocks(index, queries, chunk_cells=max(cells, 1), grouped=(groups, eligible)))
 
 
-def top_candidates(
-    index: SupplierIndex, queries: list[DemandQuery], m: int, *, chunk_cells: int = 8_000_000
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each demand's best ``m`` slots and scores (best first, −inf padded) and its (m+1)-th best
-    score (−inf if none): candidate generation for many demands, scored in bounded chunks."""
-    slots_out = np.zeros((len(queries), m), dtype=np.int64)
-    scores_out = np.full((len(queries), m), -np.inf)
-    beyond = np.full(len(queries), -np.inf)
-    for block in iter_score_blocks(index, queries, chunk_cells=chunk_cells):
-        width = block.slots.size
-        if width == 0:
-            continue
-        take = min(m + 1, width)
-        part = (
-            np.argpartition(-block.score, take - 1, axis=1)[:, :take]
-            if width > take
-            else np.broadcast_to(np.arange(width), (block.demands.size, width))
-        )
-        sc = np.take_along_axis(block.score, part, axis=1)
-        order = np.argsort(-sc, axis=1, kind="stable")
-        part, sc = np.take_along_axis(part, order, axis=1), np.take_along_axis(sc, order, axis=1)
-        kept = min(m, take)
-        slots_out[block.demands, :kept] = block.slots[part[:, :kept]]
-        scores_out[block.demands, :kept] = sc[:, :kept]
-        if take > m:
-            beyond[block.demands] = sc[:, m]
-    return slots_out, scores_out, beyond
-
-
 def iter_score_blocks(
     index: SupplierIndex,
     queries: list[DemandQuery],
