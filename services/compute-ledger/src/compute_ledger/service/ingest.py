@@ -97,7 +97,7 @@ async def report(
         return _answer(outcomes)
 
     await partitions.ensure(db.engine, [p.record.started_at for p in pending])
-    fresh_message, stored = await usage_store.ingest(
+    stored = await usage_store.ingest(
         uow.session,
         _rows(pending),
         message_key=message_key,
@@ -105,21 +105,24 @@ async def report(
         now=now,
         default_city=default_city,
     )
-    if not fresh_message:
+    if stored is None:
         raise DomainError("webhook_replayed")
-    accepted: list[tuple[_Pending, int]] = []
+    accepted: list[tuple[_Pending, int | None]] = []
     for p in pending:
-        s = stored[p.key]
-        if s.usage_id is not None:
+        earlier = stored.taken.get(p.key, _CLAIMED)
+        if earlier is _CLAIMED:
             flags = tuple(f for f in (p.discrepancy and f"price_{p.discrepancy}", p.over_quota and "over_quota") if f)
             outcomes[p.index] = Outcome(p.record.id, "accepted", flags=flags)
-            accepted.append((p, s.usage_id))
-        elif s.existing_hash == p.body_hash:
+            accepted.append((p, stored.usage_ids.get(p.key)))
+        elif earlier == p.body_hash:
             outcomes[p.index] = Outcome(p.record.id, "duplicate")
         else:
             outcomes[p.index] = _conflict(p.record.id, p.index)
     await _after_insert(uow, accepted)
     return _answer(outcomes)
+
+
+_CLAIMED = object()  # a key this call claimed (not among the keys it found taken)
 
 
 def _conflict(record_id: str, index: int) -> Outcome:

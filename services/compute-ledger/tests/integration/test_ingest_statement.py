@@ -1,0 +1,66 @@
+"""The ingest statement against the real database: what it answers when a concurrent batch holds the same keys."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+from compute_ledger.adapters import usage_store
+from compute_ledger.adapters.usage_store import EARLIEST, PartitionKeeper
+from compute_ledger.domain.usage import parse_record, record_key
+from compute_ledger.service.ingest import _Pending, _rows
+from opc_devstack.ledger_flows import gpu, new_uscc
+
+
+def _batch(vendor_id: uuid.UUID, records: list[dict], now) -> list[_Pending]:
+    out = []
+    for i, raw in enumerate(records):
+        record = parse_record(raw, i, earliest=EARLIEST, latest=now + timedelta(days=1))
+        out.append(_Pending(i, record, record_key(vendor_id, record.id), record.body_hash()))
+    return out
+
+
+async def _ingest(session, vendor_id: uuid.UUID, pending: list[_Pending], now) -> usage_store.Stored | None:
+    return await usage_store.ingest(
+        session, _rows(pending), message_key=uuid.uuid4().bytes, vendor_id=vendor_id, now=now, default_city="chengdu"
+    )
+
+
+async def test_keys_a_concurrent_batch_committed_meanwhile_are_answered_with_its_hash(ledger) -> None:
+    vendor_id, now = uuid.UUID((await ledger.vendor()).id), ledger.clock.now()
+    buyer, at = new_uscc(), now - timedelta(hours=2)
+    first = _batch(vendor_id, [gpu(buyer, "k-1", at=at), gpu(buyer, "k-2", at=at)], now)
+    # the second batch repeats k-1 as it is, k-2 with another amount, and brings k-3
+    second = _batch(vendor_id, [gpu(buyer, "k-1", at=at), gpu(buyer, "k-2", at=at, amount=1), gpu(buyer, "k-3", at=at)], now)
+    await PartitionKeeper().ensure(ledger.db.engine, [at])
+    async with ledger.db.sessionmaker() as a, ledger.db.sessionmaker() as b:
+        assert await _ingest(a, vendor_id, first, now) == usage_store.Stored({}, {})  # claimed both, not yet committed
+        waiting = asyncio.create_task(_ingest(b, vendor_id, second, now))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # the second batch's claim waits for the first batch's transaction
+        await a.commit()
+        stored = await asyncio.wait_for(waiting, 10)
+        await b.commit()
+    # both keys were taken after the second statement's snapshot: their hashes are read again, not left unknown
+    assert stored == usage_store.Stored({first[0].key: first[0].body_hash, first[1].key: first[1].body_hash}, {})
+    assert stored.taken[second[0].key] == second[0].body_hash  # a duplicate
+    assert stored.taken[second[1].key] != second[1].body_hash  # a conflict
+    assert second[2].key not in stored.taken  # claimed by the second batch
+
+
+async def test_replayed_message_writes_nothing_and_corrections_get_their_new_ids(ledger) -> None:
+    vendor_id, now = uuid.UUID((await ledger.vendor()).id), ledger.clock.now()
+    buyer, at = new_uscc(), now - timedelta(hours=2)
+    await PartitionKeeper().ensure(ledger.db.engine, [at])
+    original = _batch(vendor_id, [gpu(buyer, "m-1", at=at)], now)
+    restated = _batch(vendor_id, [gpu(buyer, "m-2", at=at, amount=900, correction_of="m-1"), gpu(buyer, "m-3", at=at)], now)
+    async with ledger.db.sessionmaker() as session:
+        await _ingest(session, vendor_id, original, now)
+        key = uuid.uuid4().bytes
+        rows = _rows(restated)
+        common = {"message_key": key, "vendor_id": vendor_id, "now": now, "default_city": "chengdu"}
+        stored = await usage_store.ingest(session, rows, **common)
+        assert stored is not None and stored.taken == {} and list(stored.usage_ids) == [restated[0].key]
+        assert await usage_store.ingest(session, rows, **common) is None  # the same message id again
+        await session.commit()
