@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta, timezone
+
+from sqlalchemy import text
 
 from compute_ledger.adapters import usage_store
 from compute_ledger.adapters.usage_store import EARLIEST, PartitionKeeper
@@ -17,7 +19,7 @@ def _batch(vendor_id: uuid.UUID, records: list[dict], now) -> list[_Pending]:
     out = []
     for i, raw in enumerate(records):
         record = parse_record(raw, i, earliest=EARLIEST, latest=now + timedelta(days=1))
-        out.append(_Pending(i, record, record_key(vendor_id, record.id), record.body_hash()))
+        out.append(_Pending(i, record, record_key(vendor_id, record.id), record.body_hash(), 1200, None))
     return out
 
 
@@ -64,3 +66,20 @@ async def test_replayed_message_writes_nothing_and_corrections_get_their_new_ids
         assert stored is not None and stored.taken == {} and list(stored.usage_ids) == [restated[0].key]
         assert await usage_store.ingest(session, rows, **common) is None  # the same message id again
         await session.commit()
+
+
+async def test_moments_are_stored_to_the_microsecond_whatever_their_offset(ledger) -> None:
+    vendor = await ledger.vendor()
+    buyer = new_uscc()
+    started = (ledger.clock.now() - timedelta(days=3, microseconds=876_543)).astimezone(timezone(timedelta(hours=5, minutes=45)))
+    ended = (started + timedelta(seconds=59, microseconds=1)).astimezone(UTC)
+    record = {**gpu(buyer, "t-1", at=started), "started_at": started.isoformat(), "ended_at": ended.isoformat()}
+    answer = await vendor.usage([record])
+    assert answer["accepted"] == 1
+    async with ledger.db.sessionmaker() as session:
+        row = (
+            await session.execute(
+                text("SELECT started_at, ended_at FROM ledger.usage WHERE vendor_id = CAST(:v AS uuid)"), {"v": vendor.id}
+            )
+        ).one()
+    assert (row.started_at, row.ended_at) == (started, ended) and row.started_at.microsecond == started.microsecond

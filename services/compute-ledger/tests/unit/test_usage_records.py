@@ -1,7 +1,10 @@
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from compute_ledger.domain.identifiers import uscc_problem
-from compute_ledger.domain.usage import Outcome, UsageRecord, parse_record, record_key
+from compute_ledger.domain.usage import Outcome, UsageRecord, micros, parse_record, record_key
 from opc_devstack.ledger_flows import gpu, new_uscc, tokens
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -61,3 +64,33 @@ def test_record_keys_are_per_vendor_and_compact() -> None:
 
     v1, v2 = uuid.uuid4(), uuid.uuid4()
     assert len(record_key(v1, "r")) == 16 and record_key(v1, "r") != record_key(v2, "r")
+
+
+GOLDEN = {  # body hashes computed by the first implementation (float timestamps): stored hashes must stay valid
+    "7b05dc669cf75e8467052fcc31a6d0b2": {
+        "id": "golden-1", "buyer_uscc": "91510100MA6CGUGA1W", "kind": "gpu", "started_at": "2026-11-18T11:15:00.123457+08:00",
+        "ended_at": "2026-11-18T11:25:00.999999+08:00", "gpu_model": "A800", "gpu_seconds": 600, "amount_fen": 200,
+        "tax_rate_bp": 600,
+    },
+    "4927be566fa197f352df22644ff4fb03": {
+        "id": "golden-2", "buyer_uscc": "91510100MA6CGUGA1W", "kind": "tokens", "pool_id": "6f1c1c8e-5d0a-4c36-9d7e-0a8b8f7e2d11",
+        "started_at": "2038-01-19T03:14:07.999999+00:00", "ended_at": "2038-01-19T09:00:00.000001+05:45", "model": "qwen-max",
+        "input_tokens": 1000000, "cached_input_tokens": 5, "output_tokens": 500000, "amount_fen": 720, "tax_rate_bp": 600,
+        "correction_of": "golden-0",
+    },
+}  # fmt: skip
+
+
+def test_body_hashes_of_earlier_releases_still_match() -> None:
+    window = {"earliest": WINDOW["earliest"], "latest": datetime(2041, 1, 1, tzinfo=UTC)}
+    for expected, raw in GOLDEN.items():
+        assert parse_record(raw, 0, **window).body_hash().hex() == expected
+        assert UsageRecord.model_validate(raw).record().body_hash().hex() == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2040, 12, 31), timezones=st.timezones()),
+)
+def test_exact_microseconds_equal_the_float_formula_hashes_were_made_with(moment: datetime) -> None:
+    assert micros(moment) == round(moment.timestamp() * 1_000_000)

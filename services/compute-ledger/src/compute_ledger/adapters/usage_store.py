@@ -26,6 +26,9 @@ from compute_ledger.domain.periods import month_bounds, month_of
 #: PostgreSQL in C): measured, this costs the ledger ~2 ms less per 1,000 records than one typed
 #: array parameter per column (the driver encodes arrays element by element, ~3.6 ms) and
 #: PostgreSQL no more.
+#: Moments travel as exact microseconds since the epoch (integers: cheaper to write than RFC 3339
+#: text and to read than to parse); an interval times a bigint below 2⁵³ is exact.
+_MOMENT = "timestamptz 'epoch' + (r->>{i})::bigint * interval '1 microsecond'"
 COLUMNS = (
     ("record_key", "decode(r->>{i}, 'hex')"),
     ("body_hash", "decode(r->>{i}, 'hex')"),
@@ -34,8 +37,8 @@ COLUMNS = (
     ("pool_id", "(r->>{i})::uuid"),
     ("kind", "r->>{i}"),
     ("resource", "r->>{i}"),
-    ("started_at", "(r->>{i})::timestamptz"),
-    ("ended_at", "(r->>{i})::timestamptz"),
+    ("started_at", _MOMENT),
+    ("ended_at", _MOMENT),
     ("gpu_seconds", "(r->>{i})::bigint"),
     ("input_tokens", "(r->>{i})::bigint"),
     ("cached_input_tokens", "(r->>{i})::bigint"),
@@ -124,7 +127,7 @@ async def ingest(
 ) -> Stored | None:
     """What happened to the batch's keys; None when the message is a replay (then nothing was written).
 
-    ``rows``: one list per record in :data:`COLUMNS` order (bytes as hex, times as RFC 3339 text)."""
+    ``rows``: one list per record in :data:`COLUMNS` order (bytes as hex, moments as microseconds)."""
     params: dict[str, object] = {
         "rows": to_json(rows).decode(),
         "message_key": message_key,

@@ -9,10 +9,10 @@ A record id is unique per vendor for ever. It is kept as a compact 16-byte key
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from hashlib import blake2b
-from typing import Literal
+from typing import Literal, NamedTuple
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
@@ -85,6 +85,8 @@ class UsageRecord(BaseModel):
             amount_fen=self.amount_fen,
             tax_rate_bp=self.tax_rate_bp,
             correction_of=self.correction_of,
+            started_us=micros(self.started_at),
+            ended_us=micros(self.ended_at),
         )
 
 
@@ -106,6 +108,10 @@ class Record:
     amount_fen: int
     tax_rate_bp: int
     correction_of: str | None
+    #: ``started_at`` and ``ended_at`` as exact microseconds since the Unix epoch (worked out once: the
+    #: body hash and the stored row both need them)
+    started_us: int
+    ended_us: int
 
     def units(self) -> int:
         """What the record draws from a pool: GPU-seconds, or all tokens."""
@@ -117,15 +123,24 @@ class Record:
         """16 bytes identifying the normalised body: the same record spelled differently (time zones,
         key order) hashes the same; any change of a value does not."""
         normalised = (
-            f"{self.buyer_uscc}|{self.pool_id or ''}|{self.kind}|{_micros(self.started_at)}|{_micros(self.ended_at)}|"
+            f"{self.buyer_uscc}|{self.pool_id or ''}|{self.kind}|{self.started_us}|{self.ended_us}|"
             f"{self.resource}|{self.gpu_seconds}|{self.input_tokens}|{self.cached_input_tokens}|{self.output_tokens}|"
             f"{self.amount_fen}|{self.tax_rate_bp}|{self.correction_of or ''}"
         )
         return blake2b(normalised.encode(), digest_size=16).digest()
 
 
-def _micros(moment: datetime) -> int:
-    return round(moment.timestamp() * 1_000_000)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(moment: datetime) -> int:
+    """Exact microseconds since the Unix epoch of an aware moment.
+
+    Body hashes were first computed as ``round(moment.timestamp() * 1_000_000)``; that float is
+    within 0.25 µs of the exact value below 2⁵¹ µs (the year 2041), so both give the same integer
+    for every moment the ledger accepts (up to a day ahead of now), and stored hashes stay valid."""
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def record_key(vendor_id: UUID, record_id: str) -> bytes:
@@ -136,9 +151,11 @@ def message_key(vendor_id: UUID, webhook_id: str) -> bytes:
     return blake2b(b"msg:" + vendor_id.bytes + webhook_id.encode(), digest_size=16).digest()
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """One record's verdict. ``rejected`` carries a stable code and the field at fault."""
+class Outcome(NamedTuple):
+    """One record's verdict. ``rejected`` carries a stable code and the field at fault.
+
+    A named tuple, not a frozen dataclass: a batch builds one per record, and a tuple is built in C
+    (a frozen dataclass sets each field through ``object.__setattr__``)."""
 
     id: str | None
     status: Literal["accepted", "duplicate", "rejected"]
@@ -252,4 +269,6 @@ def _fast(raw: object) -> Record | None:
         if inp is None or out is None or cached is None:
             return None
         counts = (0, inp, cached, out)
-    return Record(rid, buyer, pool_id, kind, started, ended, resource, *counts, amount, rate, correction_of)
+    return Record(
+        rid, buyer, pool_id, kind, started, ended, resource, *counts, amount, rate, correction_of, micros(started), micros(ended)
+    )

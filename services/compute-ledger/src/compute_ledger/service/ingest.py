@@ -29,14 +29,14 @@ class Vendor:
     prices: PriceBook
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     index: int
     record: Record
     key: bytes
     body_hash: bytes
-    rated_fen: int | None = None
-    discrepancy: str | None = None
+    rated_fen: int | None
+    discrepancy: str | None
     over_quota: bool = False
     pool_units: int = 0
     allocation: tuple[UUID, UUID] | None = None
@@ -78,10 +78,9 @@ async def report(
             outcomes[i] = Outcome(parsed.id, "duplicate") if same else _conflict(parsed.id, i)
             continue
         seen[parsed.id] = body_hash
-        item = _Pending(i, parsed, record_key(vendor.vendor_id, parsed.id), body_hash)
-        item.rated_fen = _rate(vendor.prices, parsed)
-        item.discrepancy = verdict(parsed.amount_fen, item.rated_fen, tolerance)
-        pending.append(item)
+        rated = _rate(vendor.prices, parsed)
+        discrepancy = verdict(parsed.amount_fen, rated, tolerance)
+        pending.append(_Pending(i, parsed, record_key(vendor.vendor_id, parsed.id), body_hash, rated, discrepancy))
 
     if any(p.record.correction_of for p in pending):
         await _check_corrections(uow, vendor, pending, outcomes)
@@ -111,7 +110,7 @@ async def report(
     for p in pending:
         earlier = stored.taken.get(p.key, _CLAIMED)
         if earlier is _CLAIMED:
-            flags = tuple(f for f in (p.discrepancy and f"price_{p.discrepancy}", p.over_quota and "over_quota") if f)
+            flags = _flags(p) if p.discrepancy or p.over_quota else ()
             outcomes[p.index] = Outcome(p.record.id, "accepted", flags=flags)
             accepted.append((p, stored.usage_ids.get(p.key)))
         elif earlier == p.body_hash:
@@ -120,6 +119,10 @@ async def report(
             outcomes[p.index] = _conflict(p.record.id, p.index)
     await _after_insert(uow, accepted)
     return _answer(outcomes)
+
+
+def _flags(p: _Pending) -> tuple[str, ...]:
+    return tuple(f for f in (p.discrepancy and f"price_{p.discrepancy}", p.over_quota and "over_quota") if f)
 
 
 _CLAIMED = object()  # a key this call claimed (not among the keys it found taken)
@@ -143,7 +146,7 @@ def _rows(pending: list[_Pending]) -> list[list]:
     return [
         [
             p.key.hex(), p.body_hash.hex(), (r := p.record).id, r.buyer_uscc, r.pool_id and str(r.pool_id), r.kind, r.resource,
-            r.started_at.isoformat(), r.ended_at.isoformat(), r.gpu_seconds, r.input_tokens, r.cached_input_tokens,
+            r.started_us, r.ended_us, r.gpu_seconds, r.input_tokens, r.cached_input_tokens,
             r.output_tokens, r.amount_fen, r.tax_rate_bp, p.rated_fen, p.discrepancy, r.correction_of, p.over_quota,
         ]
         for p in pending
