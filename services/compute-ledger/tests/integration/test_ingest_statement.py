@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from compute_ledger.adapters import usage_store
 from compute_ledger.adapters.usage_store import EARLIEST, PartitionKeeper
-from compute_ledger.domain.usage import parse_record, record_key
+from compute_ledger.domain.usage import Window, parse_record, record_key
 from compute_ledger.service.ingest import _Pending, _rows
 from opc_devstack.ledger_flows import gpu, new_uscc
 
@@ -18,7 +18,7 @@ from opc_devstack.ledger_flows import gpu, new_uscc
 def _batch(vendor_id: uuid.UUID, records: list[dict], now) -> list[_Pending]:
     out = []
     for i, raw in enumerate(records):
-        record = parse_record(raw, i, earliest=EARLIEST, latest=now + timedelta(days=1))
+        record = parse_record(raw, i, Window.between(EARLIEST, now + timedelta(days=1)))
         out.append(_Pending(i, record, record_key(vendor_id, record.id), record.body_hash(), 1200, None))
     return out
 

@@ -1,14 +1,14 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compute_ledger.domain.identifiers import uscc_problem
-from compute_ledger.domain.usage import Outcome, UsageRecord, micros, parse_record, record_key
+from compute_ledger.domain.usage import Outcome, UsageRecord, Window, micros, parse_record, record_key
 from opc_devstack.ledger_flows import gpu, new_uscc, tokens
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
-WINDOW = {"earliest": datetime(2020, 1, 1, tzinfo=UTC), "latest": datetime(2027, 1, 1, tzinfo=UTC)}
+WINDOW = Window.between(datetime(2020, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
 
 
 def test_uscc_check_character() -> None:
@@ -21,10 +21,10 @@ def test_uscc_check_character() -> None:
 
 def test_same_body_same_hash_whatever_the_spelling_of_times() -> None:
     buyer = new_uscc()
-    a = parse_record(gpu(buyer, "x", at=AT), 0, **WINDOW)
-    b = parse_record({**gpu(buyer, "x", at=AT), "started_at": "2026-11-01T08:00:00+08:00"}, 0, **WINDOW)
+    a = parse_record(gpu(buyer, "x", at=AT), 0, WINDOW)
+    b = parse_record({**gpu(buyer, "x", at=AT), "started_at": "2026-11-01T08:00:00+08:00"}, 0, WINDOW)
     assert a.body_hash() == b.body_hash()
-    assert a.body_hash() != parse_record(gpu(buyer, "x", at=AT, amount=1), 0, **WINDOW).body_hash()
+    assert a.body_hash() != parse_record(gpu(buyer, "x", at=AT, amount=1), 0, WINDOW).body_hash()
     # the model (slow path) and the fast path agree on the record they produce
     assert UsageRecord.model_validate(gpu(buyer, "x", at=AT)).record() == a
 
@@ -44,18 +44,22 @@ def test_fast_path_never_accepts_what_the_model_refuses() -> None:
         {**good, "buyer_uscc": buyer[:-1] + ("0" if buyer[-1] != "0" else "1")},
         {**good, "pool_id": "not-a-uuid-but-thirty-six-characters!"},
     ):
-        assert isinstance(parse_record(bad, 0, **WINDOW), Outcome), bad
+        assert isinstance(parse_record(bad, 0, WINDOW), Outcome), bad
 
 
 def test_rejections_name_the_field() -> None:
     buyer = new_uscc()
-    bad = parse_record({**tokens(buyer, at=AT), "gpu_seconds": 5}, 3, **WINDOW)
+    bad = parse_record({**tokens(buyer, at=AT), "gpu_seconds": 5}, 3, WINDOW)
     assert isinstance(bad, Outcome) and bad.field == "records[3]" and bad.code == "invalid"
-    backwards = parse_record({**gpu(buyer, at=AT), "ended_at": (AT - timedelta(1)).isoformat()}, 0, **WINDOW)
+    backwards = parse_record({**gpu(buyer, at=AT), "ended_at": (AT - timedelta(1)).isoformat()}, 0, WINDOW)
     assert isinstance(backwards, Outcome)
-    old = parse_record(gpu(buyer, at=datetime(2019, 1, 1, tzinfo=UTC)), 0, **WINDOW)
+    old = parse_record(gpu(buyer, at=datetime(2019, 1, 1, tzinfo=UTC)), 0, WINDOW)
     assert isinstance(old, Outcome) and old.code == "out_of_range"
-    float_amount = parse_record({**gpu(buyer, at=AT), "amount_fen": 1.0}, 1, **WINDOW)
+    late = parse_record(gpu(buyer, at=datetime(2027, 1, 1, 7, 30, tzinfo=timezone(timedelta(hours=8)))), 0, WINDOW)
+    assert isinstance(late, Outcome) and late.code == "out_of_range"  # ends 2027-01-01 00:30 UTC, after the window
+    just_in = parse_record(gpu(buyer, at=datetime(2027, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=8)))), 0, WINDOW)
+    assert not isinstance(just_in, Outcome)  # ends 2027-01-01 00:00 UTC: the window's last moment
+    float_amount = parse_record({**gpu(buyer, at=AT), "amount_fen": 1.0}, 1, WINDOW)
     assert isinstance(float_amount, Outcome) and float_amount.field == "records[1].amount_fen"
 
 
@@ -82,9 +86,9 @@ GOLDEN = {  # body hashes computed by the first implementation (float timestamps
 
 
 def test_body_hashes_of_earlier_releases_still_match() -> None:
-    window = {"earliest": WINDOW["earliest"], "latest": datetime(2041, 1, 1, tzinfo=UTC)}
+    window = Window.between(datetime(2020, 1, 1, tzinfo=UTC), datetime(2041, 1, 1, tzinfo=UTC))
     for expected, raw in GOLDEN.items():
-        assert parse_record(raw, 0, **window).body_hash().hex() == expected
+        assert parse_record(raw, 0, window).body_hash().hex() == expected
         assert UsageRecord.model_validate(raw).record().body_hash().hex() == expected
 
 

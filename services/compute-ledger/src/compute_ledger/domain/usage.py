@@ -177,7 +177,20 @@ def rejected(record_id: str | None, code: str, field: str, message: str) -> Outc
     return Outcome(record_id, "rejected", code, field, message)
 
 
-def parse_record(raw: object, index: int, *, earliest: datetime, latest: datetime) -> Record | Outcome:
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The usage windows the ledger accepts, in exact microseconds: a record's times are compared as
+    integers (comparing aware datetimes of different offsets costs ~0.4 µs each, ~1 ms a batch)."""
+
+    earliest_us: int
+    latest_us: int
+
+    @classmethod
+    def between(cls, earliest: datetime, latest: datetime) -> Window:
+        return cls(micros(earliest), micros(latest))
+
+
+def parse_record(raw: object, index: int, window: Window) -> Record | Outcome:
     """A valid record, or the rejection naming the first field at fault (``records[i].field``).
 
     The common shape is checked by a fast path that accepts only what the contract model accepts;
@@ -192,7 +205,7 @@ def parse_record(raw: object, index: int, *, earliest: datetime, latest: datetim
             loc = ".".join(str(p) for p in err.get("loc", ()))
             field = f"records[{index}]" + (f".{loc}" if loc else "")
             return rejected(rid, "invalid", field, err.get("msg", "invalid"))
-    if record.started_at < earliest or record.ended_at > latest:
+    if record.started_us < window.earliest_us or record.ended_us > window.latest_us:
         return rejected(
             record.id, "out_of_range", f"records[{index}].started_at", "the usage window lies outside what the ledger accepts"
         )
@@ -255,8 +268,11 @@ def _fast(raw: object) -> Record | None:
         except ValueError:
             return None
     started, ended = _moment(raw["started_at"]), _moment(raw["ended_at"])
+    if started is None or ended is None:
+        return None
+    started_us, ended_us = micros(started), micros(ended)
     amount, rate = _count(raw["amount_fen"], 10**13), _count(raw["tax_rate_bp"], 10_000)
-    if started is None or ended is None or ended < started or amount is None or rate is None:
+    if ended_us < started_us or amount is None or rate is None:
         return None
     if kind == "gpu":
         seconds = _count(raw["gpu_seconds"], 10**12)
@@ -269,6 +285,4 @@ def _fast(raw: object) -> Record | None:
         if inp is None or out is None or cached is None:
             return None
         counts = (0, inp, cached, out)
-    return Record(
-        rid, buyer, pool_id, kind, started, ended, resource, *counts, amount, rate, correction_of, micros(started), micros(ended)
-    )
+    return Record(rid, buyer, pool_id, kind, started, ended, resource, *counts, amount, rate, correction_of, started_us, ended_us)

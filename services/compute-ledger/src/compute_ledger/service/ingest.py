@@ -17,7 +17,7 @@ from compute_ledger.adapters import usage_store
 from compute_ledger.adapters.usage_store import EARLIEST, LATEST_AHEAD, PartitionKeeper
 from compute_ledger.domain.pools import draw
 from compute_ledger.domain.pricing import PriceBook, Tolerance, rate_gpu, rate_tokens, verdict
-from compute_ledger.domain.usage import MAX_RECORDS, Outcome, Record, parse_record, record_key, rejected
+from compute_ledger.domain.usage import MAX_RECORDS, Outcome, Record, Window, parse_record, record_key, rejected
 from opc_shared.db import Database, UnitOfWork
 from opc_shared.errors import DomainError, InvalidInput
 
@@ -66,9 +66,9 @@ async def report(
     outcomes: list[Outcome | None] = [None] * len(raw_records)
     pending: list[_Pending] = []
     seen: dict[str, bytes] = {}
-    latest = now + LATEST_AHEAD
+    window = Window.between(EARLIEST, now + LATEST_AHEAD)
     for i, raw in enumerate(raw_records):
-        parsed = parse_record(raw, i, earliest=EARLIEST, latest=latest)
+        parsed = parse_record(raw, i, window)
         if isinstance(parsed, Outcome):
             outcomes[i] = parsed
             continue
