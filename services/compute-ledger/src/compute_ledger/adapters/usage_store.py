@@ -49,6 +49,7 @@ COLUMNS = (
     ("discrepancy", "r->>{i}"),
     ("correction_of", "r->>{i}"),
     ("over_quota", "(r->>{i})::boolean"),
+    ("month", "r->>{i}"),  # the Asia/Shanghai month of started_at (the ledger works it out once per hour of the batch)
 )
 
 _SELECT = ", ".join(f"{expr.format(i=i)} AS {name}" for i, (name, expr) in enumerate(COLUMNS))
@@ -75,11 +76,8 @@ WITH input AS (
     SELECT f.usage_id, i.started_at, i.ended_at, :vendor_id, i.record_id, fa.firm_id, i.buyer_uscc, i.pool_id, i.kind,
         i.resource, i.gpu_seconds, i.input_tokens, i.cached_input_tokens, i.output_tokens, i.amount_fen, i.tax_rate_bp,
         i.rated_fen, i.discrepancy, i.correction_of, i.over_quota,
-        CASE WHEN EXISTS (
-            SELECT 1 FROM ledger.periods p
-            WHERE p.city = coalesce(fa.city, :default_city)
-              AND p.period = to_char(i.started_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'))
-        THEN :open_month ELSE to_char(i.started_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') END,
+        CASE WHEN EXISTS (SELECT 1 FROM ledger.periods p WHERE p.city = coalesce(fa.city, :default_city) AND p.period = i.month)
+        THEN :open_month ELSE i.month END,
         :now
     FROM input i JOIN fresh f USING (record_key)
     LEFT JOIN ledger.firm_accounts fa ON fa.uscc = i.buyer_uscc
@@ -160,13 +158,11 @@ class PartitionKeeper:
     def __init__(self) -> None:
         self._known: set[str] = set()
 
-    async def ensure(self, engine: AsyncEngine, moments: list[datetime]) -> None:
-        first, last = month_of(min(moments)), month_of(max(moments))
-        if first == last and first in self._known:
-            return  # the usual batch: one month, known to exist
-        months = {month_of(m) for m in moments} - self._known
+    async def ensure(self, engine: AsyncEngine, months: set[str]) -> None:
+        """``months``: the ``YYYY-MM`` months (Asia/Shanghai) of the rows about to be inserted."""
+        months = months - self._known
         if not months:
-            return
+            return  # the usual batch: its months are known to exist
         async with engine.begin() as conn:
             existing = {
                 name

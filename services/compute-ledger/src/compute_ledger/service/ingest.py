@@ -8,13 +8,15 @@ and attributed when ``firm.registered`` for that USCC arrives.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from uuid import UUID
 
 from sqlalchemy import text
 
 from compute_ledger.adapters import usage_store
 from compute_ledger.adapters.usage_store import EARLIEST, LATEST_AHEAD, PartitionKeeper
+from compute_ledger.domain.periods import month_of
 from compute_ledger.domain.pools import draw
 from compute_ledger.domain.pricing import PriceBook, Tolerance, rate_gpu, rate_tokens, verdict
 from compute_ledger.domain.usage import MAX_RECORDS, Outcome, Record, Window, parse_record, record_key, rejected
@@ -95,10 +97,11 @@ async def report(
             raise DomainError("webhook_replayed")
         return _answer(outcomes)
 
-    await partitions.ensure(db.engine, [p.record.started_at for p in pending])
+    months = [_month_at_hour(p.record.started_us // _HOUR_US) for p in pending]
+    await partitions.ensure(db.engine, set(months))
     stored = await usage_store.ingest(
         uow.session,
-        _rows(pending),
+        _rows(pending, months),
         message_key=message_key,
         vendor_id=vendor.vendor_id,
         now=now,
@@ -141,16 +144,27 @@ def _rate(prices: PriceBook, record: Record) -> int | None:
     return rate_tokens(price, record.input_tokens, record.cached_input_tokens, record.output_tokens)
 
 
-def _rows(pending: list[_Pending]) -> list[list]:
-    """The batch as rows in ``usage_store.COLUMNS`` order, ready for JSON."""
+def _rows(pending: list[_Pending], months: list[str]) -> list[list]:
+    """The batch as rows in ``usage_store.COLUMNS`` order, ready for JSON (``months``: each record's month)."""
     return [
         [
             p.key.hex(), p.body_hash.hex(), (r := p.record).id, r.buyer_uscc, r.pool_id and str(r.pool_id), r.kind, r.resource,
             r.started_us, r.ended_us, r.gpu_seconds, r.input_tokens, r.cached_input_tokens,
-            r.output_tokens, r.amount_fen, r.tax_rate_bp, p.rated_fen, p.discrepancy, r.correction_of, p.over_quota,
+            r.output_tokens, r.amount_fen, r.tax_rate_bp, p.rated_fen, p.discrepancy, r.correction_of, p.over_quota, month,
         ]
-        for p in pending
+        for p, month in zip(pending, months, strict=True)
     ]  # fmt: skip
+
+
+_HOUR_US = 3_600_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@lru_cache(maxsize=4096)
+def _month_at_hour(hour: int) -> str:
+    """The Asia/Shanghai month of the ``hour``-th UTC hour since the epoch: every moment of a UTC hour
+    lies in one Shanghai month (its offset is whole hours), so a batch works months out once per hour."""
+    return month_of(_EPOCH + timedelta(hours=hour))
 
 
 def _answer(outcomes: list[Outcome | None]) -> dict:
