@@ -1,11 +1,14 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compute_ledger.domain.identifiers import uscc_problem
-from compute_ledger.domain.usage import Outcome, UsageRecord, parse_record, record_key
+from compute_ledger.domain.usage import Outcome, UsageRecord, Window, micros, parse_record, record_key
 from opc_devstack.ledger_flows import gpu, new_uscc, tokens
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
-WINDOW = {"earliest": datetime(2020, 1, 1, tzinfo=UTC), "latest": datetime(2027, 1, 1, tzinfo=UTC)}
+WINDOW = Window.between(datetime(2020, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
 
 
 def test_uscc_check_character() -> None:
@@ -18,10 +21,10 @@ def test_uscc_check_character() -> None:
 
 def test_same_body_same_hash_whatever_the_spelling_of_times() -> None:
     buyer = new_uscc()
-    a = parse_record(gpu(buyer, "x", at=AT), 0, **WINDOW)
-    b = parse_record({**gpu(buyer, "x", at=AT), "started_at": "2026-11-01T08:00:00+08:00"}, 0, **WINDOW)
+    a = parse_record(gpu(buyer, "x", at=AT), 0, WINDOW)
+    b = parse_record({**gpu(buyer, "x", at=AT), "started_at": "2026-11-01T08:00:00+08:00"}, 0, WINDOW)
     assert a.body_hash() == b.body_hash()
-    assert a.body_hash() != parse_record(gpu(buyer, "x", at=AT, amount=1), 0, **WINDOW).body_hash()
+    assert a.body_hash() != parse_record(gpu(buyer, "x", at=AT, amount=1), 0, WINDOW).body_hash()
     # the model (slow path) and the fast path agree on the record they produce
     assert UsageRecord.model_validate(gpu(buyer, "x", at=AT)).record() == a
 
@@ -41,18 +44,22 @@ def test_fast_path_never_accepts_what_the_model_refuses() -> None:
         {**good, "buyer_uscc": buyer[:-1] + ("0" if buyer[-1] != "0" else "1")},
         {**good, "pool_id": "not-a-uuid-but-thirty-six-characters!"},
     ):
-        assert isinstance(parse_record(bad, 0, **WINDOW), Outcome), bad
+        assert isinstance(parse_record(bad, 0, WINDOW), Outcome), bad
 
 
 def test_rejections_name_the_field() -> None:
     buyer = new_uscc()
-    bad = parse_record({**tokens(buyer, at=AT), "gpu_seconds": 5}, 3, **WINDOW)
+    bad = parse_record({**tokens(buyer, at=AT), "gpu_seconds": 5}, 3, WINDOW)
     assert isinstance(bad, Outcome) and bad.field == "records[3]" and bad.code == "invalid"
-    backwards = parse_record({**gpu(buyer, at=AT), "ended_at": (AT - timedelta(1)).isoformat()}, 0, **WINDOW)
+    backwards = parse_record({**gpu(buyer, at=AT), "ended_at": (AT - timedelta(1)).isoformat()}, 0, WINDOW)
     assert isinstance(backwards, Outcome)
-    old = parse_record(gpu(buyer, at=datetime(2019, 1, 1, tzinfo=UTC)), 0, **WINDOW)
+    old = parse_record(gpu(buyer, at=datetime(2019, 1, 1, tzinfo=UTC)), 0, WINDOW)
     assert isinstance(old, Outcome) and old.code == "out_of_range"
-    float_amount = parse_record({**gpu(buyer, at=AT), "amount_fen": 1.0}, 1, **WINDOW)
+    late = parse_record(gpu(buyer, at=datetime(2027, 1, 1, 7, 30, tzinfo=timezone(timedelta(hours=8)))), 0, WINDOW)
+    assert isinstance(late, Outcome) and late.code == "out_of_range"  # ends 2027-01-01 00:30 UTC, after the window
+    just_in = parse_record(gpu(buyer, at=datetime(2027, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=8)))), 0, WINDOW)
+    assert not isinstance(just_in, Outcome)  # ends 2027-01-01 00:00 UTC: the window's last moment
+    float_amount = parse_record({**gpu(buyer, at=AT), "amount_fen": 1.0}, 1, WINDOW)
     assert isinstance(float_amount, Outcome) and float_amount.field == "records[1].amount_fen"
 
 
@@ -61,3 +68,33 @@ def test_record_keys_are_per_vendor_and_compact() -> None:
 
     v1, v2 = uuid.uuid4(), uuid.uuid4()
     assert len(record_key(v1, "r")) == 16 and record_key(v1, "r") != record_key(v2, "r")
+
+
+GOLDEN = {  # body hashes computed by the first implementation (float timestamps): stored hashes must stay valid
+    "7b05dc669cf75e8467052fcc31a6d0b2": {
+        "id": "golden-1", "buyer_uscc": "91510100MA6CGUGA1W", "kind": "gpu", "started_at": "2026-11-18T11:15:00.123457+08:00",
+        "ended_at": "2026-11-18T11:25:00.999999+08:00", "gpu_model": "A800", "gpu_seconds": 600, "amount_fen": 200,
+        "tax_rate_bp": 600,
+    },
+    "4927be566fa197f352df22644ff4fb03": {
+        "id": "golden-2", "buyer_uscc": "91510100MA6CGUGA1W", "kind": "tokens", "pool_id": "6f1c1c8e-5d0a-4c36-9d7e-0a8b8f7e2d11",
+        "started_at": "2038-01-19T03:14:07.999999+00:00", "ended_at": "2038-01-19T09:00:00.000001+05:45", "model": "qwen-max",
+        "input_tokens": 1000000, "cached_input_tokens": 5, "output_tokens": 500000, "amount_fen": 720, "tax_rate_bp": 600,
+        "correction_of": "golden-0",
+    },
+}  # fmt: skip
+
+
+def test_body_hashes_of_earlier_releases_still_match() -> None:
+    window = Window.between(datetime(2020, 1, 1, tzinfo=UTC), datetime(2041, 1, 1, tzinfo=UTC))
+    for expected, raw in GOLDEN.items():
+        assert parse_record(raw, 0, window).body_hash().hex() == expected
+        assert UsageRecord.model_validate(raw).record().body_hash().hex() == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2040, 12, 31), timezones=st.timezones()),
+)
+def test_exact_microseconds_equal_the_float_formula_hashes_were_made_with(moment: datetime) -> None:
+    assert micros(moment) == round(moment.timestamp() * 1_000_000)

@@ -9,10 +9,10 @@ A record id is unique per vendor for ever. It is kept as a compact 16-byte key
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from hashlib import blake2b
-from typing import Literal
+from typing import Literal, NamedTuple
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
@@ -85,6 +85,8 @@ class UsageRecord(BaseModel):
             amount_fen=self.amount_fen,
             tax_rate_bp=self.tax_rate_bp,
             correction_of=self.correction_of,
+            started_us=micros(self.started_at),
+            ended_us=micros(self.ended_at),
         )
 
 
@@ -106,6 +108,10 @@ class Record:
     amount_fen: int
     tax_rate_bp: int
     correction_of: str | None
+    #: ``started_at`` and ``ended_at`` as exact microseconds since the Unix epoch (worked out once: the
+    #: body hash and the stored row both need them)
+    started_us: int
+    ended_us: int
 
     def units(self) -> int:
         """What the record draws from a pool: GPU-seconds, or all tokens."""
@@ -117,15 +123,24 @@ class Record:
         """16 bytes identifying the normalised body: the same record spelled differently (time zones,
         key order) hashes the same; any change of a value does not."""
         normalised = (
-            f"{self.buyer_uscc}|{self.pool_id or ''}|{self.kind}|{_micros(self.started_at)}|{_micros(self.ended_at)}|"
+            f"{self.buyer_uscc}|{self.pool_id or ''}|{self.kind}|{self.started_us}|{self.ended_us}|"
             f"{self.resource}|{self.gpu_seconds}|{self.input_tokens}|{self.cached_input_tokens}|{self.output_tokens}|"
             f"{self.amount_fen}|{self.tax_rate_bp}|{self.correction_of or ''}"
         )
         return blake2b(normalised.encode(), digest_size=16).digest()
 
 
-def _micros(moment: datetime) -> int:
-    return round(moment.timestamp() * 1_000_000)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(moment: datetime) -> int:
+    """Exact microseconds since the Unix epoch of an aware moment.
+
+    Body hashes were first computed as ``round(moment.timestamp() * 1_000_000)``; that float is
+    within 0.25 µs of the exact value below 2⁵¹ µs (the year 2041), so both give the same integer
+    for every moment the ledger accepts (up to a day ahead of now), and stored hashes stay valid."""
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def record_key(vendor_id: UUID, record_id: str) -> bytes:
@@ -136,9 +151,11 @@ def message_key(vendor_id: UUID, webhook_id: str) -> bytes:
     return blake2b(b"msg:" + vendor_id.bytes + webhook_id.encode(), digest_size=16).digest()
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """One record's verdict. ``rejected`` carries a stable code and the field at fault."""
+class Outcome(NamedTuple):
+    """One record's verdict. ``rejected`` carries a stable code and the field at fault.
+
+    A named tuple, not a frozen dataclass: a batch builds one per record, and a tuple is built in C
+    (a frozen dataclass sets each field through ``object.__setattr__``)."""
 
     id: str | None
     status: Literal["accepted", "duplicate", "rejected"]
@@ -160,7 +177,20 @@ def rejected(record_id: str | None, code: str, field: str, message: str) -> Outc
     return Outcome(record_id, "rejected", code, field, message)
 
 
-def parse_record(raw: object, index: int, *, earliest: datetime, latest: datetime) -> Record | Outcome:
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The usage windows the ledger accepts, in exact microseconds: a record's times are compared as
+    integers (comparing aware datetimes of different offsets costs ~0.4 µs each, ~1 ms a batch)."""
+
+    earliest_us: int
+    latest_us: int
+
+    @classmethod
+    def between(cls, earliest: datetime, latest: datetime) -> Window:
+        return cls(micros(earliest), micros(latest))
+
+
+def parse_record(raw: object, index: int, window: Window) -> Record | Outcome:
     """A valid record, or the rejection naming the first field at fault (``records[i].field``).
 
     The common shape is checked by a fast path that accepts only what the contract model accepts;
@@ -175,7 +205,7 @@ def parse_record(raw: object, index: int, *, earliest: datetime, latest: datetim
             loc = ".".join(str(p) for p in err.get("loc", ()))
             field = f"records[{index}]" + (f".{loc}" if loc else "")
             return rejected(rid, "invalid", field, err.get("msg", "invalid"))
-    if record.started_at < earliest or record.ended_at > latest:
+    if record.started_us < window.earliest_us or record.ended_us > window.latest_us:
         return rejected(
             record.id, "out_of_range", f"records[{index}].started_at", "the usage window lies outside what the ledger accepts"
         )
@@ -238,8 +268,11 @@ def _fast(raw: object) -> Record | None:
         except ValueError:
             return None
     started, ended = _moment(raw["started_at"]), _moment(raw["ended_at"])
+    if started is None or ended is None:
+        return None
+    started_us, ended_us = micros(started), micros(ended)
     amount, rate = _count(raw["amount_fen"], 10**13), _count(raw["tax_rate_bp"], 10_000)
-    if started is None or ended is None or ended < started or amount is None or rate is None:
+    if ended_us < started_us or amount is None or rate is None:
         return None
     if kind == "gpu":
         seconds = _count(raw["gpu_seconds"], 10**12)
@@ -252,4 +285,4 @@ def _fast(raw: object) -> Record | None:
         if inp is None or out is None or cached is None:
             return None
         counts = (0, inp, cached, out)
-    return Record(rid, buyer, pool_id, kind, started, ended, resource, *counts, amount, rate, correction_of)
+    return Record(rid, buyer, pool_id, kind, started, ended, resource, *counts, amount, rate, correction_of, started_us, ended_us)

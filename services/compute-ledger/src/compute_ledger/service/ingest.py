@@ -8,16 +8,18 @@ and attributed when ``firm.registered`` for that USCC arrives.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from uuid import UUID
 
 from sqlalchemy import text
 
 from compute_ledger.adapters import usage_store
 from compute_ledger.adapters.usage_store import EARLIEST, LATEST_AHEAD, PartitionKeeper
+from compute_ledger.domain.periods import month_of
 from compute_ledger.domain.pools import draw
 from compute_ledger.domain.pricing import PriceBook, Tolerance, rate_gpu, rate_tokens, verdict
-from compute_ledger.domain.usage import MAX_RECORDS, Outcome, Record, parse_record, record_key, rejected
+from compute_ledger.domain.usage import MAX_RECORDS, Outcome, Record, Window, parse_record, record_key, rejected
 from opc_shared.db import Database, UnitOfWork
 from opc_shared.errors import DomainError, InvalidInput
 
@@ -29,14 +31,14 @@ class Vendor:
     prices: PriceBook
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     index: int
     record: Record
     key: bytes
     body_hash: bytes
-    rated_fen: int | None = None
-    discrepancy: str | None = None
+    rated_fen: int | None
+    discrepancy: str | None
     over_quota: bool = False
     pool_units: int = 0
     allocation: tuple[UUID, UUID] | None = None
@@ -66,9 +68,9 @@ async def report(
     outcomes: list[Outcome | None] = [None] * len(raw_records)
     pending: list[_Pending] = []
     seen: dict[str, bytes] = {}
-    latest = now + LATEST_AHEAD
+    window = Window.between(EARLIEST, now + LATEST_AHEAD)
     for i, raw in enumerate(raw_records):
-        parsed = parse_record(raw, i, earliest=EARLIEST, latest=latest)
+        parsed = parse_record(raw, i, window)
         if isinstance(parsed, Outcome):
             outcomes[i] = parsed
             continue
@@ -78,10 +80,9 @@ async def report(
             outcomes[i] = Outcome(parsed.id, "duplicate") if same else _conflict(parsed.id, i)
             continue
         seen[parsed.id] = body_hash
-        item = _Pending(i, parsed, record_key(vendor.vendor_id, parsed.id), body_hash)
-        item.rated_fen = _rate(vendor.prices, parsed)
-        item.discrepancy = verdict(parsed.amount_fen, item.rated_fen, tolerance)
-        pending.append(item)
+        rated = _rate(vendor.prices, parsed)
+        discrepancy = verdict(parsed.amount_fen, rated, tolerance)
+        pending.append(_Pending(i, parsed, record_key(vendor.vendor_id, parsed.id), body_hash, rated, discrepancy))
 
     if any(p.record.correction_of for p in pending):
         await _check_corrections(uow, vendor, pending, outcomes)
@@ -96,30 +97,38 @@ async def report(
             raise DomainError("webhook_replayed")
         return _answer(outcomes)
 
-    await partitions.ensure(db.engine, [p.record.started_at for p in pending])
-    fresh_message, stored = await usage_store.ingest(
+    months = [_month_at_hour(p.record.started_us // _HOUR_US) for p in pending]
+    await partitions.ensure(db.engine, set(months))
+    stored = await usage_store.ingest(
         uow.session,
-        _rows(pending),
+        _rows(pending, months),
         message_key=message_key,
         vendor_id=vendor.vendor_id,
         now=now,
         default_city=default_city,
     )
-    if not fresh_message:
+    if stored is None:
         raise DomainError("webhook_replayed")
-    accepted: list[tuple[_Pending, int]] = []
+    accepted: list[tuple[_Pending, int | None]] = []
     for p in pending:
-        s = stored[p.key]
-        if s.usage_id is not None:
-            flags = tuple(f for f in (p.discrepancy and f"price_{p.discrepancy}", p.over_quota and "over_quota") if f)
+        earlier = stored.taken.get(p.key, _CLAIMED)
+        if earlier is _CLAIMED:
+            flags = _flags(p) if p.discrepancy or p.over_quota else ()
             outcomes[p.index] = Outcome(p.record.id, "accepted", flags=flags)
-            accepted.append((p, s.usage_id))
-        elif s.existing_hash == p.body_hash:
+            accepted.append((p, stored.usage_ids.get(p.key)))
+        elif earlier == p.body_hash:
             outcomes[p.index] = Outcome(p.record.id, "duplicate")
         else:
             outcomes[p.index] = _conflict(p.record.id, p.index)
     await _after_insert(uow, accepted)
     return _answer(outcomes)
+
+
+def _flags(p: _Pending) -> tuple[str, ...]:
+    return tuple(f for f in (p.discrepancy and f"price_{p.discrepancy}", p.over_quota and "over_quota") if f)
+
+
+_CLAIMED = object()  # a key this call claimed (not among the keys it found taken)
 
 
 def _conflict(record_id: str, index: int) -> Outcome:
@@ -135,16 +144,27 @@ def _rate(prices: PriceBook, record: Record) -> int | None:
     return rate_tokens(price, record.input_tokens, record.cached_input_tokens, record.output_tokens)
 
 
-def _rows(pending: list[_Pending]) -> list[list]:
-    """The batch as rows in ``usage_store.COLUMNS`` order, ready for JSON."""
+def _rows(pending: list[_Pending], months: list[str]) -> list[list]:
+    """The batch as rows in ``usage_store.COLUMNS`` order, ready for JSON (``months``: each record's month)."""
     return [
         [
             p.key.hex(), p.body_hash.hex(), (r := p.record).id, r.buyer_uscc, r.pool_id and str(r.pool_id), r.kind, r.resource,
-            r.started_at.isoformat(), r.ended_at.isoformat(), r.gpu_seconds, r.input_tokens, r.cached_input_tokens,
-            r.output_tokens, r.amount_fen, r.tax_rate_bp, p.rated_fen, p.discrepancy, r.correction_of, p.over_quota,
+            r.started_us, r.ended_us, r.gpu_seconds, r.input_tokens, r.cached_input_tokens,
+            r.output_tokens, r.amount_fen, r.tax_rate_bp, p.rated_fen, p.discrepancy, r.correction_of, p.over_quota, month,
         ]
-        for p in pending
+        for p, month in zip(pending, months, strict=True)
     ]  # fmt: skip
+
+
+_HOUR_US = 3_600_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@lru_cache(maxsize=4096)
+def _month_at_hour(hour: int) -> str:
+    """The Asia/Shanghai month of the ``hour``-th UTC hour since the epoch: every moment of a UTC hour
+    lies in one Shanghai month (its offset is whole hours), so a batch works months out once per hour."""
+    return month_of(_EPOCH + timedelta(hours=hour))
 
 
 def _answer(outcomes: list[Outcome | None]) -> dict:
