@@ -11,11 +11,38 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from fastapi import FastAPI
+
 from opc_shared.consumer import list_dead_letters, replay_dead_letter
 from opc_shared.db import Database
 from opc_shared.observability import configure_logging
 from opc_shared.relay import republish_since
 from opc_shared.service import ServiceSpec, Workers, create_app
+from opc_shared.settings import ServiceSettings
+
+#: A young-generation collection after this many more container objects were allocated than freed
+#: (CPython's default is 700).
+YOUNG_GC_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """A service's work comes in bursts of short-lived objects that all die with the request or poll
+    (a 1,000-record ingest batch allocates ~10 per record; a poll's events, rows and outcomes; a page of
+    rows). With CPython's default threshold the cyclic collector runs several times per burst, promoting
+    its live objects and walking them again in older generations (measured in the ledger: ~10
+    collections and 7–10 ms of CPU per 1,000-record batch, a quarter of its Python time). Raised, a
+    burst is freed by reference counting before a collection sees it; cyclic garbage is still
+    collected, every 50,000 net allocations."""
+    gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
+def serving_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> FastAPI:
+    """The app of a long-running service process, its garbage collector tuned (``python -m <service> serve``
+    and ``uvicorn <service>.main:create --factory`` alike)."""
+    tune_gc()
+    app = create_app(spec, settings)
+    freeze_startup_heap()
+    return app
 
 
 def freeze_startup_heap() -> None:
@@ -50,11 +77,11 @@ def run_cli(spec: ServiceSpec, migrations: Path, argv: list[str] | None = None) 
     if args.command == "serve":
         import uvicorn
 
-        app = create_app(spec, settings)
-        freeze_startup_heap()
+        app = serving_app(spec, settings)
         uvicorn.run(app, host=settings.host, port=settings.http_port, log_config=None, access_log=False)
     elif args.command in ("worker", "relay", "consume"):
         configure_logging(settings)
+        tune_gc()
         freeze_startup_heap()
         asyncio.run(
             _run_workers(

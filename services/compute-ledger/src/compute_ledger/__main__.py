@@ -1,7 +1,7 @@
 import sys
 from pathlib import Path
 
-from compute_ledger.main import spec, tune_gc
+from compute_ledger.main import spec
 from opc_shared.cli import run_cli
 
 
@@ -10,7 +10,6 @@ def main() -> None:
         from compute_ledger.send_test import main as send_test
 
         sys.exit(send_test(sys.argv[2:]))
-    tune_gc()
     run_cli(spec, Path(__file__).parent / "migrations")
 
 

@@ -2,7 +2,8 @@
 
 from fastapi import FastAPI
 
-from opc_shared.service import ServiceSpec, create_app
+from opc_shared.cli import serving_app
+from opc_shared.service import ServiceSpec
 from registry import calendar_watch, scheduler
 from registry.adapters.tables import metadata
 from registry.api import cases, districts, firms, notices, places
@@ -23,4 +24,4 @@ spec = ServiceSpec(
 
 
 def create() -> FastAPI:
-    return create_app(spec)
+    return serving_app(spec)

@@ -2,7 +2,8 @@
 
 from fastapi import FastAPI
 
-from opc_shared.service import ServiceSpec, create_app
+from opc_shared.cli import serving_app
+from opc_shared.service import ServiceSpec
 from subsidy import scheduler
 from subsidy.adapters.tables import metadata
 from subsidy.api import budgets, claims, entitlements, payouts, policies, routes
@@ -24,4 +25,4 @@ spec = ServiceSpec(
 
 
 def create() -> FastAPI:
-    return create_app(spec)
+    return serving_app(spec)
