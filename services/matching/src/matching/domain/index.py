@@ -377,11 +377,13 @@ def iter_score_blocks(
                 if q.district is not None:
                     home[i] = index._districts.get(q.district, -1)
             score += (coef * np.float32(w.coverage)) @ has
-            # price fit = min(1, budget / floor) (1 for a zero floor); 0.5 without a floor or a budget
+            # price fit = 1 for a floor within the budget (a zero floor fits a zero budget), else
+            # budget / floor; 0.5 without a floor or a budget
             floor = c["price_min"][slots]
             per_floor = per_floor_all[slots]
             price = np.multiply.outer((np.nan_to_num(budget) * w.price).astype(np.float32), per_floor)
             np.minimum(price, np.float32(w.price), out=price)
+            np.copyto(price, np.float32(w.price), where=floor[None, :] <= budget[:, None])
             price[:, floor < 0] = np.float32(0.5 * w.price)
             price[np.isnan(budget)] = np.float32(0.5 * w.price)
             score += price
