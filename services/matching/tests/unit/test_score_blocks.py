@@ -128,3 +128,21 @@ def test_a_free_supplier_fits_a_zero_budget_in_every_path() -> None:
     _, scores, _ = top_candidates(index, queries, 5)
     for d, query in enumerate(queries):
         assert scores[d] == pytest.approx(np.sort(index.score(query).score)[::-1][:5], abs=1e-5)
+
+
+def test_excluded_suppliers_are_left_out_of_the_text_normalisation() -> None:
+    """A demand's best text match excluded (declined, taken): the rest are normalised by the best
+    text match left, as ranking one by one does."""
+    index = _index(600, 15)
+    rng = random.Random(16)
+    queries = [demand(rng) for _ in range(40)]
+    for d in range(0, 40, 2):
+        scored = index.score(queries[d])
+        queries[d] = replace(
+            queries[d], exclude=frozenset({index.firm_at(int(scored.slots[np.argmax(scored.components["text"])]))})
+        )
+    for block in score_blocks(index, queries):
+        for row, d in enumerate(block.demands.tolist()):
+            one = index.score(queries[d])
+            batch = block.score[row][np.isin(block.slots, one.slots)]
+            assert batch == pytest.approx(one.score, abs=1e-5)

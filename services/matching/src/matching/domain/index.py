@@ -354,6 +354,13 @@ def iter_score_blocks(
                 qi, qc, qv = (np.asarray(x) for x in zip(*q_entries, strict=True))
                 qm[qi, qc] = qv
             bm25 = qm @ dm
+            # a demand's excluded suppliers are not candidates: out of its text normalisation too
+            excluded = []
+            for i, d in enumerate(ds):
+                if queries[d].exclude:
+                    drop = [index._slot[f] for f in queries[d].exclude if f in index._slot]
+                    excluded.append((i, np.isin(slots, drop)))
+                    bm25[i, excluded[-1][1]] = 0.0
             top = bm25.max(axis=1, keepdims=True)
             # text = bm25 / the row's best (0 when nothing matches), times its weight: one pass
             score = bm25
@@ -390,8 +397,6 @@ def iter_score_blocks(
             del price
             locality = (home[:, None] == -2) | (c["district"][slots][None, :] == home[:, None])
             np.add(score, np.float32(w.locality), out=score, where=locality)
-            for i, d in enumerate(ds):
-                if queries[d].exclude:
-                    drop = [index._slot[f] for f in queries[d].exclude if f in index._slot]
-                    score[i, np.isin(slots, drop)] = -np.inf
+            for i, out in excluded:
+                score[i, out] = -np.inf
             yield ScoreBlock(rows, slots, score)
