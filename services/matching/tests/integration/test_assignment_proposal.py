@@ -1,5 +1,6 @@
-"""The assignment proposal above the batch limit: each demand's shortlist (``top_candidates``), not
-a ranking per demand, and the same answer ranking each demand alone gives when capacity is ample."""
+"""The assignment proposal from each demand's shortlist (``top_candidates``), with no round that
+scores every demand against every supplier, gives each demand the top candidate its own ranking
+gives when capacity is ample."""
 
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ async def _seed(desk) -> list[uuid.UUID]:
     return [d["id"] for d in demands]
 
 
-async def test_above_the_batch_limit_demands_get_their_own_top_candidates(desk, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_demands_get_their_own_top_candidates_from_the_shortlists(desk, monkeypatch: pytest.MonkeyPatch) -> None:
     ids = await _seed(desk)
     shortlisted: list[int] = []
     top_candidates = assignments.top_candidates
@@ -75,21 +76,15 @@ async def test_above_the_batch_limit_demands_get_their_own_top_candidates(desk, 
         shortlisted.append(len(queries))
         return top_candidates(index, queries, m)
 
-    monkeypatch.setattr(assignments, "MAX_BATCH_CELLS", 1_000)  # ~40,000 scores here
+    exact_rounds: list[int] = []  # rounds over every eligible supplier: none needed here
+    exact_pricing = assignments._exact_pricing
+
+    def counted(index, queries):
+        top_k = exact_pricing(index, queries)
+        return lambda prices: exact_rounds.append(len(queries)) or top_k(prices)
+
     monkeypatch.setattr(assignments, "top_candidates", spy)
-    exact_rounds: list[int] = []  # rounds ranking each demand alone: none needed here
-    ranked_pricing = assignments.ranked_pricing
-
-    def counted(n, scored, k):
-        top_k = ranked_pricing(n, scored, k)
-
-        def count(prices):
-            exact_rounds.append(n)
-            return top_k(prices)
-
-        return count
-
-    monkeypatch.setattr(assignments, "ranked_pricing", counted)
+    monkeypatch.setattr(assignments, "_exact_pricing", counted)
     holder_of(desk.client.app.state).exposure_max_age_s = 3600  # candidates below record exposures
     got = await desk.ok(await desk.client.post("/v1/assignments/proposal", headers=desk.admin))
     assert shortlisted == [DEMANDS] and exact_rounds == []

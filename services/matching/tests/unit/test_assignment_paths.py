@@ -1,6 +1,6 @@
-"""The proposal's two candidate paths (``service.assignments.solve``): batched scores and, above the
-batch limit, shortlists with exact rounds that rank each demand alone when the shortlists cannot
-close the gap. Both certify a gap within the tolerance against the exact full-graph optimum."""
+"""The proposal's solve (``service.assignments.solve``): shortlists, and when they cannot close the
+gap, exact rounds over every eligible supplier, batched or (above the batch limit) one by one. Each
+certifies a gap within the tolerance against the exact full-graph optimum."""
 
 import random
 
@@ -15,10 +15,12 @@ from matching.synthetic import demand, supplier
 HOT = ("digital_human_live", "agent_development")
 
 
-@pytest.mark.parametrize("demands", [400, 800])
-def test_shortlists_certify_the_optimum_under_contention(monkeypatch: pytest.MonkeyPatch, demands: int) -> None:
+@pytest.mark.parametrize(("demands", "limit", "exact"), [(400, None, None), (800, None, "batched"), (800, 0, "alone")])
+def test_each_path_certifies_the_optimum_under_contention(
+    monkeypatch: pytest.MonkeyPatch, demands: int, limit: int | None, exact: str | None
+) -> None:
     """400 hot demands: the shortlists' rounds close the gap. 800: capacity binds (fill 92 %), the
-    shortlists' outside bound (the 65th score, unpriced) stays loose and the last rounds are exact."""
+    shortlists' outside bound (the 65th score, unpriced) stays loose and the last two rounds are exact."""
     rng = random.Random(41)
     index = SupplierIndex()
     for i in range(1_500):
@@ -30,22 +32,24 @@ def test_shortlists_certify_the_optimum_under_contention(monkeypatch: pytest.Mon
         dense[b.demands[:, None], b.slots[None, :]] = b.score
     eligible = np.isfinite(dense)
     optimum = solve(CandidateGraph.full(np.where(eligible, dense, 0), capacity, eligible=eligible), assignments.PENALTY)
-    batched = assignments.solve(index, queries, capacity)
-    exact_rounds = []
-    ranked_pricing = assignments.ranked_pricing
+    rounds: list[str] = []
+    for name, label in (("block_pricing", "batched"), ("ranked_pricing", "alone")):
+        pricing = getattr(assignments, name)
+        monkeypatch.setattr(assignments, name, _counted(pricing, rounds, label))
+    if limit is not None:
+        monkeypatch.setattr(assignments, "MAX_BATCH_CELLS", limit)
+    solved = assignments.solve(index, queries, capacity)
+    true_gap = (optimum.objective - solved.assignment.objective) / (optimum.objective + assignments.PENALTY * demands)
+    assert solved.bound >= optimum.objective - 1e-6
+    assert -1e-9 <= true_gap <= solved.gap <= assignments.TOLERANCE
+    load = np.bincount(solved.assignment.supplier_of[solved.assignment.supplier_of >= 0], minlength=index.size)
+    assert np.all(load <= capacity)
+    assert rounds == ([] if exact is None else [exact, exact])
 
-    def counted(n, scored, k):
-        top_k = ranked_pricing(n, scored, k)
-        return lambda prices: exact_rounds.append(n) or top_k(prices)
 
-    monkeypatch.setattr(assignments, "MAX_BATCH_CELLS", 0)
-    monkeypatch.setattr(assignments, "ranked_pricing", counted)
-    shortlisted = assignments.solve(index, queries, capacity)
-    shift = assignments.PENALTY * len(queries)
-    for solved in (batched, shortlisted):
-        true_gap = (optimum.objective - solved.assignment.objective) / (optimum.objective + shift)
-        assert solved.bound >= optimum.objective - 1e-6
-        assert -1e-9 <= true_gap <= solved.gap <= assignments.TOLERANCE
-        load = np.bincount(solved.assignment.supplier_of[solved.assignment.supplier_of >= 0], minlength=index.size)
-        assert np.all(load <= capacity)
-    assert exact_rounds == ([] if demands == 400 else [demands, demands])
+def _counted(pricing, rounds: list[str], label: str):
+    def make(*args):
+        top_k = pricing(*args)
+        return lambda prices: rounds.append(label) or top_k(prices)
+
+    return make
