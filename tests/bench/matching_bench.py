@@ -50,6 +50,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from matching.domain.assignment import (
     CandidateGraph,
@@ -318,6 +319,7 @@ def main() -> None:
         "--random-only", action="store_true", help="only the random assignment (generation, solve) and its exact check"
     )
     args = ap.parse_args()
+    threadpool_limits(1, user_api="blas")  # as the matching process runs (matching/main.py)
     if args.contended_only and args.random_only:
         ap.error("--contended-only and --random-only exclude each other")
 
