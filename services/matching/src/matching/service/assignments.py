@@ -12,7 +12,7 @@ the score after the shortlist bounds nothing a price has lowered, so after ``SHO
 last rounds price every demand against all its eligible suppliers: scored in one batch
 (``score_blocks``) when they fit in ``MAX_BATCH_CELLS``, else ranked one by one. The batch is not
 the first tool even when it fits: for 2,500 random demands (37 M scores) it took 9-15 s against 1 s,
-its first pricing seeding millions of arcs."""
+its first round's per-supplier seeding (meant for contention) giving the flow 5.3 M arcs."""
 
 from __future__ import annotations
 
