@@ -50,8 +50,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from matching.domain.assignment import CandidateGraph, block_pricing, solve, solve_priced
+from matching.domain.assignment import (
+    CandidateGraph,
+    block_pricing,
+    ranked_pricing,
+    shortlist_pricing,
+    solve,
+    solve_priced,
+)
 from matching.domain.index import SupplierIndex, score_blocks
 from matching.domain.shortlists import top_candidates
 from matching.domain.teams import TeamCandidate, form
@@ -132,46 +140,6 @@ def candidates(index: SupplierIndex, demands: int, seed: int, *, hot: tuple[str,
     return {"slots": slots, "scores": scores, "beyond": beyond, "queries": queries}, took
 
 
-def full_pricing(index: SupplierIndex, queries: list, k: int):
-    """Every demand's top-K by score − price over every eligible supplier (the exact pricing pass)."""
-
-    def top_k(prices: np.ndarray):
-        ds, ss, scs, outside = [], [], [], np.full(len(queries), -np.inf)
-        for d, query in enumerate(queries):
-            scored = index.score(query)
-            reduced = scored.score - prices[scored.slots]
-            if reduced.size > k:
-                part = np.argpartition(-reduced, k)
-                chosen, rest = part[:k], part[k:]
-                outside[d] = reduced[rest].max()
-            else:
-                chosen = np.arange(reduced.size)
-            ds.append(np.full(chosen.size, d))
-            ss.append(scored.slots[chosen])
-            scs.append(scored.score[chosen].astype(np.float64))
-        return np.concatenate(ds), np.concatenate(ss), np.concatenate(scs), outside
-
-    return top_k
-
-
-def priced_top_k(cache: dict, k: int):
-    slots, scores, beyond = cache["slots"], cache["scores"], cache["beyond"]
-    rows = np.arange(slots.shape[0])
-
-    def top_k(prices: np.ndarray):
-        reduced = scores - prices[slots]
-        order = np.argsort(-reduced, axis=1, kind="stable")
-        chosen = order[:, :k]
-        outside = np.maximum(reduced[rows, order[:, k]], beyond)
-        d = np.repeat(rows, k)
-        s = slots[rows[:, None], chosen].reshape(-1)
-        sc = scores[rows[:, None], chosen].reshape(-1)
-        keep = np.isfinite(sc)
-        return d[keep], s[keep], sc[keep], outside
-
-    return top_k
-
-
 def batched_candidates(index: SupplierIndex, demands: int, seed: int, *, hot: tuple[str, ...]) -> tuple[list, float]:
     """Candidate generation in one batch: ``score_blocks`` scores every demand against every
     supplier eligible for it (demands grouped by wanted capabilities, BM25 as a matrix product)."""
@@ -206,7 +174,8 @@ def assignment(index: SupplierIndex, cache: dict) -> dict:
     """The solve from the cached shortlists; if their loose outside bound leaves the gap open, the
     exact pricing pass over every supplier closes it (timed apart: it is a ranking per demand)."""
     passes = {"n": 0, "s": 0.0, "cpu": 0.0}
-    exact = full_pricing(index, cache["queries"], K)
+    queries = cache["queries"]
+    exact = ranked_pricing(len(queries), lambda d: index.score(queries[d]), K)
 
     def counted(prices: np.ndarray):
         t, cpu = time.perf_counter(), time.process_time()
@@ -220,7 +189,7 @@ def assignment(index: SupplierIndex, cache: dict) -> dict:
     solved = solve_priced(
         cache["slots"].shape[0],
         capacities(index),
-        priced_top_k(cache, K),
+        shortlist_pricing(cache["slots"], cache["scores"], cache["beyond"], K),
         PENALTY,
         tolerance=0.005,
         max_rounds=4,
@@ -270,7 +239,8 @@ def exact_check(seed: int, *, hot: tuple[str, ...] = ()) -> dict:
         keep = sc >= 0
         return d[keep], s[keep], sc[keep], reduced[rows, order[:, K]]
 
-    priced = solve_priced(n, cap, priced_top_k(cache, K), PENALTY, tolerance=0.005, max_rounds=4, final_top_k=dense_pricing)
+    shortlist = shortlist_pricing(cache["slots"], cache["scores"], cache["beyond"], K)
+    priced = solve_priced(n, cap, shortlist, PENALTY, tolerance=0.005, max_rounds=4, final_top_k=dense_pricing)
     true_gap = (full.objective - priced.assignment.objective) / (full.objective + PENALTY * n)
     batched = solve_priced(n, cap, block_pricing(score_blocks(index, queries), n, K_BLOCKS), PENALTY, tolerance=0.005)
     return {
@@ -349,6 +319,7 @@ def main() -> None:
         "--random-only", action="store_true", help="only the random assignment (generation, solve) and its exact check"
     )
     args = ap.parse_args()
+    threadpool_limits(1, user_api="blas")  # as the matching process runs (matching/main.py)
     if args.contended_only and args.random_only:
         ap.error("--contended-only and --random-only exclude each other")
 

@@ -1,6 +1,8 @@
 """The matching app: ``uvicorn matching.main:create --factory`` or ``python -m matching serve``."""
 
+import numpy  # noqa: F401  (loads the BLAS that threadpool_limits below sets)
 from fastapi import FastAPI
+from threadpoolctl import threadpool_limits
 
 from matching.adapters.tables import metadata
 from matching.api import demands, offers, showcase, suppliers
@@ -9,6 +11,11 @@ from matching.service.dispatch import expiry_job
 from matching.service.problems import PROBLEMS
 from matching.settings import MatchingSettings
 from opc_shared.service import ServiceSpec, create_app
+
+#: numpy's BLAS on one thread for the whole process (``serve``, workers, tests: all import this).
+#: Matching's products (``score_blocks``, ``top_candidates``) are many and small; on a busy 2-core
+#: machine OpenBLAS's second thread cost 1.5-1.9x their CPU time, and wall time too (README, Matching).
+threadpool_limits(1, user_api="blas")
 
 spec = ServiceSpec(
     package="matching",

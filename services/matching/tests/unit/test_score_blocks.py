@@ -9,6 +9,7 @@ import pytest
 
 from matching.domain.assignment import CandidateGraph, block_pricing, solve, solve_priced
 from matching.domain.index import SupplierIndex, score_blocks
+from matching.domain.scoring import price_fit
 from matching.domain.shortlists import top_candidates
 from matching.synthetic import demand, supplier
 
@@ -104,3 +105,44 @@ def test_shared_postings_after_edits_and_suspensions_equal_one_by_one() -> None:
         ordered = np.sort(one.score)[::-1][:8]
         assert scores[d, : ordered.size] == pytest.approx(ordered, abs=1e-5)
         assert set(slots[d, : ordered.size].tolist()) <= set(one.slots.tolist())
+
+
+def test_a_free_supplier_fits_a_zero_budget_in_every_path() -> None:
+    """Budget 0 and floor 0: the floor is within the budget, so the price fit is 1 (``price_fit``),
+    in the batched and shortlisted paths as in ranking one by one; a positive floor fits 0."""
+    index = _index(300, 13)
+    for i, f in enumerate(index.live_facts()[:40]):
+        index.upsert(replace(f, price_min_fen=0 if i % 2 else 500_000))
+    rng = random.Random(14)
+    queries = [replace(demand(rng), budget_max_fen=0) for _ in range(30)]
+    assert price_fit(0, 0) == 1.0 and price_fit(500_000, 0) == 0.0
+    free = {index._slot[f.firm_id] for f in index.live_facts() if f.price_min_fen == 0}
+    checked = 0
+    for block in score_blocks(index, queries):
+        for row, d in enumerate(block.demands.tolist()):
+            one = index.score(queries[d])
+            checked += len(free & set(one.slots.tolist()))
+            assert all(one.components["price"][np.isin(one.slots, list(free))] == 1.0)
+            assert block.score[row] == pytest.approx(one.score, abs=1e-5)
+    assert checked
+    _, scores, _ = top_candidates(index, queries, 5)
+    for d, query in enumerate(queries):
+        assert scores[d] == pytest.approx(np.sort(index.score(query).score)[::-1][:5], abs=1e-5)
+
+
+def test_excluded_suppliers_are_left_out_of_the_text_normalisation() -> None:
+    """A demand's best text match excluded (declined, taken): the rest are normalised by the best
+    text match left, as ranking one by one does."""
+    index = _index(600, 15)
+    rng = random.Random(16)
+    queries = [demand(rng) for _ in range(40)]
+    for d in range(0, 40, 2):
+        scored = index.score(queries[d])
+        queries[d] = replace(
+            queries[d], exclude=frozenset({index.firm_at(int(scored.slots[np.argmax(scored.components["text"])]))})
+        )
+    for block in score_blocks(index, queries):
+        for row, d in enumerate(block.demands.tolist()):
+            one = index.score(queries[d])
+            batch = block.score[row][np.isin(block.slots, one.slots)]
+            assert batch == pytest.approx(one.score, abs=1e-5)

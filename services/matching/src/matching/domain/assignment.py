@@ -21,6 +21,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
+from matching.domain.index import Scored
+
 SCALE = 1_000_000
 
 
@@ -296,6 +298,56 @@ def block_pricing(blocks: list, n_demands: int, k: int, *, per_supplier: int = 6
             ds.append(np.broadcast_to(block.demands[:, None], chosen.shape)[keep])
             ss.append(block.slots[chosen][keep])
             scs.append(sc[keep].astype(np.float64))
+        if not ds:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), outside
+        return np.concatenate(ds), np.concatenate(ss), np.concatenate(scs), outside
+
+    return top_k
+
+
+def shortlist_pricing(slots: np.ndarray, scores: np.ndarray, beyond: np.ndarray, k: int) -> PricedTopK:
+    """Pricing from each demand's shortlist held in memory (``shortlists.top_candidates``: its best
+    ``m > k`` slots and scores, −inf padded, and its (m+1)-th score ``beyond``): its top-K by
+    ``score − price`` and, as outside bound, the larger of the (K+1)-th reduced score of the
+    shortlist and ``beyond`` (prices are ≥ 0, so no supplier left out reduces above it)."""
+    if slots.shape[1] <= k:
+        raise ValueError(f"a shortlist of {slots.shape[1]} cannot price a top-{k}")
+    rows = np.arange(slots.shape[0])
+
+    def top_k(prices: np.ndarray):
+        reduced = scores - prices[slots]
+        order = np.argsort(-reduced, axis=1, kind="stable")
+        chosen = order[:, :k]
+        outside = np.maximum(reduced[rows, order[:, k]], beyond)
+        d = np.repeat(rows, k)
+        s = slots[rows[:, None], chosen].reshape(-1)
+        sc = scores[rows[:, None], chosen].reshape(-1)
+        keep = np.isfinite(sc)
+        return d[keep], s[keep], sc[keep], outside
+
+    return top_k
+
+
+def ranked_pricing(n_demands: int, scored: Callable[[int], Scored], k: int) -> PricedTopK:
+    """Exact pricing one demand at a time: ``scored(d)`` is demand ``d`` ranked alone (its eligible
+    slots and their scores); its top-K by ``score − price`` and the (K+1)-th reduced score.
+    Slow (a ranking per demand and pass): the last resort of ``solve_priced``'s ``final_top_k``."""
+
+    def top_k(prices: np.ndarray):
+        ds, ss, scs, outside = [], [], [], np.full(n_demands, -np.inf)
+        for d in range(n_demands):
+            one = scored(d)
+            slots, score = one.slots, one.score
+            reduced = score - prices[slots]
+            if reduced.size > k:
+                part = np.argpartition(-reduced, k)
+                chosen = part[:k]
+                outside[d] = reduced[part[k:]].max()
+            else:
+                chosen = np.arange(reduced.size)
+            ds.append(np.full(chosen.size, d))
+            ss.append(slots[chosen])
+            scs.append(score[chosen].astype(np.float64))
         if not ds:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), outside
         return np.concatenate(ds), np.concatenate(ss), np.concatenate(scs), outside

@@ -257,36 +257,35 @@ def _groups(index: SupplierIndex, queries: list[DemandQuery]) -> tuple[dict[int,
     return groups, eligible
 
 
+class TooManyScores(ValueError):
+    """More (demand, eligible supplier) scores than a batch may hold."""
+
+
 def score_blocks(index: SupplierIndex, queries: list[DemandQuery], *, max_cells: int = 50_000_000) -> list[ScoreBlock]:
     """``SupplierIndex.score`` of many demands at once: demands grouped by their wanted capability
     set share one eligible supplier set, and their BM25 is one matrix product (query terms × the
     eligible documents' term weights) instead of a pass over every posting per demand. Equal to
     ``index.score(q)`` per demand up to float32 rounding (the same terms, summed in another order).
-    Raises ``ValueError`` when the table would exceed ``max_cells`` (callers rank one by one)."""
-    groups, eligible = _groups(index, queries)
-    cells = sum(len(ds) * eligible[m].size for m, ds in groups.items())
-    if cells > max_cells:
-        raise ValueError(f"{cells} scores exceed the batch limit of {max_cells}")
-    return list(iter_score_blocks(index, queries, chunk_cells=max(cells, 1), grouped=(groups, eligible)))
-
-
-def iter_score_blocks(
-    index: SupplierIndex,
-    queries: list[DemandQuery],
-    *,
-    chunk_cells: int,
-    grouped: tuple[dict[int, list[int]], dict[int, np.ndarray]] | None = None,
-) -> Iterator[ScoreBlock]:
-    """The blocks of ``score_blocks``, a group's demands split so no block exceeds ``chunk_cells``.
+    Raises ``TooManyScores`` when the blocks would exceed ``max_cells`` (then each demand's shortlist,
+    ``shortlists.top_candidates``, is the tool).
 
     What depends on the supplier alone is computed once for all groups: each query term's weighted
     postings (``idf·tf/(tf + k1·(…))``) split by capability among live suppliers, so a group
     scatters only the postings of its own capabilities' suppliers (not every posting of the term),
-    and the capacity, rating and fairness terms and ``1/floor`` over every slot. Each value is the
-    same float32 product as before, only computed once and gathered, so the blocks are unchanged."""
+    and the capacity, rating and fairness terms and ``1/floor`` over every slot."""
+    groups, eligible = _groups(index, queries)
+    cells = sum(len(ds) * eligible[m].size for m, ds in groups.items())
+    if cells > max_cells:
+        raise TooManyScores(f"{cells} scores exceed the batch limit of {max_cells}")
+    return list(_blocks(index, queries, groups, eligible))
+
+
+def _blocks(
+    index: SupplierIndex, queries: list[DemandQuery], groups: dict[int, list[int]], eligible: dict[int, np.ndarray]
+) -> Iterator[ScoreBlock]:
+    """One block per group of ``score_blocks``."""
     c, w = index._cols, index.weights
     text = index.text
-    groups, eligible = grouped or _groups(index, queries)
     tokens = [index.tokenizer.tokens(q.text) for q in queries]
     avg_len = text._live_len / text._live_docs if text._live_docs else 1.0
     n_docs = text._live_docs
@@ -322,74 +321,78 @@ def iter_score_blocks(
         np.float32(w.capacity) * c["room"][:n] + np.float32(w.rating) * c["rating"][:n] + np.float32(w.fairness) * c["lift"][:n]
     )
     per_floor_all = (1.0 / np.maximum(c["price_min"][:n], 1)).astype(np.float32)
-    for wanted, members in groups.items():
+    for wanted, ds in groups.items():
         slots = eligible[wanted]
-        step = max(1, chunk_cells // max(slots.size, 1))
-        for first in range(0, len(members), step):
-            ds = members[first : first + step]
-            rows = np.asarray(ds, dtype=np.int64)
-            if slots.size == 0:
-                yield ScoreBlock(rows, slots, np.zeros((rows.size, 0), dtype=np.float32))
-                continue
-            # query-term matrix (qtf·idf) and document-term weights over this block's terms only
-            term_col: dict[int, int] = {}
-            q_entries: list[tuple[int, int, float]] = []
-            for i, d in enumerate(ds):
-                for tid, qtf in term_counts[d].items():
-                    col = term_col.setdefault(tid, len(term_col))
-                    q_entries.append((i, col, qtf))
-            qm = np.zeros((rows.size, max(len(term_col), 1)), dtype=np.float32)
-            dm = np.zeros((max(len(term_col), 1), slots.size), dtype=np.float32)
-            if term_col:
-                # each eligible slot's column in this block; a term's postings among the suppliers
-                # of each wanted capability land in it (a supplier with two of them twice, same value)
-                column_of[slots] = np.arange(slots.size)
-                bits_wanted = [b for b in BIT.values() if wanted & b]
-                for tid, col in term_col.items():
-                    for bit in bits_wanted:
-                        ids, value = postings(tid, bit)
-                        dm[col, column_of[ids]] = value
-                column_of[slots] = -1
-            if q_entries:
-                qi, qc, qv = (np.asarray(x) for x in zip(*q_entries, strict=True))
-                qm[qi, qc] = qv
-            bm25 = qm @ dm
-            top = bm25.max(axis=1, keepdims=True)
-            # text = bm25 / the row's best (0 when nothing matches), times its weight: one pass
-            score = bm25
-            score *= np.where(top > 0, np.float32(w.text) / np.where(top > 0, top, 1), 0).astype(np.float32)
-            masks = c["mask"][slots]
-            # the supplier-only terms once per block, the demand-dependent ones per row
-            score += base_all[slots][None, :]
-            bits = [b for b in BIT.values() if wanted & b]
-            has = np.stack([((masks & b) != 0).astype(np.float32) for b in bits])  # bits × slots
-            coef = np.zeros((rows.size, len(bits)), dtype=np.float32)
-            budget = np.full(rows.size, np.nan)
-            home = np.full(rows.size, -2, dtype=np.int64)  # -2: anywhere, -1: a district nobody is in
-            for i, d in enumerate(ds):
-                q = queries[d]
-                required = [(BIT[code], weight) for code, weight in q.capabilities.items() if code in BIT]
-                total = float(sum(weight for _, weight in required)) or 1.0
-                for bit, weight in required:
-                    coef[i, bits.index(bit)] += np.float32(weight / total)
-                if q.budget_max_fen is not None:
-                    budget[i] = float(q.budget_max_fen)
-                if q.district is not None:
-                    home[i] = index._districts.get(q.district, -1)
-            score += (coef * np.float32(w.coverage)) @ has
-            # price fit = min(1, budget / floor) (1 for a zero floor); 0.5 without a floor or a budget
-            floor = c["price_min"][slots]
-            per_floor = per_floor_all[slots]
-            price = np.multiply.outer((np.nan_to_num(budget) * w.price).astype(np.float32), per_floor)
-            np.minimum(price, np.float32(w.price), out=price)
-            price[:, floor < 0] = np.float32(0.5 * w.price)
-            price[np.isnan(budget)] = np.float32(0.5 * w.price)
-            score += price
-            del price
-            locality = (home[:, None] == -2) | (c["district"][slots][None, :] == home[:, None])
-            np.add(score, np.float32(w.locality), out=score, where=locality)
-            for i, d in enumerate(ds):
-                if queries[d].exclude:
-                    drop = [index._slot[f] for f in queries[d].exclude if f in index._slot]
-                    score[i, np.isin(slots, drop)] = -np.inf
-            yield ScoreBlock(rows, slots, score)
+        rows = np.asarray(ds, dtype=np.int64)
+        if slots.size == 0:
+            yield ScoreBlock(rows, slots, np.zeros((rows.size, 0), dtype=np.float32))
+            continue
+        # query-term matrix (qtf·idf) and document-term weights over this block's terms only
+        term_col: dict[int, int] = {}
+        q_entries: list[tuple[int, int, float]] = []
+        for i, d in enumerate(ds):
+            for tid, qtf in term_counts[d].items():
+                col = term_col.setdefault(tid, len(term_col))
+                q_entries.append((i, col, qtf))
+        qm = np.zeros((rows.size, max(len(term_col), 1)), dtype=np.float32)
+        dm = np.zeros((max(len(term_col), 1), slots.size), dtype=np.float32)
+        if term_col:
+            # each eligible slot's column in this block; a term's postings among the suppliers
+            # of each wanted capability land in it (a supplier with two of them twice, same value)
+            column_of[slots] = np.arange(slots.size)
+            bits_wanted = [b for b in BIT.values() if wanted & b]
+            for tid, col in term_col.items():
+                for bit in bits_wanted:
+                    ids, value = postings(tid, bit)
+                    dm[col, column_of[ids]] = value
+            column_of[slots] = -1
+        if q_entries:
+            qi, qc, qv = (np.asarray(x) for x in zip(*q_entries, strict=True))
+            qm[qi, qc] = qv
+        bm25 = qm @ dm
+        # a demand's excluded suppliers are not candidates: out of its text normalisation too
+        excluded = []
+        for i, d in enumerate(ds):
+            if queries[d].exclude:
+                drop = [index._slot[f] for f in queries[d].exclude if f in index._slot]
+                excluded.append((i, np.isin(slots, drop)))
+                bm25[i, excluded[-1][1]] = 0.0
+        top = bm25.max(axis=1, keepdims=True)
+        # text = bm25 / the row's best (0 when nothing matches), times its weight: one pass
+        score = bm25
+        score *= np.where(top > 0, np.float32(w.text) / np.where(top > 0, top, 1), 0).astype(np.float32)
+        masks = c["mask"][slots]
+        # the supplier-only terms once per block, the demand-dependent ones per row
+        score += base_all[slots][None, :]
+        bits = [b for b in BIT.values() if wanted & b]
+        has = np.stack([((masks & b) != 0).astype(np.float32) for b in bits])  # bits × slots
+        coef = np.zeros((rows.size, len(bits)), dtype=np.float32)
+        budget = np.full(rows.size, np.nan)
+        home = np.full(rows.size, -2, dtype=np.int64)  # -2: anywhere, -1: a district nobody is in
+        for i, d in enumerate(ds):
+            q = queries[d]
+            required = [(BIT[code], weight) for code, weight in q.capabilities.items() if code in BIT]
+            total = float(sum(weight for _, weight in required)) or 1.0
+            for bit, weight in required:
+                coef[i, bits.index(bit)] += np.float32(weight / total)
+            if q.budget_max_fen is not None:
+                budget[i] = float(q.budget_max_fen)
+            if q.district is not None:
+                home[i] = index._districts.get(q.district, -1)
+        score += (coef * np.float32(w.coverage)) @ has
+        # price fit = 1 for a floor within the budget (a zero floor fits a zero budget), else
+        # budget / floor; 0.5 without a floor or a budget
+        floor = c["price_min"][slots]
+        per_floor = per_floor_all[slots]
+        price = np.multiply.outer((np.nan_to_num(budget) * w.price).astype(np.float32), per_floor)
+        np.minimum(price, np.float32(w.price), out=price)
+        np.copyto(price, np.float32(w.price), where=floor[None, :] <= budget[:, None])
+        price[:, floor < 0] = np.float32(0.5 * w.price)
+        price[np.isnan(budget)] = np.float32(0.5 * w.price)
+        score += price
+        del price
+        locality = (home[:, None] == -2) | (c["district"][slots][None, :] == home[:, None])
+        np.add(score, np.float32(w.locality), out=score, where=locality)
+        for i, out in excluded:
+            score[i, out] = -np.inf
+        yield ScoreBlock(rows, slots, score)

@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from matching.domain.catalogue import BIT
 from matching.domain.index import SupplierIndex
@@ -148,15 +147,9 @@ def top_candidates(
     ``depth`` (default ``2m``) is how many of each capability table are rescored exactly per demand;
     it changes the time taken, never the result. Groups are scored in chunks of ``chunk_cells``.
 
-    BLAS runs single-threaded here: thousands of small products, each finished before a second thread
-    would pay for itself; on a busy machine OpenBLAS's waiting threads took 2–4× the CPU time (and wall)."""
-    with threadpool_limits(1, user_api="blas"):
-        return _top_candidates(index, queries, m, depth, chunk_cells)
-
-
-def _top_candidates(
-    index: SupplierIndex, queries: list[DemandQuery], m: int, depth: int | None, chunk_cells: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    Meant for BLAS on one thread (the matching process sets it, ``matching/main.py``): thousands of
+    small products, each finished before a second thread would pay for itself; on a busy machine
+    OpenBLAS's waiting threads took 2–4× the CPU time (and wall)."""
     depth = max(depth or 2 * m, m + 1)
     slots_out = np.zeros((len(queries), m), dtype=np.int64)
     scores_out = np.full((len(queries), m), -np.inf)
