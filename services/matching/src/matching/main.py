@@ -10,7 +10,8 @@ from matching.consumers import HANDLERS
 from matching.service.dispatch import expiry_job
 from matching.service.problems import PROBLEMS
 from matching.settings import MatchingSettings
-from opc_shared.service import ServiceSpec, create_app
+from opc_shared.cli import serving_app
+from opc_shared.service import ServiceSpec
 
 #: numpy's BLAS on one thread for the whole process (``serve``, workers, tests: all import this).
 #: Matching's products (``score_blocks``, ``top_candidates``) are many and small; on a busy 2-core
@@ -31,4 +32,4 @@ spec = ServiceSpec(
 
 
 def create() -> FastAPI:
-    return create_app(spec)
+    return serving_app(spec)
