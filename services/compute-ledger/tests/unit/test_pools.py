@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compute_ledger.domain.pools import cost_of_units, draw, largest_remainder, settle
+from compute_ledger.domain.pools import Draw, cost_of_units, draw, drew, largest_remainder, settle, unsettled
 
 
 def test_largest_remainder_example() -> None:
@@ -59,3 +59,49 @@ def test_settlements_add_up_to_the_pool_cost_of_what_was_drawn(cost: int, tax_bp
 
 def test_a_record_is_within_quota_only_if_it_all_fits() -> None:
     assert draw(100, 60, 40).within == 40 and draw(100, 60, 41).over == 41
+
+
+def test_a_stored_record_gives_back_what_it_counted() -> None:
+    assert drew(40, over_quota=False) == Draw(40, 0) and drew(41, over_quota=True) == Draw(0, 41)
+
+
+def test_a_firm_is_settled_up_to_the_most_it_drew() -> None:
+    assert unsettled(7000, 6000) == 1000 and unsettled(2000, 6000) == 0 and unsettled(6000, 6000) == 0
+
+
+@given(
+    cost=st.integers(0, 10**10),
+    tax_bp=st.integers(0, 1300),
+    quantity=st.integers(1, 10**7),
+    rounds=st.lists(st.dictionaries(st.sampled_from("abcdef"), st.integers(-(10**6), 10**6), max_size=6), min_size=1, max_size=8),
+)
+def test_restatements_between_settlements_never_make_a_share_negative_nor_settle_a_unit_twice(
+    cost: int, tax_bp: int, quantity: int, rounds: list
+) -> None:
+    """Between settlements firms draw more or, restated down, less (negative changes); each settlement
+    attributes ``unsettled`` units per firm, and the firm's settled units only rise."""
+    tax = cost * tax_bp // (10_000 + tax_bp)
+    drawn: dict[str, int] = {}
+    settled_drawn: dict[str, int] = {}
+    units = fen = tax_fen = 0
+    for changes in rounds:
+        for firm, change in sorted(changes.items()):
+            drawn[firm] = max(0, min(quantity, drawn.get(firm, 0) + change))
+        draws = {f: n for f, d in drawn.items() if (n := unsettled(d, settled_drawn.get(f, 0)))}
+        result = settle(
+            cost_fen=cost,
+            tax_fen=tax,
+            quantity=quantity,
+            settled_units=units,
+            settled_fen=fen,
+            settled_tax_fen=tax_fen,
+            draws=draws,
+        )
+        assert sum(s.total_fen for s in result.shares.values()) == result.total_fen >= 0
+        assert sum(s.tax_fen for s in result.shares.values()) == result.tax_fen >= 0
+        assert all(0 <= s.tax_fen <= s.total_fen for s in result.shares.values())
+        for firm, d in drawn.items():
+            settled_drawn[firm] = max(settled_drawn.get(firm, 0), d)
+        units, fen, tax_fen = units + result.units, fen + result.total_fen, tax_fen + result.tax_fen
+        assert units == sum(settled_drawn.values())  # each firm's units settled once, up to the most it drew
+        assert fen == cost_of_units(cost, quantity, units) <= cost and tax_fen <= tax
