@@ -190,3 +190,31 @@ async def test_settled_units_stay_settled_and_the_next_settlement_attributes_onl
     pool_row = await ledger.ok(await ledger.client.get(pool.url, headers=ADMIN))
     assert (pool_row["settled_units"], pool_row["settled_fen"]) == (11_000, 3667)
     assert sum(s["total_fen"] for st in (first, second, third, fourth) for s in st["shares"]) == 3667
+
+
+async def test_a_red_letter_reversal_of_the_pools_invoice_never_makes_a_settlement_negative(ledger) -> None:
+    pool = await _pool(ledger)
+    fa, fb = pool.firms
+    await pool.usage(pool.record(fa, "r-1", 9000), pool.record(fb, "r-2", 9000))
+    first = await pool.settle()
+    assert (first["units"], first["total_fen"]) == (18_000, 6000)
+    number = (await ledger.ok(await ledger.client.get(pool.url, headers=ADMIN)))["invoice_number"]
+    # the community's invoice (11,321 + 679 fen) is partly reversed: the pool now costs 6,000 fen
+    partial = {"number": invoice_number(), "reverses": number, "issued_on": "2026-11-20", "reason": "退一部分",
+               "lines": [{"line_no": 1, "amount_fen": 5660, "tax_fen": 340}]}  # fmt: skip
+    assert (await ledger.ok(await pool.vendor.post("invoice.reversed", partial)))["fully_reversed"] is False
+    # 6,000 × 18,000 / 36,000 = 3,000 < the 6,000 settled: what was attributed stays, nothing more (never negative)
+    second = await pool.settle()
+    assert (second["units"], second["total_fen"], second["tax_fen"], second["shares"]) == (0, 0, 0, [])
+    await pool.usage(pool.record(fa, "r-3", 1000))
+    third = await pool.settle()
+    assert (third["units"], third["total_fen"]) == (1000, 0)
+    assert [(s["firm_id"], s["units"], s["total_fen"]) for s in third["shares"]] == [(fa["firm_id"], 1000, 0)]
+    pool_row = await ledger.ok(await ledger.client.get(pool.url, headers=ADMIN))
+    assert (pool_row["settled_units"], pool_row["settled_fen"], pool_row["invoiced_cost_fen"]) == (19_000, 6000, 6000)
+    # fully reversed: no invoice, no settlement (until the community attaches its new invoice)
+    rest = {"number": invoice_number(), "reverses": number, "issued_on": "2026-11-21", "reason": "全部冲红",
+            "lines": [{"line_no": 1, "amount_fen": 11_321 - 5660, "tax_fen": 679 - 340}]}  # fmt: skip
+    assert (await ledger.ok(await pool.vendor.post("invoice.reversed", rest)))["fully_reversed"] is True
+    refused = await ledger.client.post(f"{pool.url}/settlements", json={}, headers=ADMIN)
+    assert refused.status_code == 409 and refused.json()["code"] == "pool_refused"

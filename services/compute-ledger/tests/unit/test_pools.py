@@ -73,18 +73,28 @@ def test_a_firm_is_settled_up_to_the_most_it_drew() -> None:
     cost=st.integers(0, 10**10),
     tax_bp=st.integers(0, 1300),
     quantity=st.integers(1, 10**7),
-    rounds=st.lists(st.dictionaries(st.sampled_from("abcdef"), st.integers(-(10**6), 10**6), max_size=6), min_size=1, max_size=8),
+    rounds=st.lists(
+        st.tuples(
+            st.dictionaries(st.sampled_from("abcdef"), st.integers(-(10**6), 10**6), max_size=6),
+            st.integers(0, 10**10) | st.just(0),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
 )
-def test_restatements_between_settlements_never_make_a_share_negative_nor_settle_a_unit_twice(
+def test_restatements_and_reversals_between_settlements_never_make_a_share_negative_nor_settle_a_unit_twice(
     cost: int, tax_bp: int, quantity: int, rounds: list
 ) -> None:
-    """Between settlements firms draw more or, restated down, less (negative changes); each settlement
-    attributes ``unsettled`` units per firm, and the firm's settled units only rise."""
-    tax = cost * tax_bp // (10_000 + tax_bp)
+    """Between settlements firms draw more or, restated down, less (negative changes), and the pool's
+    invoice may be partly reversed (its cost falls); each settlement attributes ``unsettled`` units per
+    firm, a firm's settled units only rise, and what was attributed is never taken back."""
     drawn: dict[str, int] = {}
     settled_drawn: dict[str, int] = {}
     units = fen = tax_fen = 0
-    for changes in rounds:
+    bought = cost
+    for changes, reversed_fen in rounds:
+        cost = max(0, cost - reversed_fen)
+        tax = cost * tax_bp // (10_000 + tax_bp)
         for firm, change in sorted(changes.items()):
             drawn[firm] = max(0, min(quantity, drawn.get(firm, 0) + change))
         draws = {f: n for f, d in drawn.items() if (n := unsettled(d, settled_drawn.get(f, 0)))}
@@ -102,6 +112,7 @@ def test_restatements_between_settlements_never_make_a_share_negative_nor_settle
         assert all(0 <= s.tax_fen <= s.total_fen for s in result.shares.values())
         for firm, d in drawn.items():
             settled_drawn[firm] = max(settled_drawn.get(firm, 0), d)
-        units, fen, tax_fen = units + result.units, fen + result.total_fen, tax_fen + result.tax_fen
+        units, previous = units + result.units, fen
+        fen, tax_fen = fen + result.total_fen, tax_fen + result.tax_fen
         assert units == sum(settled_drawn.values())  # each firm's units settled once, up to the most it drew
-        assert fen == cost_of_units(cost, quantity, units) <= cost and tax_fen <= tax
+        assert fen == max(previous, cost_of_units(cost, quantity, units)) <= bought and tax_fen <= fen

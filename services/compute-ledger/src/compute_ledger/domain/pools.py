@@ -15,7 +15,8 @@ units within quota, ``over_quota`` the rest. A restatement (``correction_of``) g
 version it replaces counted and then draws as any new record does; the other records' verdicts stand.
 What a settlement attributed stays attributed: a firm is settled up to the most it has drawn
 (``settled_drawn`` only rises), so a restatement down after a settlement leaves a credit its later
-draws use first, and a settlement never carries a negative share (:func:`unsettled`).
+draws use first, and a settlement never carries a negative share (:func:`unsettled`). Likewise a
+red-letter reversal of the pool's invoice after a settlement takes nothing back (see :func:`settle`).
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ def settle(
     ``draws``: units each firm drew (within its quota) since the last settlement."""
     units = sum(draws.values())
     cumulative = settled_units + units
-    total = cost_of_units(cost_fen, quantity, cumulative) - settled_fen
+    # A red-letter reversal of the pool's invoice can leave the running cost below what was settled:
+    # that stays attributed, and settlements attribute nothing until the running cost passes it again.
+    total = max(0, cost_of_units(cost_fen, quantity, cumulative) - settled_fen)
     # Tax follows the total (a settlement never carries more tax than cost; a fen that rounding
     # would push ahead waits for the next settlement), and each firm's tax follows its total.
     tax = max(0, min(total, cost_of_units(tax_fen, quantity, cumulative) - settled_tax_fen))

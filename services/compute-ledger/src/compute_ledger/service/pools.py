@@ -258,6 +258,8 @@ async def settle_pool(
     cost = await _invoice_cost(uow, pool, community)
     if cost is None:
         raise _refuse("the pool has no recorded invoice: no invoice, no settlement")
+    if cost["status"] == "reversed":
+        raise _refuse(f"the pool's invoice {cost['number']} is fully reversed: no invoice, no settlement")
     allocations = (
         (
             await uow.session.execute(
