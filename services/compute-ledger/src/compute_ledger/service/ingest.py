@@ -87,9 +87,13 @@ async def report(
         discrepancy = verdict(parsed.amount_fen, rated, tolerance)
         pending.append(_Pending(i, parsed, record_key(vendor.vendor_id, parsed.id), body_hash, rated, discrepancy))
 
+    months = [_month_at_hour(p.record.started_us // _HOUR_US) for p in pending]
+    # before the batch locks any row of ledger.usage: a new partition's DDL waits for every such lock, its own too
+    await partitions.ensure(db.engine, set(months))
     if any(p.record.correction_of or p.record.pool_id for p in pending):
         await _restate_and_draw(uow, vendor, pending, outcomes)
-    pending = [p for p in pending if outcomes[p.index] is None]
+        kept = [i for i, p in enumerate(pending) if outcomes[p.index] is None]
+        pending, months = [pending[i] for i in kept], [months[i] for i in kept]
 
     if not pending:
         if not await usage_store.claim_message(
@@ -98,8 +102,6 @@ async def report(
             raise DomainError("webhook_replayed")
         return _answer(outcomes)
 
-    months = [_month_at_hour(p.record.started_us // _HOUR_US) for p in pending]
-    await partitions.ensure(db.engine, set(months))
     stored = await usage_store.ingest(
         uow.session,
         _rows(pending, months),
