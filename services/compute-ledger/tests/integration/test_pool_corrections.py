@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
-from opc_devstack.ledger_flows import gpu, invoice, invoice_line, invoice_number
+from opc_devstack.ledger_flows import gpu, invoice_number
 from opc_devstack.pytest_plugin import bearer
 
 FINANCE = bearer("*", ("finance",))
@@ -57,15 +57,7 @@ async def _pool(ledger, quotas: tuple[int, ...] = (10_000, 10_000), quantity: in
     community = await ledger.community(district="wuhou")
     firms = [await ledger.firm(district="wuhou", community_id=uuid.UUID(community["community_id"])) for _ in quotas]
     vendor = await ledger.vendor()
-    number = invoice_number()
-    bought = invoice(
-        number,
-        seller=vendor.uscc,
-        buyer=community["operator_uscc"],
-        issued_on="2026-11-02",
-        lines=[{**invoice_line(1, "compute", [{"id": "-", "amount_fen": cost_fen}]), "record_ids": []}],
-    )
-    assert (await ledger.ok(await vendor.post("invoice.issued", bought)))["status"] == "recorded"
+    number = await vendor.pool_invoice(community, cost_fen)
     body = {"community_id": community["community_id"], "vendor_id": vendor.id, "kind": "gpu", "quantity": quantity,
             "price_fen": cost_fen, "invoice_number": number}  # fmt: skip
     pool = await ledger.ok(await ledger.client.post("/v1/pools", json=body, headers=ADMIN), 201)

@@ -24,6 +24,29 @@ def test_largest_remainder_adds_up_exactly_and_stays_within_a_fen(total: int, we
         assert exact - 1 < shares[key] < exact + 1
 
 
+class _Pool:
+    """A pool's running settled totals; every settlement is checked: its shares add up to it exactly, none negative."""
+
+    def __init__(self, quantity: int) -> None:
+        self.quantity = quantity
+        self.units = self.fen = self.tax_fen = 0
+
+    def settle(self, cost: int, tax: int, draws: dict[str, int]) -> None:
+        result = settle(
+            cost_fen=cost,
+            tax_fen=tax,
+            quantity=self.quantity,
+            settled_units=self.units,
+            settled_fen=self.fen,
+            settled_tax_fen=self.tax_fen,
+            draws=draws,
+        )
+        assert sum(s.total_fen for s in result.shares.values()) == result.total_fen >= 0
+        assert sum(s.tax_fen for s in result.shares.values()) == result.tax_fen >= 0
+        assert all(0 <= s.tax_fen <= s.total_fen for s in result.shares.values())
+        self.units, self.fen, self.tax_fen = self.units + result.units, self.fen + result.total_fen, self.tax_fen + result.tax_fen
+
+
 @given(
     cost=st.integers(0, 10**10),
     tax_bp=st.integers(0, 1300),
@@ -32,29 +55,16 @@ def test_largest_remainder_adds_up_exactly_and_stays_within_a_fen(total: int, we
 )
 def test_settlements_add_up_to_the_pool_cost_of_what_was_drawn(cost: int, tax_bp: int, quantity: int, rounds: list) -> None:
     tax = cost * tax_bp // (10_000 + tax_bp)
-    units = fen = tax_fen = 0
+    pool = _Pool(quantity)
     for draws in rounds:
-        room = quantity - units
-        fitted, left = {}, room
+        fitted, left = {}, quantity - pool.units
         for firm, want in sorted(draws.items()):
             fitted[firm] = min(want, left)
             left -= fitted[firm]
-        result = settle(
-            cost_fen=cost,
-            tax_fen=tax,
-            quantity=quantity,
-            settled_units=units,
-            settled_fen=fen,
-            settled_tax_fen=tax_fen,
-            draws=fitted,
-        )
-        assert sum(s.total_fen for s in result.shares.values()) == result.total_fen
-        assert sum(s.tax_fen for s in result.shares.values()) == result.tax_fen
-        assert all(0 <= s.tax_fen <= s.total_fen for s in result.shares.values())
-        units, fen, tax_fen = units + result.units, fen + result.total_fen, tax_fen + result.tax_fen
-        assert fen == cost_of_units(cost, quantity, units)
-    if units == quantity:
-        assert fen == cost
+        pool.settle(cost, tax, fitted)
+        assert pool.fen == cost_of_units(cost, quantity, pool.units)
+    if pool.units == quantity:
+        assert pool.fen == cost
 
 
 def test_a_record_is_within_quota_only_if_it_all_fits() -> None:
@@ -90,29 +100,18 @@ def test_restatements_and_reversals_between_settlements_never_make_a_share_negat
     firm, a firm's settled units only rise, and what was attributed is never taken back."""
     drawn: dict[str, int] = {}
     settled_drawn: dict[str, int] = {}
-    units = fen = tax_fen = 0
-    bought = cost
+    pool, bought = _Pool(quantity), cost
     for changes, reversed_fen in rounds:
         cost = max(0, cost - reversed_fen)
-        tax = cost * tax_bp // (10_000 + tax_bp)
         for firm, change in sorted(changes.items()):
             drawn[firm] = max(0, min(quantity, drawn.get(firm, 0) + change))
-        draws = {f: n for f, d in drawn.items() if (n := unsettled(d, settled_drawn.get(f, 0)))}
-        result = settle(
-            cost_fen=cost,
-            tax_fen=tax,
-            quantity=quantity,
-            settled_units=units,
-            settled_fen=fen,
-            settled_tax_fen=tax_fen,
-            draws=draws,
+        previous = pool.fen
+        pool.settle(
+            cost,
+            cost * tax_bp // (10_000 + tax_bp),
+            {f: n for f, d in drawn.items() if (n := unsettled(d, settled_drawn.get(f, 0)))},
         )
-        assert sum(s.total_fen for s in result.shares.values()) == result.total_fen >= 0
-        assert sum(s.tax_fen for s in result.shares.values()) == result.tax_fen >= 0
-        assert all(0 <= s.tax_fen <= s.total_fen for s in result.shares.values())
         for firm, d in drawn.items():
             settled_drawn[firm] = max(settled_drawn.get(firm, 0), d)
-        units, previous = units + result.units, fen
-        fen, tax_fen = fen + result.total_fen, tax_fen + result.tax_fen
-        assert units == sum(settled_drawn.values())  # each firm's units settled once, up to the most it drew
-        assert fen == max(previous, cost_of_units(cost, quantity, units)) <= bought and tax_fen <= fen
+        assert pool.units == sum(settled_drawn.values())  # each firm's units settled once, up to the most it drew
+        assert pool.fen == max(previous, cost_of_units(cost, quantity, pool.units)) <= bought and pool.tax_fen <= pool.fen
