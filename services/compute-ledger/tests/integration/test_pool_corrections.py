@@ -3,8 +3,10 @@ the meters follow the latest version of every record, as the totals do."""
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -210,3 +212,22 @@ async def test_a_red_letter_reversal_of_the_pools_invoice_never_makes_a_settleme
     assert (await ledger.ok(await pool.vendor.post("invoice.reversed", rest)))["fully_reversed"] is True
     refused = await ledger.client.post(f"{pool.url}/settlements", json={}, headers=ADMIN)
     assert refused.status_code == 409 and refused.json()["code"] == "pool_refused"
+
+
+async def test_the_recount_migration_sets_stale_counters_to_the_latest_versions(ledger) -> None:
+    path = Path(__file__).parents[2] / "src/compute_ledger/migrations/versions/0006_recount_pool_allocations.py"
+    spec = importlib.util.spec_from_file_location("recount_0006", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    pool = await _pool(ledger)
+    fa, fb = pool.firms
+    await pool.usage(pool.record(fa, "m-1", 3000), pool.record(fa, "m-2", 4000), pool.record(fb, "m-3", 12_000))
+    await pool.usage(pool.record(fa, "m-1v2", 1000, correction_of="m-1"))
+    async with ledger.db.sessionmaker() as session:  # counters as the code before left them
+        await session.execute(
+            text("UPDATE ledger.pool_allocations SET drawn = 7000, over_quota = 0 WHERE pool_id = :p"), {"p": uuid.UUID(pool.id)}
+        )
+        await session.execute(text(migration.RECOUNT))
+        await session.commit()
+    assert await pool.allocations() == {fa["firm_id"]: (5000, 0, 0), fb["firm_id"]: (0, 12_000, 0)}
+    await pool.counters_follow_the_latest_versions()
