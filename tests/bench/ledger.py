@@ -200,8 +200,8 @@ def with_duplicates(records: list[dict], share: float, batch: int) -> list[list[
     batches, sent = [], []
     for i in range(0, len(records), fresh_per_batch):
         fresh = records[i : i + fresh_per_batch]
-        repeat = sent[-(batch - len(fresh)) :] if sent and len(fresh) == fresh_per_batch else []
-        batches.append(fresh + repeat)
+        repeats = batch - len(fresh) if len(fresh) == fresh_per_batch else 0  # none in a short last batch
+        batches.append(fresh + sent[max(0, len(sent) - repeats) :] if repeats else fresh)
         sent.extend(fresh)
     return batches
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from compute_ledger.main import spec
-from opc_devstack.ledger_flows import envelope, new_uscc, sign
+from opc_devstack.ledger_flows import envelope, invoice, invoice_line, invoice_number, new_uscc, sign
 from opc_devstack.pytest_plugin import bearer
 from opc_shared.clock import FixedClock
 from opc_shared.consumer import EventApplier
@@ -88,6 +88,15 @@ class Vendor:
 
     async def usage(self, records: list[dict], status: int = 200) -> dict:
         return await self.ledger.ok(await self.post("usage.reported", {"records": records}), status)
+
+    async def pool_invoice(self, community: dict, cost_fen: int, kind: str = "gpu") -> str:
+        """Bills the community's operator for a pool (a line with no usage records); its number."""
+        number = invoice_number()
+        category = "compute" if kind == "gpu" else "tokens"
+        line = {**invoice_line(1, category, [{"id": "-", "amount_fen": cost_fen}]), "record_ids": []}
+        bought = invoice(number, seller=self.uscc, buyer=community["operator_uscc"], issued_on="2026-11-02", lines=[line])
+        assert (await self.ledger.ok(await self.post("invoice.issued", bought)))["status"] == "recorded"
+        return number
 
     async def price(self, **body) -> dict:
         return await self.ledger.ok(await self.ledger.client.post(f"/v1/vendors/{self.id}/prices", json=body, headers=ADMIN), 201)

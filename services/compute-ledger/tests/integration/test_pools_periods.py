@@ -27,15 +27,7 @@ async def test_pool_allocation_draw_down_over_quota_and_exact_settlement(ledger)
     community = await ledger.community(district="wuhou")
     a, b, c = [await ledger.firm(district="wuhou", community_id=uuid.UUID(community["community_id"])) for _ in range(3)]
     vendor = await ledger.vendor()
-    number = invoice_number()
-    pool_invoice = invoice(
-        number,
-        seller=vendor.uscc,
-        buyer=community["operator_uscc"],
-        issued_on="2026-11-02",
-        lines=[{**invoice_line(1, "compute", [{"id": "-", "amount_fen": 12000}]), "record_ids": []}],
-    )
-    assert (await ledger.ok(await vendor.post("invoice.issued", pool_invoice)))["status"] == "recorded"
+    number = await vendor.pool_invoice(community, 12000)
     body = {"community_id": community["community_id"], "vendor_id": vendor.id, "kind": "gpu", "quantity": 36000,
             "price_fen": 12000, "invoice_number": number}  # fmt: skip
     other_district = await ledger.client.post("/v1/pools", json=body, headers=bearer("gaoxin", ("admin",)))

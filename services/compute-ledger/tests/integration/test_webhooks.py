@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy import text
@@ -201,3 +202,16 @@ async def test_rating_flags_discrepancies_never_changes_amounts(ledger) -> None:
     listed = await ledger.ok(await ledger.client.get("/v1/ops/discrepancies", params={"vendor_id": vendor.id}, headers=ADMIN))
     by_id = {i["record_id"]: i for i in listed["items"]}
     assert set(by_id) == {"p-3", "p-5"} and by_id["p-3"]["amount_fen"] == 1200 and by_id["p-3"]["rated_fen"] == 1001
+
+
+async def test_a_batch_with_a_correction_and_a_record_of_a_new_month_is_stored(ledger) -> None:
+    """The batch's months get their partitions before it locks the versions it restates (the partition's
+    DDL waits for every lock on ``ledger.usage``, the batch's own included)."""
+    vendor = await ledger.vendor()
+    buyer = new_uscc()
+    at = ledger.clock.now() - timedelta(hours=3)
+    await vendor.usage([gpu(buyer, "n-1", at=at, amount=1000)])
+    new_month = at.replace(year=2021, month=3, day=1)  # no record of this month has arrived before
+    batch = [gpu(buyer, "n-2", at=at, amount=900, correction_of="n-1"), gpu(buyer, "n-3", at=new_month)]
+    answer = await asyncio.wait_for(vendor.usage(batch), 30)
+    assert [r["status"] for r in answer["records"]] == ["accepted", "accepted"]

@@ -124,6 +124,7 @@ class MeterRow(BaseModel):
     output_tokens: int
     amount_fen: int
     invoiced_fen: int
+    pool_fen: int
     uninvoiced_fen: int
     max_amount_fen: int
     latest_ended_at: UtcDateTime

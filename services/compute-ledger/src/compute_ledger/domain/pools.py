@@ -9,6 +9,14 @@ settlement by the largest-remainder method (Hamilton): each firm gets the floor 
 share, and the fen left over go one each to the largest fractional parts, ties broken by firm id.
 The shares therefore always add up exactly to the settlement's cost. Unused quota is the
 community's cost and is attributed to nobody.
+
+A firm's allocation counts the latest version of each of its records in the pool: ``drawn`` the
+units within quota, ``over_quota`` the rest. A restatement (``correction_of``) gives back what the
+version it replaces counted and then draws as any new record does; the other records' verdicts stand.
+What a settlement attributed stays attributed: a firm is settled up to the most it has drawn
+(``settled_drawn`` only rises), so a restatement down after a settlement leaves a credit its later
+draws use first, and a settlement never carries a negative share (:func:`unsettled`). Likewise a
+red-letter reversal of the pool's invoice after a settlement takes nothing back (see :func:`settle`).
 """
 
 from __future__ import annotations
@@ -84,7 +92,9 @@ def settle(
     ``draws``: units each firm drew (within its quota) since the last settlement."""
     units = sum(draws.values())
     cumulative = settled_units + units
-    total = cost_of_units(cost_fen, quantity, cumulative) - settled_fen
+    # A red-letter reversal of the pool's invoice can leave the running cost below what was settled:
+    # that stays attributed, and settlements attribute nothing until the running cost passes it again.
+    total = max(0, cost_of_units(cost_fen, quantity, cumulative) - settled_fen)
     # Tax follows the total (a settlement never carries more tax than cost; a fen that rounding
     # would push ahead waits for the next settlement), and each firm's tax follows its total.
     tax = max(0, min(total, cost_of_units(tax_fen, quantity, cumulative) - settled_tax_fen))
@@ -107,3 +117,15 @@ def draw(quota: int, drawn: int, units: int) -> Draw:
     if drawn + units <= quota:
         return Draw(units, 0)
     return Draw(0, units)
+
+
+def drew(units: int, over_quota: bool) -> Draw:
+    """What a stored record counts on its firm's allocation (given back when a restatement replaces it)."""
+    return Draw(0, units) if over_quota else Draw(units, 0)
+
+
+def unsettled(drawn: int, settled_drawn: int) -> int:
+    """Units of a firm's allocation the next settlement attributes: what it drew beyond what it was
+    settled for. Never negative: a firm that now draws less than it was settled for (a restatement
+    down) is attributed nothing until it draws past its settled units again."""
+    return max(0, drawn - settled_drawn)

@@ -114,10 +114,7 @@ class Record:
     ended_us: int
 
     def units(self) -> int:
-        """What the record draws from a pool: GPU-seconds, or all tokens."""
-        if self.kind == "gpu":
-            return self.gpu_seconds
-        return self.input_tokens + self.cached_input_tokens + self.output_tokens
+        return pool_units(self.kind, self.gpu_seconds, self.input_tokens, self.cached_input_tokens, self.output_tokens)
 
     def body_hash(self) -> bytes:
         """16 bytes identifying the normalised body: the same record spelled differently (time zones,
@@ -128,6 +125,13 @@ class Record:
             f"{self.amount_fen}|{self.tax_rate_bp}|{self.correction_of or ''}"
         )
         return blake2b(normalised.encode(), digest_size=16).digest()
+
+
+def pool_units(kind: str, gpu_seconds: int, input_tokens: int, cached_input_tokens: int, output_tokens: int) -> int:
+    """What a record draws from a pool: GPU-seconds, or all tokens."""
+    if kind == "gpu":
+        return gpu_seconds
+    return input_tokens + cached_input_tokens + output_tokens
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

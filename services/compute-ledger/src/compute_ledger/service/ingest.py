@@ -12,14 +12,15 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from compute_ledger.adapters import usage_store
 from compute_ledger.adapters.usage_store import EARLIEST, LATEST_AHEAD, PartitionKeeper
 from compute_ledger.domain.periods import month_of
-from compute_ledger.domain.pools import draw
+from compute_ledger.domain.pools import Draw, draw, drew
 from compute_ledger.domain.pricing import PriceBook, Tolerance, rate_gpu, rate_tokens, verdict
-from compute_ledger.domain.usage import MAX_RECORDS, Outcome, Record, Window, parse_record, record_key, rejected
+from compute_ledger.domain.usage import MAX_RECORDS, Outcome, Record, Window, parse_record, pool_units, record_key, rejected
 from opc_shared.db import Database, UnitOfWork
 from opc_shared.errors import DomainError, InvalidInput
 
@@ -40,9 +41,11 @@ class _Pending:
     rated_fen: int | None
     discrepancy: str | None
     over_quota: bool = False
-    pool_units: int = 0
+    draws: Draw | None = None  # what the record counts on ``allocation`` (pool, firm)
     allocation: tuple[UUID, UUID] | None = None
-    corrects: tuple[int, datetime] | None = None
+    corrects: tuple[int, datetime] | None = None  # the version it restates
+    gives_back: Draw | None = None  # what that version counted on ``gives_back_to``
+    gives_back_to: tuple[UUID, UUID] | None = None
 
 
 def records_of(data: object) -> list:
@@ -84,11 +87,13 @@ async def report(
         discrepancy = verdict(parsed.amount_fen, rated, tolerance)
         pending.append(_Pending(i, parsed, record_key(vendor.vendor_id, parsed.id), body_hash, rated, discrepancy))
 
-    if any(p.record.correction_of for p in pending):
-        await _check_corrections(uow, vendor, pending, outcomes)
-    if any(p.record.pool_id for p in pending):
-        await _draw_from_pools(uow, vendor, pending, outcomes)
-    pending = [p for p in pending if outcomes[p.index] is None]
+    months = [_month_at_hour(p.record.started_us // _HOUR_US) for p in pending]
+    # before the batch locks any row of ledger.usage: a new partition's DDL waits for every such lock, its own too
+    await partitions.ensure(db.engine, set(months))
+    if any(p.record.correction_of or p.record.pool_id for p in pending):
+        await _restate_and_draw(uow, vendor, pending, outcomes)
+        kept = [i for i, p in enumerate(pending) if outcomes[p.index] is None]
+        pending, months = [pending[i] for i in kept], [months[i] for i in kept]
 
     if not pending:
         if not await usage_store.claim_message(
@@ -97,8 +102,6 @@ async def report(
             raise DomainError("webhook_replayed")
         return _answer(outcomes)
 
-    months = [_month_at_hour(p.record.started_us // _HOUR_US) for p in pending]
-    await partitions.ensure(db.engine, set(months))
     stored = await usage_store.ingest(
         uow.session,
         _rows(pending, months),
@@ -173,88 +176,127 @@ def _answer(outcomes: list[Outcome | None]) -> dict:
     return {"received": len(done), **counts, "records": [o.as_json() for o in done]}
 
 
-async def _check_corrections(uow: UnitOfWork, vendor: Vendor, pending: list[_Pending], outcomes: list) -> None:
-    """``correction_of`` must name an earlier record of this vendor that is the latest version and not yet invoiced."""
-    targets = {record_key(vendor.vendor_id, p.record.correction_of): p for p in pending if p.record.correction_of}
-    rows = await uow.session.execute(
-        text(
-            "SELECT k.record_key, u.usage_id, u.started_at, u.invoice_line_id, u.superseded_by FROM ledger.usage_keys k "
-            "JOIN ledger.usage u ON u.usage_id = k.usage_id AND u.started_at = k.started_at "
-            "WHERE k.record_key = ANY(CAST(:keys AS bytea[])) FOR UPDATE OF u"
-        ),
-        {"keys": list(targets)},
-    )
-    found = {r.record_key: r for r in rows.all()}
-    claimed: set[bytes] = set()
-    for key, p in targets.items():
-        field = f"records[{p.index}].correction_of"
-        target = found.get(key)
-        if target is None:
-            outcomes[p.index] = rejected(p.record.id, "unknown_record", field, "no earlier record with this id")
-        elif target.invoice_line_id is not None:
-            outcomes[p.index] = rejected(p.record.id, "already_invoiced", field, "the record is invoiced: reverse it first")
-        elif target.superseded_by is not None or key in claimed:
-            outcomes[p.index] = rejected(p.record.id, "already_corrected", field, "correct the latest version instead")
-        else:
-            claimed.add(key)
-            p.corrects = (target.usage_id, target.started_at)
+async def _restate_and_draw(uow: UnitOfWork, vendor: Vendor, pending: list[_Pending], outcomes: list) -> None:
+    """Checks restatements and draws pool records down their firms' allocations, in batch order.
 
+    ``correction_of`` must name an earlier record of this vendor that is the latest version and not
+    yet invoiced; the restatement gives back what that version counted on its allocation, then draws
+    as a new record (``domain/pools.py``). Pool records draw in batch order; what does not fit is over
+    quota (recorded, flagged, billed to the firm directly). A record whose id was seen before is a
+    duplicate or a conflict, which the ingest statement answers: it restates and draws nothing.
 
-async def _draw_from_pools(uow: UnitOfWork, vendor: Vendor, pending: list[_Pending], outcomes: list) -> None:
-    """Pool records draw down the firm's allocation in batch order; what does not fit is over quota
-    (recorded, flagged, billed to the firm directly). Allocations are locked for the batch."""
-    pooled = [p for p in pending if p.record.pool_id and outcomes[p.index] is None]
-    pool_ids = list({p.record.pool_id for p in pooled})
-    pools = {
-        r.pool_id: r
-        for r in (
-            await uow.session.execute(
-                text("SELECT pool_id, vendor_id, kind FROM ledger.pools WHERE pool_id = ANY(CAST(:ids AS uuid[]))"),
-                {"ids": pool_ids},
+    Locks, in the order settlements and allocation changes take them too (pool, then allocations):
+    the versions restated, the pools involved (``KEY SHARE``: a firm's allocation is not created
+    while a batch draws on the pool, so its first counters see every record), the allocations."""
+    session = uow.session
+    targets = await _restated_versions(session, vendor, pending)
+    restated_pooled = [t for t in targets.values() if t.pool_id is not None]
+    pool_ids = {p.record.pool_id for p in pending if p.record.pool_id} | {t.pool_id for t in restated_pooled}
+    usccs = {p.record.buyer_uscc for p in pending if p.record.pool_id} | {t.buyer_uscc for t in restated_pooled}
+    pools, allocations = await _pools_and_allocations(session, pool_ids, usccs) if pool_ids else ({}, {})
+    involved = [p for p in pending if p.record.correction_of or p.record.pool_id]
+    seen = {
+        k
+        for (k,) in (
+            await session.execute(
+                text("SELECT record_key FROM ledger.usage_keys WHERE record_key = ANY(CAST(:keys AS bytea[]))"),
+                {"keys": [p.key for p in involved]},
             )
         ).all()
     }
-    existing = {
-        k
-        for (k,) in (
-            await uow.session.execute(
-                text("SELECT record_key FROM ledger.usage_keys WHERE record_key = ANY(CAST(:keys AS bytea[]))"),
-                {"keys": [p.key for p in pooled]},
+    restated: set[bytes] = set()
+    for p in involved:
+        record = p.record
+        if p.key in seen:
+            continue
+        target = None
+        if record.correction_of:
+            target_key = record_key(vendor.vendor_id, record.correction_of)
+            target = targets.get(target_key)
+            field = f"records[{p.index}].correction_of"
+            if target is None:
+                outcomes[p.index] = rejected(record.id, "unknown_record", field, "no earlier record with this id")
+                continue
+            if target.invoice_line_id is not None:
+                outcomes[p.index] = rejected(record.id, "already_invoiced", field, "the record is invoiced: reverse it first")
+                continue
+            if target.superseded_by is not None or target_key in restated:
+                outcomes[p.index] = rejected(record.id, "already_corrected", field, "correct the latest version instead")
+                continue
+        if record.pool_id:
+            pool = pools.get(record.pool_id)
+            if pool is None or pool.vendor_id != vendor.vendor_id or pool.kind != record.kind:
+                field = f"records[{p.index}].pool_id"
+                outcomes[p.index] = rejected(record.id, "unknown_pool", field, "no pool of this vendor and kind with this id")
+                continue
+        if target is not None:
+            restated.add(target_key)
+            p.corrects = (target.usage_id, target.started_at)
+            earlier = allocations.get((target.pool_id, target.buyer_uscc)) if target.pool_id else None
+            if earlier is not None:
+                units = pool_units(target.kind, target.gpu_seconds, target.input_tokens, target.cached_input_tokens,
+                                   target.output_tokens)  # fmt: skip
+                p.gives_back = drew(units, target.over_quota)
+                p.gives_back_to = (target.pool_id, earlier[0])
+                earlier[2] -= p.gives_back.within
+        if record.pool_id:
+            allocation = allocations.get((record.pool_id, record.buyer_uscc))
+            if allocation is None:
+                p.over_quota = True
+                continue
+            firm_id, quota, drawn = allocation
+            p.draws = draw(quota, drawn, record.units())
+            p.over_quota = p.draws.over > 0
+            p.allocation = (record.pool_id, firm_id)
+            allocation[2] = drawn + p.draws.within
+
+
+async def _restated_versions(session: AsyncSession, vendor: Vendor, pending: list[_Pending]) -> dict[bytes, Row]:
+    """The versions the batch's ``correction_of`` name, by record key, locked."""
+    keys = [record_key(vendor.vendor_id, p.record.correction_of) for p in pending if p.record.correction_of]
+    if not keys:
+        return {}
+    rows = await session.execute(
+        text(
+            "SELECT k.record_key, u.usage_id, u.started_at, u.invoice_line_id, u.superseded_by, u.pool_id, u.buyer_uscc, "
+            "u.over_quota, u.kind, u.gpu_seconds, u.input_tokens, u.cached_input_tokens, u.output_tokens "
+            "FROM ledger.usage_keys k JOIN ledger.usage u ON u.usage_id = k.usage_id AND u.started_at = k.started_at "
+            "WHERE k.record_key = ANY(CAST(:keys AS bytea[])) FOR UPDATE OF u"
+        ),
+        {"keys": keys},
+    )
+    return {r.record_key: r for r in rows.all()}
+
+
+async def _pools_and_allocations(session: AsyncSession, pool_ids: set[UUID], usccs: set[str]) -> tuple[dict, dict]:
+    """The pools (``KEY SHARE``) and the allocations of the firms with these USCCs in them (``FOR UPDATE``):
+    pool id → (vendor_id, kind); (pool id, USCC) → [firm id, quota, drawn] (drawn tallied by the caller)."""
+    pools = {
+        r.pool_id: r
+        for r in (
+            await session.execute(
+                text(
+                    "SELECT pool_id, vendor_id, kind FROM ledger.pools WHERE pool_id = ANY(CAST(:ids AS uuid[])) "
+                    "ORDER BY pool_id FOR KEY SHARE"
+                ),
+                {"ids": list(pool_ids)},
             )
         ).all()
     }
     allocations = {
         (r.pool_id, r.uscc): [r.firm_id, r.quota, r.drawn]
         for r in (
-            await uow.session.execute(
+            await session.execute(
                 text(
                     "SELECT a.pool_id, a.firm_id, a.quota, a.drawn, f.uscc FROM ledger.pool_allocations a "
-                    "JOIN ledger.firm_accounts f ON f.firm_id = a.firm_id "
-                    "WHERE a.pool_id = ANY(CAST(:ids AS uuid[])) AND f.uscc = ANY(CAST(:usccs AS text[])) FOR UPDATE OF a"
+                    "JOIN ledger.firm_accounts f ON f.firm_id = a.firm_id WHERE a.pool_id = ANY(CAST(:ids AS uuid[])) "
+                    "AND f.uscc = ANY(CAST(:usccs AS text[])) ORDER BY a.pool_id, a.firm_id FOR UPDATE OF a"
                 ),
-                {"ids": pool_ids, "usccs": list({p.record.buyer_uscc for p in pooled})},
+                {"ids": list(pool_ids), "usccs": list(usccs)},
             )
         ).all()
     }
-    for p in pooled:
-        pool = pools.get(p.record.pool_id)
-        if pool is None or pool.vendor_id != vendor.vendor_id or pool.kind != p.record.kind:
-            outcomes[p.index] = rejected(
-                p.record.id, "unknown_pool", f"records[{p.index}].pool_id", "no pool of this vendor and kind with this id"
-            )
-            continue
-        if p.key in existing:
-            continue  # a duplicate or a conflict: it draws nothing
-        allocation = allocations.get((p.record.pool_id, p.record.buyer_uscc))
-        if allocation is None:
-            p.over_quota = True
-            continue
-        firm_id, quota, drawn = allocation
-        verdict_ = draw(quota, drawn, p.record.units())
-        p.over_quota = verdict_.over > 0
-        p.pool_units = verdict_.within
-        p.allocation = (p.record.pool_id, firm_id)
-        allocation[2] = drawn + verdict_.within
+    return pools, allocations
 
 
 async def _after_insert(uow: UnitOfWork, accepted: list[tuple[_Pending, int]]) -> None:
@@ -272,17 +314,14 @@ async def _after_insert(uow: UnitOfWork, accepted: list[tuple[_Pending, int]]) -
                 "new": [c[1] for c in corrections],
             },
         )
-    draws: dict[tuple[UUID, UUID], list[int]] = {}
+    moves: dict[tuple[UUID, UUID], list[int]] = {}
     for p, _ in accepted:
-        if p.allocation is not None:
-            acc = draws.setdefault(p.allocation, [0, 0])
-            acc[0] += p.pool_units
-        elif p.record.pool_id and p.over_quota:
-            continue
-    for p, _ in accepted:
-        if p.allocation is not None and p.over_quota:
-            draws[p.allocation][1] += p.record.units()
-    for (pool_id, firm_id), (within, over) in draws.items():
+        for allocation, counted, sign in ((p.allocation, p.draws, 1), (p.gives_back_to, p.gives_back, -1)):
+            if allocation is not None and counted is not None:
+                move = moves.setdefault(allocation, [0, 0])
+                move[0] += sign * counted.within
+                move[1] += sign * counted.over
+    for (pool_id, firm_id), (within, over) in sorted(moves.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
         await uow.session.execute(
             text(
                 "UPDATE ledger.pool_allocations SET drawn = drawn + :within, over_quota = over_quota + :over "

@@ -15,7 +15,8 @@ from sqlalchemy import func, select, text, update
 from compute_ledger.adapters.tables import firm_accounts, pool_allocations, pool_attributions, pool_settlements, pools
 from compute_ledger.domain.invoices import CATEGORY_OF_KIND
 from compute_ledger.domain.periods import month_of
-from compute_ledger.domain.pools import settle
+from compute_ledger.domain.pools import settle, unsettled
+from compute_ledger.domain.usage import pool_units
 from opc_shared.auth import Principal
 from opc_shared.contracts.ledger import PoolSettlementAttributedV1
 from opc_shared.db import UnitOfWork
@@ -180,12 +181,31 @@ async def allocate(uow: UnitOfWork, principal: Principal, pool_id: UUID, firm_id
             .values(quota=quota)
         )
     else:
+        over = await _drawn_without_allocation(uow, pool_id, firm_id)
         await uow.session.execute(
             pool_allocations.insert().values(
-                pool_id=pool_id, firm_id=firm_id, quota=quota, drawn=0, over_quota=0, settled_drawn=0
+                pool_id=pool_id, firm_id=firm_id, quota=quota, drawn=0, over_quota=over, settled_drawn=0
             )
         )
     return await get(uow, principal, pool_id)
+
+
+async def _drawn_without_allocation(uow: UnitOfWork, pool_id: UUID, firm_id: UUID) -> int:
+    """Units of the firm's latest records in the pool from before it had an allocation: all over quota.
+
+    A new allocation starts with them, so its counters always equal the sums over the latest versions
+    and a restatement of such a record gives back exactly what was counted. The pool row is locked
+    (ingest holds it ``KEY SHARE`` while it draws), so no batch adds to these records meanwhile."""
+    rows = await uow.session.execute(
+        text(
+            "SELECT u.kind, sum(u.gpu_seconds) AS g, sum(u.input_tokens) AS i, sum(u.cached_input_tokens) AS c, "
+            "sum(u.output_tokens) AS o FROM ledger.usage u JOIN ledger.firm_accounts f ON f.uscc = u.buyer_uscc "
+            "WHERE f.firm_id = :firm AND (u.firm_id = :firm OR u.firm_id IS NULL) AND u.pool_id = :pool "
+            "AND u.superseded_by IS NULL AND u.over_quota GROUP BY u.kind"
+        ),
+        {"firm": firm_id, "pool": pool_id},
+    )
+    return sum(pool_units(r.kind, r.g, r.i, r.c, r.o) for r in rows.all())
 
 
 async def transfer(uow: UnitOfWork, principal: Principal, pool_id: UUID, source: UUID, target: UUID, units: int) -> dict:
@@ -238,6 +258,8 @@ async def settle_pool(
     cost = await _invoice_cost(uow, pool, community)
     if cost is None:
         raise _refuse("the pool has no recorded invoice: no invoice, no settlement")
+    if cost["status"] == "reversed":
+        raise _refuse(f"the pool's invoice {cost['number']} is fully reversed: no invoice, no settlement")
     allocations = (
         (
             await uow.session.execute(
@@ -250,7 +272,7 @@ async def settle_pool(
         .mappings()
         .all()
     )
-    draws = {a["firm_id"]: a["drawn"] - a["settled_drawn"] for a in allocations if a["drawn"] > a["settled_drawn"]}
+    draws = {a["firm_id"]: units for a in allocations if (units := unsettled(a["drawn"], a["settled_drawn"]))}
     result = settle(
         cost_fen=cost["cost_fen"],
         tax_fen=cost["tax_fen"],
@@ -296,7 +318,9 @@ async def settle_pool(
             )
         )
     await uow.session.execute(
-        update(pool_allocations).where(pool_allocations.c.pool_id == pool_id).values(settled_drawn=pool_allocations.c.drawn)
+        update(pool_allocations)
+        .where(pool_allocations.c.pool_id == pool_id)
+        .values(settled_drawn=func.greatest(pool_allocations.c.settled_drawn, pool_allocations.c.drawn))
     )
     await uow.session.execute(
         update(pools)

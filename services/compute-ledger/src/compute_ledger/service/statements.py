@@ -243,7 +243,10 @@ def meter_window(granularity: str, month_from: str | None, start: datetime | Non
 
 
 async def meters(uow: UnitOfWork, firm_id: uuid.UUID, q: MeterQuery) -> list[dict]:
-    """Usage per vendor × kind × GPU/model × Asia/Shanghai hour, day or month: sums, COUNT, MAX and LATEST."""
+    """Usage per vendor × kind × GPU/model × Asia/Shanghai hour, day or month: sums, COUNT, MAX and LATEST.
+
+    Like the statement: what was drawn within a pool's quota is the pool's (``pool_fen``, billed to
+    the community), neither invoiced to the firm nor waiting for its invoice."""
     where = ["u.firm_id = :firm_id", "u.started_at >= :start", "u.started_at < :end", "u.superseded_by IS NULL"]
     params: dict = {"firm_id": firm_id, "start": q.start, "end": q.end}
     if q.vendor_id:
@@ -259,11 +262,12 @@ async def meters(uow: UnitOfWork, firm_id: uuid.UUID, q: MeterQuery) -> list[dic
                sum(u.cached_input_tokens) AS cached_input_tokens, sum(u.output_tokens) AS output_tokens,
                sum(u.amount_fen) AS amount_fen,
                coalesce(sum(u.amount_fen) FILTER (WHERE u.invoice_line_id IS NOT NULL), 0) AS invoiced_fen,
+               coalesce(sum(u.amount_fen) FILTER (WHERE u.pool_id IS NOT NULL AND NOT u.over_quota), 0) AS pool_fen,
                max(u.amount_fen) AS max_amount_fen, max(u.ended_at) AS latest_ended_at
         FROM ledger.usage u WHERE {" AND ".join(where)}
         GROUP BY 1, u.vendor_id, u.kind, u.resource ORDER BY 1, u.kind, u.resource, u.vendor_id
     """)
     rows = [dict(r) for r in (await uow.session.execute(sql, params)).mappings()]
     for r in rows:
-        r["uninvoiced_fen"] = r["amount_fen"] - r["invoiced_fen"]
+        r["uninvoiced_fen"] = r["amount_fen"] - r["invoiced_fen"] - r["pool_fen"]
     return rows
