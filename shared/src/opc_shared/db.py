@@ -11,8 +11,9 @@ from typing import Any, Self, TypeVar
 from sqlalchemy import MetaData, insert, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Result
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from opc_shared.aggregate import Aggregate
 from opc_shared.contracts import CATALOGUE
@@ -78,10 +79,8 @@ class Database:
         self.metadata = metadata
         self.engine = engine or create_engine(settings)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        #: Sessions without BEGIN/COMMIT (the pool's connections in autocommit): for reads, two round trips fewer.
-        self.read_sessionmaker = async_sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-        )
+        #: The pool's connections in autocommit: reads run without BEGIN/COMMIT, two round trips fewer.
+        self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.platform = PlatformTables(metadata)
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
@@ -96,6 +95,49 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def dicts(result: Result[Any]) -> list[dict[str, Any]]:
+    """Every row of ``result`` as a dict.
+
+    ``dict(zip(keys, row))`` costs about a quarter of ``dict(row)`` over ``result.mappings()`` (1.1 µs
+    against 3.8 µs for a 14-column row), which a 50-row page pays 50 times: that pattern was a quarter
+    of the registry's queue request. Columns named twice keep the mappings' refusal (ambiguous name)."""
+    keys = list(result.keys())
+    if len(set(keys)) != len(keys):
+        return [dict(row) for row in result.mappings()]
+    return [dict(zip(keys, row, strict=True)) for row in result]
+
+
+class ReadSession:
+    """The session of a read-only unit of work: each statement runs (and is committed) on one pooled
+    connection in autocommit, checked out at the first statement and returned when the unit of work
+    ends; a read answered from memory never takes one.
+
+    There is no ORM session around it (the services map no classes, they execute Core statements): an
+    :class:`AsyncSession`'s transaction bookkeeping, begun and closed for every GET, cost about as much
+    CPU as the query it carried. Results are the same buffered :class:`Result` a session returns."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.bind = engine
+        self._connection: AsyncConnection | None = None
+
+    async def execute(self, statement: Any, params: Any = None, **kwargs: Any) -> Result[Any]:
+        if self._connection is None:
+            self._connection = await self.bind.connect()
+        return await self._connection.execute(statement, params, **kwargs)
+
+    async def commit(self) -> None:
+        """Nothing to do: every statement was committed as it ran."""
+
+    async def rollback(self) -> None:
+        """Nothing to undo, for the same reason: a write through a read session is not atomic (see
+        :meth:`Database.uow`)."""
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
 
 
 class ReadOnlyWork(RuntimeError):
@@ -115,7 +157,7 @@ class UnitOfWork:
     def __init__(self, db: Database, *, read_only: bool = False) -> None:
         self._db = db
         self.read_only = read_only
-        self.session: AsyncSession = (db.read_sessionmaker if read_only else db.sessionmaker)()
+        self.session: AsyncSession | ReadSession = ReadSession(db.read_engine) if read_only else db.sessionmaker()
         self._events: list[tuple[CloudEvent, str]] = []
         self._seen: list[Aggregate] = []
         self._committed = False

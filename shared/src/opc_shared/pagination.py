@@ -39,6 +39,7 @@ from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from opc_shared.db import dicts
 from opc_shared.problems import FieldError, validation_problem
 
 T = TypeVar("T")
@@ -172,7 +173,7 @@ class Keyset:
 
     async def fetch(self, session: AsyncSession, query: Select[Any], page: PageParams) -> Page[dict[str, Any]]:
         """Run ``query`` as one page: :meth:`apply`, execute, :meth:`page`."""
-        rows = [dict(r) for r in (await session.execute(self.apply(query, page))).mappings()]
+        rows = dicts(await session.execute(self.apply(query, page)))
         return self.page(rows, page)
 
     def page(self, rows: Sequence[Mapping[str, Any]], page: PageParams) -> Page[Any]:

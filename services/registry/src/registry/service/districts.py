@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from opc_shared.auth import Principal
-from opc_shared.db import UnitOfWork
+from opc_shared.db import UnitOfWork, dicts
 from opc_shared.errors import DomainError, InvalidInput
 from opc_shared.pagination import Keyset, Page, PageParams
 from registry.adapters import tables as t
@@ -75,17 +75,17 @@ def _districts_query(city_code: str | None, code: str | None = None):
 
 async def list_districts(uow: UnitOfWork, city_code: str | None, code: str | None = None) -> list[dict[str, Any]]:
     query = _districts_query(city_code, code).order_by(t.districts.c.city, t.districts.c.code)
-    return [dict(r) for r in (await uow.session.execute(query)).mappings()]
+    return dicts(await uow.session.execute(query))
 
 
 async def page_districts(uow: UnitOfWork, city_code: str | None, page: PageParams) -> Page[dict[str, Any]]:
     query = DISTRICTS.apply(_districts_query(city_code), page)
-    return DISTRICTS.page([dict(r) for r in (await uow.session.execute(query)).mappings()], page)
+    return DISTRICTS.page(dicts(await uow.session.execute(query)), page)
 
 
 async def page_cities(uow: UnitOfWork, page: PageParams) -> Page[dict[str, Any]]:
     query = CITIES.apply(select(t.cities), page)
-    return CITIES.page([dict(r) for r in (await uow.session.execute(query)).mappings()], page)
+    return CITIES.page(dicts(await uow.session.execute(query)), page)
 
 
 async def put_district(uow: UnitOfWork, code: str, data: dict[str, Any]) -> dict[str, Any]:

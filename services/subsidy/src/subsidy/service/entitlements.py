@@ -21,7 +21,7 @@ from opc_shared.clock import SHANGHAI
 from opc_shared.contracts.ledger import InvoiceRecordedV1, InvoiceReversedV1, PoolSettlementAttributedV1
 from opc_shared.contracts.matching import ScenarioDemoSelectedV1
 from opc_shared.contracts.registry import FirmRegisteredV1, FirmStatusChangedV1
-from opc_shared.db import Work
+from opc_shared.db import Work, dicts
 from opc_shared.errors import NotFound
 from subsidy.adapters.tables import accounts, base_entries, district_cities, entitlements, firm_status_changes, recoveries
 from subsidy.domain.compute import Facts, evaluate, fmt_yuan, rate_amount
@@ -47,7 +47,7 @@ async def _add_entries(uow: Work, rows: list[dict[str, Any]]) -> list[dict[str, 
         .on_conflict_do_nothing()
         .returning(base_entries.c.year, base_entries.c.category, base_entries.c.amount_fen, base_entries.c.total_fen)
     )
-    return [dict(r) for r in added.mappings()]
+    return dicts(added)
 
 
 async def on_invoice_recorded(uow: Work, e: InvoiceRecordedV1, now: datetime) -> None:
