@@ -19,6 +19,7 @@ from opc_shared.aggregate import Aggregate
 from opc_shared.contracts import CATALOGUE
 from opc_shared.contracts.base import EventContract
 from opc_shared.events import CloudEvent, build_event
+from opc_shared.readcache import ReadCache
 from opc_shared.settings import ServiceSettings
 from opc_shared.tables import PlatformTables
 from opc_shared.tracing import child_traceparent, current_traceparent
@@ -82,6 +83,8 @@ class Database:
         #: The pool's connections in autocommit: reads run without BEGIN/COMMIT, two round trips fewer.
         self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.platform = PlatformTables(metadata)
+        #: Rarely changing answers (catalogues) kept for a moment: see :mod:`opc_shared.readcache`.
+        self.read_cache = ReadCache()
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         """``read_only``: no explicit transaction, each statement sees what is committed when it runs (as

@@ -79,13 +79,21 @@ async def list_districts(uow: UnitOfWork, city_code: str | None, code: str | Non
 
 
 async def page_districts(uow: UnitOfWork, city_code: str | None, page: PageParams) -> Page[dict[str, Any]]:
-    query = DISTRICTS.apply(_districts_query(city_code), page)
-    return DISTRICTS.page(dicts(await uow.session.execute(query)), page)
+    """A page of the catalogue; a GET may get one read within the last second (see opc_shared.readcache)."""
+
+    async def load() -> Page[dict[str, Any]]:
+        query = DISTRICTS.apply(_districts_query(city_code), page)
+        return DISTRICTS.page(dicts(await uow.session.execute(query)), page)
+
+    return await uow.db.read_cache.get(uow, ("districts", city_code, page.cursor, page.limit), load)
 
 
 async def page_cities(uow: UnitOfWork, page: PageParams) -> Page[dict[str, Any]]:
-    query = CITIES.apply(select(t.cities), page)
-    return CITIES.page(dicts(await uow.session.execute(query)), page)
+    async def load() -> Page[dict[str, Any]]:
+        query = CITIES.apply(select(t.cities), page)
+        return CITIES.page(dicts(await uow.session.execute(query)), page)
+
+    return await uow.db.read_cache.get(uow, ("cities", page.cursor, page.limit), load)
 
 
 async def put_district(uow: UnitOfWork, code: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +110,7 @@ async def put_district(uow: UnitOfWork, code: str, data: dict[str, Any]) -> dict
         raise InvalidInput(errors)
     stmt = pg_insert(t.districts).values(code=code, **data)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={k: stmt.excluded[k] for k in data}))
+    uow.db.read_cache.clear()
     return (await list_districts(uow, None, code))[0]
 
 
@@ -115,4 +124,5 @@ async def put_city(uow: UnitOfWork, code: str, data: dict[str, Any]) -> dict[str
         )
     stmt = pg_insert(t.cities).values(code=code, **data)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={k: stmt.excluded[k] for k in data}))
+    uow.db.read_cache.clear()
     return {"code": code, **data}
