@@ -13,13 +13,14 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Result
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from opc_shared.aggregate import Aggregate
 from opc_shared.contracts import CATALOGUE
 from opc_shared.contracts.base import EventContract
 from opc_shared.events import CloudEvent, build_event
 from opc_shared.readcache import ReadCache
+from opc_shared.reads import ReadSession
 from opc_shared.settings import ServiceSettings
 from opc_shared.tables import PlatformTables
 from opc_shared.tracing import child_traceparent, current_traceparent
@@ -110,37 +111,6 @@ def dicts(result: Result[Any]) -> list[dict[str, Any]]:
     if len(set(keys)) != len(keys):
         return [dict(row) for row in result.mappings()]
     return [dict(zip(keys, row, strict=True)) for row in result]
-
-
-class ReadSession:
-    """The session of a read-only unit of work: each statement runs (and is committed) on one pooled
-    connection in autocommit, checked out at the first statement and returned when the unit of work
-    ends; a read answered from memory never takes one.
-
-    There is no ORM session around it (the services map no classes, they execute Core statements): an
-    :class:`AsyncSession`'s transaction bookkeeping, begun and closed for every GET, cost about as much
-    CPU as the query it carried. Results are the same buffered :class:`Result` a session returns."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.bind = engine
-        self._connection: AsyncConnection | None = None
-
-    async def execute(self, statement: Any, params: Any = None, **kwargs: Any) -> Result[Any]:
-        if self._connection is None:
-            self._connection = await self.bind.connect()
-        return await self._connection.execute(statement, params, **kwargs)
-
-    async def commit(self) -> None:
-        """Nothing to do: every statement was committed as it ran."""
-
-    async def rollback(self) -> None:
-        """Nothing to undo, for the same reason: a write through a read session is not atomic (see
-        :meth:`Database.uow`)."""
-
-    async def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            await connection.close()
 
 
 class ReadOnlyWork(RuntimeError):
