@@ -13,7 +13,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 
 from opc_shared.auth import Principal
@@ -483,17 +483,21 @@ async def explain_row(uow: Work, row: dict) -> dict[str, str]:
 
 async def for_firm(uow: Work, principal: Principal, firm_id: uuid.UUID, year: int) -> list[dict]:
     s = uow.session
-    district = (await s.execute(select(accounts.c.district).where(accounts.c.firm_id == firm_id))).scalar_one_or_none()
-    rows = [
-        dict(r)
-        for r in (
-            await s.execute(
-                select(entitlements)
-                .where(entitlements.c.firm_id == firm_id, entitlements.c.year == year)
-                .order_by(entitlements.c.programme)
-            )
-        ).mappings()
-    ]
+    # One round trip for the account's district and the year's rows: a full join on true gives one row
+    # per entitlement (each with the district), or the account alone, or the entitlements alone.
+    account = select(accounts.c.district.label("account_district")).where(accounts.c.firm_id == firm_id).subquery("a")
+    of_year = select(entitlements).where(entitlements.c.firm_id == firm_id, entitlements.c.year == year).subquery("e")
+    found = dicts(
+        await s.execute(
+            select(account, of_year).select_from(account.outerjoin(of_year, true(), full=True)).order_by(of_year.c.programme)
+        )
+    )
+    district = found[0]["account_district"] if found else None
+    rows = []
+    for row in found:
+        del row["account_district"]
+        if row["programme"] is not None:  # a key column: None only on the account's row without entitlements
+            rows.append(row)
     district = district or (rows[0]["district"] if rows else None)
     if district is None or not principal.may_see_firm(firm_id, district):
         raise NotFound({"en": "firm", "zh-CN": "企业"}, str(firm_id))
