@@ -118,8 +118,11 @@ class ReadSession:
         args = [processors[key](values[key]) if key in processors else values[key] for key in compiled.positiontup]
         dialect = self.bind.sync_engine.dialect
         if compiled._result_columns and cache_hit is dialect.CACHE_HIT and compiled.statement is not statement:
-            # As CursorResult does: the invoked statement's own column objects find their values too.
-            metadata = metadata._adapt_to_context(SimpleNamespace(compiled=compiled, invoked_statement=statement))
+            # As CursorResult does: the invoked statement's own column objects find their values too (a
+            # table's columns are the same objects in every statement: nothing to add for them).
+            keymap = metadata._keymap
+            if any(selected not in keymap for selected in statement._all_selected_columns):
+                metadata = metadata._adapt_to_context(SimpleNamespace(compiled=compiled, invoked_statement=statement))
         if self._driver is None:
             self._driver = (await self._connection.get_raw_connection()).dbapi_connection
         driver = self._driver
