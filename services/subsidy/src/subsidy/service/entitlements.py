@@ -13,7 +13,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, true, update
+from sqlalchemy import Select, bindparam, func, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 
 from opc_shared.auth import Principal
@@ -481,17 +481,23 @@ async def explain_row(uow: Work, row: dict) -> dict[str, str]:
     return text
 
 
+def _firm_year_query() -> Select:
+    """The account's district and a year's rows in one round trip: a full join on true gives one row per
+    entitlement (each with the district), or the account alone, or the entitlements alone. Built once
+    (building its two subqueries cost more than running it)."""
+    firm_id = bindparam("firm_id")
+    account = select(accounts.c.district.label("account_district")).where(accounts.c.firm_id == firm_id).subquery("a")
+    of_year = select(entitlements).where(entitlements.c.firm_id == firm_id, entitlements.c.year == bindparam("year"))
+    rows = of_year.subquery("e")
+    return select(account, rows).select_from(account.outerjoin(rows, true(), full=True)).order_by(rows.c.programme)
+
+
+_FIRM_YEAR = _firm_year_query()
+
+
 async def for_firm(uow: Work, principal: Principal, firm_id: uuid.UUID, year: int) -> list[dict]:
     s = uow.session
-    # One round trip for the account's district and the year's rows: a full join on true gives one row
-    # per entitlement (each with the district), or the account alone, or the entitlements alone.
-    account = select(accounts.c.district.label("account_district")).where(accounts.c.firm_id == firm_id).subquery("a")
-    of_year = select(entitlements).where(entitlements.c.firm_id == firm_id, entitlements.c.year == year).subquery("e")
-    found = dicts(
-        await s.execute(
-            select(account, of_year).select_from(account.outerjoin(of_year, true(), full=True)).order_by(of_year.c.programme)
-        )
-    )
+    found = dicts(await s.execute(_FIRM_YEAR, {"firm_id": firm_id, "year": year}))
     district = found[0]["account_district"] if found else None
     rows = []
     for row in found:
