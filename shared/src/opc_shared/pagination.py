@@ -39,6 +39,7 @@ from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from opc_shared.db import dicts
 from opc_shared.problems import FieldError, validation_problem
 
 T = TypeVar("T")
@@ -86,7 +87,9 @@ class PageOut(BaseModel, Generic[T]):
 
     @classmethod
     def of(cls, page: Page[Any], model: type[M]) -> PageOut[M]:
-        return PageOut[model](items=[model.model_validate(i) for i in page.items], next_cursor=page.next_cursor)  # type: ignore[valid-type]
+        """The page validated in one call into pydantic-core, not one per item (a 50-row page paid ~1 µs
+        of Python per item that way)."""
+        return PageOut[model].model_validate({"items": page.items, "next_cursor": page.next_cursor})  # type: ignore[valid-type]
 
 
 def _cursor_error() -> Exception:
@@ -111,6 +114,9 @@ class Keyset:
         if sort_type not in (datetime, str, int):
             raise ValueError("a keyset sorts by a timestamp, a text or an integer")
         self.sort, self.id, self.id_type, self.sort_type, self.ascending = sort, id, id_type, sort_type, ascending
+        #: Built once: every page of the list orders by the same two terms.
+        self._order_by = (sort.asc(), id.asc()) if ascending else (sort.desc(), id.desc())
+        self._key = tuple_(sort, id)
 
     @property
     def _list_name(self) -> str:
@@ -159,20 +165,16 @@ class Keyset:
 
     def apply(self, query: Select[Any], page: PageParams) -> Select[Any]:
         """Order (newest first, or ascending), continue after the cursor, fetch one row more than the limit."""
-        if self.ascending:
-            query = query.order_by(self.sort.asc(), self.id.asc())
-        else:
-            query = query.order_by(self.sort.desc(), self.id.desc())
-        query = query.limit(page.limit + 1)
+        query = query.order_by(*self._order_by).limit(page.limit + 1)
         if page.cursor:
             at, last = self.decode(page.cursor)
-            key, seen = tuple_(self.sort, self.id), tuple_(at, last)
-            query = query.where(key > seen if self.ascending else key < seen)
+            seen = tuple_(at, last)
+            query = query.where(self._key > seen if self.ascending else self._key < seen)
         return query
 
     async def fetch(self, session: AsyncSession, query: Select[Any], page: PageParams) -> Page[dict[str, Any]]:
         """Run ``query`` as one page: :meth:`apply`, execute, :meth:`page`."""
-        rows = [dict(r) for r in (await session.execute(self.apply(query, page))).mappings()]
+        rows = dicts(await session.execute(self.apply(query, page)))
         return self.page(rows, page)
 
     def page(self, rows: Sequence[Mapping[str, Any]], page: PageParams) -> Page[Any]:

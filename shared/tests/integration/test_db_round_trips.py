@@ -79,3 +79,28 @@ async def test_a_read_only_unit_of_work_refuses_to_publish(infra) -> None:
                 await uow.commit()
     finally:
         await db.dispose()
+
+
+async def test_a_read_only_unit_of_work_takes_a_connection_only_when_it_queries(infra) -> None:
+    db = Database(SubsidySettings(db_pool_size=1, db_max_overflow=0), MetaData())
+    pool = db.engine.sync_engine.pool
+    try:
+        async with db.uow(read_only=True) as uow:
+            await uow.commit()
+            assert pool.checkedout() == 0, "a read answered from memory takes no connection"
+        async with db.uow(read_only=True) as uow:
+            rows = (await uow.session.execute(text("SELECT n FROM generate_series(1, 3) AS n"))).mappings().all()
+            assert [row["n"] for row in rows] == [1, 2, 3]
+            assert (await uow.session.execute(text("SELECT 2"))).scalar_one() == 2
+            assert pool.checkedout() == 1, "one connection for all the statements of a unit of work"
+            await uow.commit()
+        assert pool.checkedout() == 0, "returned when the unit of work ends"
+        try:
+            async with db.uow(read_only=True) as uow:
+                await uow.session.execute(text("SELECT 1"))
+                raise RuntimeError("the route failed")
+        except RuntimeError:
+            pass
+        assert pool.checkedout() == 0, "returned when the route failed too"
+    finally:
+        await db.dispose()

@@ -153,6 +153,19 @@ def test_the_single_record_condition_is_the_list_rule() -> None:
     assert "items.founder_sub = 'founder-1!'" in sql(readable(select(items), FOUNDER, owned))
 
 
+def test_a_callers_condition_is_built_once_and_stays_their_own() -> None:
+    first = readable_condition(CW, SCOPE)
+    assert readable_condition(Principal("cw", "wuhou", frozenset({"caseworker"})), SCOPE) is first, "reused"
+    other = readable_condition(Principal("cw2", "jinjiang", frozenset({"caseworker"})), SCOPE)
+    assert "items.district = 'jinjiang'" in sql(select(items).where(other))
+    assert "items.district = 'wuhou'" in sql(select(items).where(readable_condition(CW, SCOPE)))
+    assert readable_condition(CW, SCOPE, staff_roles=("admin",)) is not first, "another rule, another condition"
+    twin = Scope(district=items.c.district, firm=items.c.firm_id, account=items.c.founder_sub)
+    assert readable_condition(FOUNDER, twin) is not readable_condition(FOUNDER, SCOPE), "keyed by the scope itself"
+    same_rule = [sql(select(items).where(readable_condition(FOUNDER, scope))) for scope in (twin, SCOPE)]
+    assert same_rule[0] == same_rule[1]
+
+
 def test_one_record_outside_scope_is_not_found() -> None:
     assert may_read(CW, "wuhou") and not may_read(CW, "jinjiang") and may_read(CITY, "jinjiang")
     assert may_read(FOUNDER, "wuhou", firm=FIRM_ID) and may_read(FOUNDER, "jinjiang", account="founder-1")

@@ -72,6 +72,18 @@ async def test_the_catalogue_lists_cities_districts_and_division_codes(portal: P
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "city"
 
 
+async def test_a_district_added_shows_in_the_next_catalogue_read_although_reads_are_cached(portal: Portal) -> None:
+    def codes(page: dict) -> set[str]:
+        return {d["code"] for d in page["items"]}
+
+    listed = await portal.ok(await portal.client.get("/v1/districts", params={"limit": 200}, headers=portal.caseworker))
+    assert "jintang" not in codes(listed)
+    body = {"name_zh": "金堂县", "name_en": "Jintang", "city": "chengdu", "division_code": "510121"}
+    await portal.ok(await portal.client.put("/v1/districts/jintang", json=body, headers=CITY_ADMIN))
+    again = await portal.ok(await portal.client.get("/v1/districts", params={"limit": 200}, headers=portal.caseworker))
+    assert "jintang" in codes(again), "the writing process forgot its cached catalogue"
+
+
 async def test_unknown_districts_are_refused_with_a_clear_error(portal: Portal) -> None:
     stranger = "nowhere"
     created = await portal.client.post("/v1/communities", json=new_community(stranger), headers=token(stranger, "admin"))

@@ -91,6 +91,10 @@ async def test_access_firm_sees_its_own_other_districts_do_not(subsidy) -> None:
     assert (await entitlements(subsidy, firm, headers=city))["model_voucher"]["amount_fen"] == 300
     bad = await subsidy.get(f"/v1/firms/{firm}/entitlements", params={"year": "x"}, headers=city)
     assert bad.status_code == 422 and "year" in bad.text
+    assert await entitlements(subsidy, firm, year=2031, headers=city) == {}, "a known firm's empty year"
+    nobody = "00000000-0000-0000-0000-000000000002"
+    unknown = await subsidy.get(f"/v1/firms/{nobody}/entitlements", params={"year": 2026}, headers=city)
+    assert unknown.status_code == 404
 
 
 async def test_graduate_tiers_accrue_daily_without_any_event(subsidy) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from compute_ledger.adapters.tables import periods
 from compute_ledger.domain.periods import ClosingRule, month_dates, month_of
 from opc_shared.contracts.ledger import PeriodClosedV1
-from opc_shared.db import UnitOfWork
+from opc_shared.db import UnitOfWork, dicts
 from opc_shared.errors import DomainError
 from opc_shared.times import local_text
 
@@ -95,4 +95,4 @@ async def close(uow: UnitOfWork, city: str, period: str, *, now: datetime, rule:
 
 async def list_closed(uow: UnitOfWork, city: str) -> list[dict]:
     rows = await uow.session.execute(select(periods).where(periods.c.city == city).order_by(periods.c.period.desc()))
-    return [dict(r) for r in rows.mappings()]
+    return dicts(rows)

@@ -21,7 +21,7 @@ from sqlalchemy import select, text
 from compute_ledger.adapters.tables import firm_accounts
 from compute_ledger.domain.periods import SHANGHAI, month_bounds, month_dates
 from opc_shared.auth import Principal
-from opc_shared.db import UnitOfWork
+from opc_shared.db import UnitOfWork, dicts
 from opc_shared.errors import InvalidInput, NotFound
 from opc_shared.scoping import may_read
 
@@ -147,8 +147,8 @@ async def statement(uow: UnitOfWork, firm: dict, month: str, as_of: datetime) ->
                 "net_fen": total - r["reversed_fen"] if counts else 0,
             }
         )
-    reversals = [dict(r) for r in (await session.execute(_REVERSALS, params)).mappings()]
-    pools = [dict(r) for r in (await session.execute(_POOLS, params)).mappings()]
+    reversals = dicts(await session.execute(_REVERSALS, params))
+    pools = dicts(await session.execute(_POOLS, params))
     counted = {"compute": 0, "tokens": 0}
     for inv in invoices.values():
         for c in inv["categories"]:
@@ -156,7 +156,7 @@ async def statement(uow: UnitOfWork, firm: dict, month: str, as_of: datetime) ->
     pool_counted = {"compute": 0, "tokens": 0}
     for p in pools:
         pool_counted[p["category"]] += p["total_fen"]
-    snapshot_rows = [dict(r) for r in (await session.execute(_SNAPSHOT, params | {"city": firm["city"]})).mappings()]
+    snapshot_rows = dicts(await session.execute(_SNAPSHOT, params | {"city": firm["city"]}))
     snapshot = None
     if snapshot_rows:
         snapshot = {
@@ -267,7 +267,7 @@ async def meters(uow: UnitOfWork, firm_id: uuid.UUID, q: MeterQuery) -> list[dic
         FROM ledger.usage u WHERE {" AND ".join(where)}
         GROUP BY 1, u.vendor_id, u.kind, u.resource ORDER BY 1, u.kind, u.resource, u.vendor_id
     """)
-    rows = [dict(r) for r in (await uow.session.execute(sql, params)).mappings()]
+    rows = dicts(await uow.session.execute(sql, params))
     for r in rows:
         r["uninvoiced_fen"] = r["amount_fen"] - r["invoiced_fen"] - r["pool_fen"]
     return rows

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from compute_ledger.adapters.tables import price_tables, vendor_secrets, vendors
 from compute_ledger.domain.identifiers import uscc_problem
 from compute_ledger.domain.pricing import Price
-from opc_shared.db import UnitOfWork
+from opc_shared.db import UnitOfWork, dicts
 from opc_shared.errors import DomainError, InvalidInput, NotFound
 
 MAX_OVERLAP = timedelta(days=30)
@@ -142,7 +142,7 @@ async def prices(uow: UnitOfWork, vendor_id: uuid.UUID) -> list[dict]:
         .where(price_tables.c.vendor_id == vendor_id)
         .order_by(price_tables.c.kind, price_tables.c.resource, price_tables.c.effective_from)
     )
-    return [dict(r) for r in rows.mappings()]
+    return dicts(rows)
 
 
 def to_price(row: dict) -> Price:

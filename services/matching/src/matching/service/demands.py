@@ -24,7 +24,7 @@ from matching.service.ranking import IndexHolder
 from opc_shared.auth import Principal
 from opc_shared.clock import Clock
 from opc_shared.concurrency import check_version
-from opc_shared.db import UnitOfWork, Work
+from opc_shared.db import UnitOfWork, Work, dicts
 from opc_shared.errors import DomainError, Forbidden, InvalidInput, NotFound
 from opc_shared.pagination import Keyset, Page, PageParams
 from opc_shared.scoping import check_district_param, in_district, is_staff
@@ -177,7 +177,7 @@ async def timeline(call: DemandCall) -> list[dict]:
     rows = await call.uow.session.execute(
         select(t.timeline).where(t.timeline.c.demand_id == call.demand_id).order_by(t.timeline.c.id)
     )
-    return [dict(r) for r in rows.mappings()]
+    return dicts(rows)
 
 
 async def record_shown(

@@ -35,7 +35,7 @@ from opc_shared.contracts.matching import (
     OfferMadeV1,
     OfferWithdrawnV1,
 )
-from opc_shared.db import Database, UnitOfWork, Work
+from opc_shared.db import Database, UnitOfWork, Work, dicts
 from opc_shared.errors import DomainError, InvalidInput, NotFound
 from opc_shared.times import rfc3339
 
@@ -292,4 +292,4 @@ async def offers_for_firm(uow: UnitOfWork, principal: Principal, firm_id: uuid.U
     query = query.where(t.offers.c.firm_id == firm_id).order_by(t.offers.c.offered_at.desc()).limit(200)
     if status:
         query = query.where(t.offers.c.status == status)
-    return [dict(r) for r in (await uow.session.execute(query)).mappings()]
+    return dicts(await uow.session.execute(query))

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opc_shared.clock import SHANGHAI
-from opc_shared.db import UnitOfWork
+from opc_shared.db import UnitOfWork, dicts
 from opc_shared.errors import VersionMismatch
 from opc_shared.pagination import Keyset, Page, PageParams
 from registry.adapters import tables as t
@@ -473,7 +473,7 @@ class CaseRepository:
     async def timeline(self, case_id: uuid.UUID, page: PageParams) -> Page[dict[str, Any]]:
         """Oldest first: a case's history reads from the top."""
         query = TIMELINE.apply(select(t.timeline).where(t.timeline.c.case_id == case_id), page)
-        return TIMELINE.page([dict(r) for r in (await self.session.execute(query)).mappings()], page)
+        return TIMELINE.page(dicts(await self.session.execute(query)), page)
 
     # ----------------------------------------------------------- workstations and the firm
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from opc_shared.auth import Principal
-from opc_shared.db import UnitOfWork
+from opc_shared.db import UnitOfWork, dicts
 from opc_shared.errors import DomainError, InvalidInput
 from opc_shared.pagination import Keyset, Page, PageParams
 from registry.adapters import tables as t
@@ -75,17 +75,25 @@ def _districts_query(city_code: str | None, code: str | None = None):
 
 async def list_districts(uow: UnitOfWork, city_code: str | None, code: str | None = None) -> list[dict[str, Any]]:
     query = _districts_query(city_code, code).order_by(t.districts.c.city, t.districts.c.code)
-    return [dict(r) for r in (await uow.session.execute(query)).mappings()]
+    return dicts(await uow.session.execute(query))
 
 
 async def page_districts(uow: UnitOfWork, city_code: str | None, page: PageParams) -> Page[dict[str, Any]]:
-    query = DISTRICTS.apply(_districts_query(city_code), page)
-    return DISTRICTS.page([dict(r) for r in (await uow.session.execute(query)).mappings()], page)
+    """A page of the catalogue; a GET may get one read within the last second (see opc_shared.readcache)."""
+
+    async def load() -> Page[dict[str, Any]]:
+        query = DISTRICTS.apply(_districts_query(city_code), page)
+        return DISTRICTS.page(dicts(await uow.session.execute(query)), page)
+
+    return await uow.db.read_cache.get(uow, ("districts", city_code, page.cursor, page.limit), load)
 
 
 async def page_cities(uow: UnitOfWork, page: PageParams) -> Page[dict[str, Any]]:
-    query = CITIES.apply(select(t.cities), page)
-    return CITIES.page([dict(r) for r in (await uow.session.execute(query)).mappings()], page)
+    async def load() -> Page[dict[str, Any]]:
+        query = CITIES.apply(select(t.cities), page)
+        return CITIES.page(dicts(await uow.session.execute(query)), page)
+
+    return await uow.db.read_cache.get(uow, ("cities", page.cursor, page.limit), load)
 
 
 async def put_district(uow: UnitOfWork, code: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +110,7 @@ async def put_district(uow: UnitOfWork, code: str, data: dict[str, Any]) -> dict
         raise InvalidInput(errors)
     stmt = pg_insert(t.districts).values(code=code, **data)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={k: stmt.excluded[k] for k in data}))
+    uow.db.read_cache.clear()
     return (await list_districts(uow, None, code))[0]
 
 
@@ -115,4 +124,5 @@ async def put_city(uow: UnitOfWork, code: str, data: dict[str, Any]) -> dict[str
         )
     stmt = pg_insert(t.cities).values(code=code, **data)
     await uow.session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={k: stmt.excluded[k] for k in data}))
+    uow.db.read_cache.clear()
     return {"code": code, **data}

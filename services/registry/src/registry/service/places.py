@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from opc_shared.auth import CITY_WIDE, Principal
 from opc_shared.clock import SHANGHAI
 from opc_shared.contracts.registry import CalendarYearLoadedV1, CommunityRegisteredV1
-from opc_shared.db import UnitOfWork
+from opc_shared.db import UnitOfWork, dicts
 from opc_shared.errors import DomainError, Forbidden, InvalidInput, NotFound
 from opc_shared.pagination import Keyset, Page, PageParams
 from opc_shared.scoping import in_district
@@ -103,7 +103,7 @@ async def list_communities(uow: UnitOfWork, principal: Principal, district: str 
     query = in_district(select(t.communities), principal, t.communities.c.district, district=district)
     await districts.check_district_filter(uow, district)
     query = COMMUNITIES.apply(query, page)
-    return COMMUNITIES.page([dict(r) for r in (await uow.session.execute(query)).mappings()], page)
+    return COMMUNITIES.page(dicts(await uow.session.execute(query)), page)
 
 
 async def _community(uow: UnitOfWork, principal: Principal, community_id: uuid.UUID) -> dict[str, Any]:
@@ -146,12 +146,12 @@ async def list_workstations(
         .where(t.workstations.c.community_id == community_id)
     )
     query = WORKSTATIONS.apply(query, page)
-    return WORKSTATIONS.page([dict(r) for r in (await uow.session.execute(query)).mappings()], page)
+    return WORKSTATIONS.page(dicts(await uow.session.execute(query)), page)
 
 
 async def list_lines(uow: UnitOfWork, page: PageParams) -> Page[dict[str, Any]]:
     query = LINES.apply(select(t.business_lines), page)
-    return LINES.page([dict(r) for r in (await uow.session.execute(query)).mappings()], page)
+    return LINES.page(dicts(await uow.session.execute(query)), page)
 
 
 async def upsert_line(uow: UnitOfWork, principal: Principal, code: str, data: dict[str, Any]) -> dict[str, Any]:

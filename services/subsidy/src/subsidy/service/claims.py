@@ -19,7 +19,7 @@ from opc_shared.auth import STAFF_ROLES, Principal
 from opc_shared.clock import SHANGHAI
 from opc_shared.concurrency import check_version
 from opc_shared.contracts.subsidy import ClaimDecidedV1
-from opc_shared.db import Work
+from opc_shared.db import Work, dicts
 from opc_shared.errors import DomainError, Forbidden, InvalidInput, NotFound
 from opc_shared.pagination import Keyset, Page, PageParams
 from opc_shared.scoping import Scope, readable
@@ -350,7 +350,7 @@ async def trail(work: Work, principal: Principal, claim_id: uuid.UUID) -> list[d
         .where(audit_trail.c.entity == "claim", audit_trail.c.entity_id == str(claim_id))
         .order_by(audit_trail.c.id)
     )
-    return [dict(r) for r in rows.mappings()]
+    return dicts(rows)
 
 
 KEYSET = Keyset(claims.c.submitted_at, claims.c.id)

@@ -13,7 +13,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 
 from opc_shared.auth import Principal
@@ -21,7 +21,7 @@ from opc_shared.clock import SHANGHAI
 from opc_shared.contracts.ledger import InvoiceRecordedV1, InvoiceReversedV1, PoolSettlementAttributedV1
 from opc_shared.contracts.matching import ScenarioDemoSelectedV1
 from opc_shared.contracts.registry import FirmRegisteredV1, FirmStatusChangedV1
-from opc_shared.db import Work
+from opc_shared.db import Work, dicts
 from opc_shared.errors import NotFound
 from subsidy.adapters.tables import accounts, base_entries, district_cities, entitlements, firm_status_changes, recoveries
 from subsidy.domain.compute import Facts, evaluate, fmt_yuan, rate_amount
@@ -47,7 +47,7 @@ async def _add_entries(uow: Work, rows: list[dict[str, Any]]) -> list[dict[str, 
         .on_conflict_do_nothing()
         .returning(base_entries.c.year, base_entries.c.category, base_entries.c.amount_fen, base_entries.c.total_fen)
     )
-    return [dict(r) for r in added.mappings()]
+    return dicts(added)
 
 
 async def on_invoice_recorded(uow: Work, e: InvoiceRecordedV1, now: datetime) -> None:
@@ -481,19 +481,29 @@ async def explain_row(uow: Work, row: dict) -> dict[str, str]:
     return text
 
 
+def _firm_year_query() -> Select:
+    """The account's district and a year's rows in one round trip: a full join on true gives one row per
+    entitlement (each with the district), or the account alone, or the entitlements alone. Built once
+    (building its two subqueries cost more than running it)."""
+    firm_id = bindparam("firm_id")
+    account = select(accounts.c.district.label("account_district")).where(accounts.c.firm_id == firm_id).subquery("a")
+    of_year = select(entitlements).where(entitlements.c.firm_id == firm_id, entitlements.c.year == bindparam("year"))
+    rows = of_year.subquery("e")
+    return select(account, rows).select_from(account.outerjoin(rows, true(), full=True)).order_by(rows.c.programme)
+
+
+_FIRM_YEAR = _firm_year_query()
+
+
 async def for_firm(uow: Work, principal: Principal, firm_id: uuid.UUID, year: int) -> list[dict]:
     s = uow.session
-    district = (await s.execute(select(accounts.c.district).where(accounts.c.firm_id == firm_id))).scalar_one_or_none()
-    rows = [
-        dict(r)
-        for r in (
-            await s.execute(
-                select(entitlements)
-                .where(entitlements.c.firm_id == firm_id, entitlements.c.year == year)
-                .order_by(entitlements.c.programme)
-            )
-        ).mappings()
-    ]
+    found = dicts(await s.execute(_FIRM_YEAR, {"firm_id": firm_id, "year": year}))
+    district = found[0]["account_district"] if found else None
+    rows = []
+    for row in found:
+        del row["account_district"]
+        if row["programme"] is not None:  # a key column: None only on the account's row without entitlements
+            rows.append(row)
     district = district or (rows[0]["district"] if rows else None)
     if district is None or not principal.may_see_firm(firm_id, district):
         raise NotFound({"en": "firm", "zh-CN": "企业"}, str(firm_id))

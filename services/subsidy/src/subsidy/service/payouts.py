@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from opc_shared.auth import Principal
 from opc_shared.contracts.subsidy import PaymentDisbursedV1, PaymentRecoveredV1
-from opc_shared.db import Work
+from opc_shared.db import Work, dicts
 from opc_shared.errors import Conflict, DomainError, Forbidden, NotFound
 from subsidy.adapters.tables import accounts, claims, entitlements, payment_batches, payments, recoveries
 from subsidy.domain.claims import net
@@ -400,7 +400,7 @@ async def open_recoveries(work: Work, principal: Principal, district: str | None
     query = select(recoveries).where(recoveries.c.status == "open").order_by(recoveries.c.created_at)
     if scope:
         query = query.where(recoveries.c.district == scope)
-    return [dict(r) for r in (await work.session.execute(query)).mappings()]
+    return dicts(await work.session.execute(query))
 
 
 async def mark_repaid(work: Work, principal: Principal, recovery_id: uuid.UUID, bank_reference: str, now: datetime) -> dict:

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opc_shared.clock import SHANGHAI
+from opc_shared.db import dicts
 from opc_shared.errors import Conflict, InvalidInput, NotFound
 from subsidy.adapters.tables import district_cities
 from subsidy.adapters.tables import policy_versions as table
@@ -187,4 +188,4 @@ async def list_versions(session: AsyncSession) -> list[dict]:
             table.c.published_at,
         ).order_by(table.c.policy_set, table.c.effective_from, table.c.version)
     )
-    return [dict(r) for r in rows.mappings()]
+    return dicts(rows)
