@@ -300,3 +300,59 @@ async def test_the_relay_sets_cloudevents_headers_that_the_dead_letter_path_read
     (letter,) = [d for d in await list_dead_letters(backbone.subsidy, limit=1000) if d["event_id"] == event_ids[0]]
     assert letter["event_type"] == FirmRegisteredV1.event_type
     assert "not a valid CloudEvent" in letter["error"]
+
+
+async def test_a_busy_consumer_commits_offsets_at_most_every_interval_and_at_once_when_quiet(backbone: Backbone) -> None:
+    """Offsets follow the database commit, but a busy stream is not a broker round trip per poll: at most
+    one commit every ``consumer_commit_interval_ms``; once the stream goes quiet, and when the consumer
+    stops, everything applied is committed."""
+    from opc_shared.consumer import ConsumerRunner
+    from opc_shared.db import Database
+    from subsidy.adapters.tables import metadata as subsidy_metadata
+
+    settings = backbone.subsidy_settings.model_copy(
+        update={"consumer_commit_interval_ms": 400, "kafka_busy_fetch_interval_ms": 20}
+    )
+    db = Database(settings, subsidy_metadata)
+    recorder = Recorder()
+    runner = ConsumerRunner(db, recorder.handlers, (topics.REGISTRY,), group_id=f"test-{uuid.uuid4().hex[:8]}")
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    commits: list[dict] = []
+    try:
+        await eventually(lambda: _async(bool(runner.consumer and runner.consumer.assignment())), what="consumer joined")
+        consumer = runner.consumer
+        real_commit = consumer.commit
+
+        async def counted(offsets=None):
+            commits.append(dict(offsets or {}))
+            return await real_commit(offsets)
+
+        consumer.commit = counted
+        backbone.start_relay()
+        ids: list[str] = []
+        started = asyncio.get_running_loop().time()
+        for i in range(12):  # ~1.2 s of a steady stream, one commit each 100 ms
+            ids += await backbone.publish_firms([f"节流{i}"])
+            await asyncio.sleep(0.1)
+        await eventually(lambda: _async(all(recorder.calls[e] == 1 for e in ids)), what="all applied")
+        busy_s = asyncio.get_running_loop().time() - started
+        await eventually(lambda: _caught_up(runner), what="offsets committed once quiet")
+        assert len(commits) <= busy_s / 0.4 + 3, f"{len(commits)} commits in {busy_s:.1f}s"
+        more = await backbone.publish_firms(["最后一家"])
+        await eventually(lambda: _async(recorder.calls[more[0]] == 1), what="last applied")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+        await db.dispose()
+    # stopped: what was applied is committed (a new consumer of the group starts after it)
+    from opc_shared.kafka import make_consumer
+
+    check = make_consumer(backbone.subsidy_settings, (topics.REGISTRY,), group_id=runner.group_id)
+    await check.start()
+    try:
+        await eventually(lambda: _async(bool(check.assignment())), what="probe joined")
+        for tp in check.assignment():
+            assert (await check.committed(tp) or 0) == (await check.end_offsets([tp]))[tp]
+    finally:
+        await check.stop()

@@ -269,52 +269,65 @@ class ConsumerRunner:
                     await asyncio.wait_for(consumer.stop(), 10)
 
     async def _loop(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                batches = await consumer.getmany(timeout_ms=1000, max_records=500)  # returns as soon as records arrive
-            except KafkaError as exc:
-                log.warning("consumer.fetch_failed", error=repr(exc))
-                await _sleep_or_stop(stop, 0.5)
-                continue
-            if await self._apply_poll(consumer, batches, stop):
-                continue
-            offsets: dict[TopicPartition, int] = {}
-            for tp, records in batches.items():
-                done = await self._process_partition(consumer, tp, records, stop)
-                if done is not None:
-                    offsets[tp] = done + 1
-                self._record_lag(consumer, tp, offsets.get(tp))
-            if offsets:
+        """Poll, apply, and mark what is durable: offsets are committed after the database commit, at most
+        every ``consumer_commit_interval_ms`` while records keep coming, at once when a poll comes back
+        empty, and on the way out. A crash in between only means records re-read: the inbox absorbs them."""
+        loop = asyncio.get_running_loop()
+        interval = self.settings.consumer_commit_interval_ms / 1000
+        pending: dict[TopicPartition, int] = {}
+        committed_at = loop.time()
+        try:
+            while not stop.is_set():
                 try:
-                    await consumer.commit(offsets)  # one round trip for every partition of this poll
-                except (CommitFailedError, KafkaError) as exc:
-                    # A rebalance took partitions away; the new owner re-reads and the inbox absorbs it.
-                    log.warning("consumer.commit_failed", partitions=[tp.partition for tp in offsets], error=repr(exc))
+                    wait_ms = max(1, int(interval * 1000)) if pending else 1000
+                    batches = await consumer.getmany(timeout_ms=wait_ms, max_records=500)  # returns as soon as records arrive
+                except KafkaError as exc:
+                    log.warning("consumer.fetch_failed", error=repr(exc))
+                    await _sleep_or_stop(stop, 0.5)
+                    continue
+                done = await self._apply_poll(consumer, batches, stop)
+                if done is None:
+                    done = {}
+                    for tp, records in batches.items():
+                        last = await self._process_partition(consumer, tp, records, stop)
+                        if last is not None:
+                            done[tp] = last + 1
+                        self._record_lag(consumer, tp, done.get(tp))
+                pending.update(done)
+                if pending and (not batches or loop.time() - committed_at >= interval):
+                    await self._commit(consumer, pending)
+                    pending, committed_at = {}, loop.time()
+        finally:
+            if pending:
+                await self._commit(consumer, pending)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            await consumer.commit(offsets)  # one round trip for every partition
+        except (CommitFailedError, KafkaError) as exc:
+            # A rebalance took partitions away; the new owner re-reads and the inbox absorbs it.
+            log.warning("consumer.commit_failed", partitions=[tp.partition for tp in offsets], error=repr(exc))
 
     async def _apply_poll(
         self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord]], stop: asyncio.Event
-    ) -> bool:
-        """The whole poll in one transaction and one offset commit; False: take the careful path."""
+    ) -> dict[TopicPartition, int] | None:
+        """The whole poll in one transaction; the offsets it made durable, or None: take the careful path."""
         records = [r for recs in batches.values() for r in recs]
         if len(batches) < 2 or len(records) < 2:
-            return False
+            return None
         try:
             if not await self._apply_batch(records):
-                return False
+                return None
         except InfrastructureDown as exc:
             log.warning("consumer.database_down", error=str(exc))
             for tp, recs in batches.items():
                 consumer.seek(tp, recs[0].offset)
             await _sleep_or_stop(stop, 1.0)
-            return True
+            return {}
         offsets = {tp: recs[-1].offset + 1 for tp, recs in batches.items()}
         for tp, offset in offsets.items():
             self._record_lag(consumer, tp, offset)
-        try:
-            await consumer.commit(offsets)
-        except (CommitFailedError, KafkaError) as exc:
-            log.warning("consumer.commit_failed", partitions=[tp.partition for tp in offsets], error=repr(exc))
-        return True
+        return offsets
 
     async def _process_partition(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord], stop: asyncio.Event

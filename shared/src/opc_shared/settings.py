@@ -70,6 +70,9 @@ class ServiceSettings(BaseSettings):
     #: Fallback poll when no NOTIFY arrives (e.g. a lost LISTEN connection).
     relay_poll_interval_s: float = Field(default=5.0, gt=0)
     relay_max_backoff_s: float = Field(default=10.0, gt=0)
+    #: While records keep coming, a consumer commits its offsets at most this often (each commit a
+    #: broker round trip); a quiet poll and a stop commit at once. Re-reads after a crash are harmless.
+    consumer_commit_interval_ms: int = Field(default=100, ge=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_base_s: float = Field(default=0.05, ge=0)
     jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
