@@ -6,7 +6,7 @@ Run with ``make bench`` (all benchmarks) or ``.venv/bin/python tests/bench/api.p
 
 It starts the embedded stack (``opc_devstack.infra.Infra``, the broker ``OPC_DEV_BROKER`` names) and the four
 services as real processes, the way ``make run`` and ops start them (``python -m <service> serve``: one uvicorn
-process each, relay, consumers and jobs inside). Then:
+process each, relay, consumers and jobs inside), seeds them and ANALYZEs what it seeded (:func:`analyze`). Then:
 
 1. **Idle CPU**: after seeding and a settling pause, the CPU each service process (and the broker, and
    PostgreSQL) uses over ``--idle-seconds`` with no request and no event. Limit: 1 % of one core per service
@@ -188,6 +188,27 @@ def seed(services: ServiceProcesses, cases: int, progress) -> dict[str, Any]:
             "admin": token(DISTRICT, "admin")["Authorization"],
         },
     }
+
+
+def analyze(infra: Infra) -> None:
+    """ANALYZE what the seed wrote, as autovacuum does within a minute or so of a bulk load, so the reads
+    run the plans PostgreSQL chooses for these tables rather than its guesses for tables it has no
+    statistics for yet (the queue's page then sorted its whole district instead of reading its index,
+    for as long as autovacuum had not come by: part of the run or all of it). Each service's role
+    analyses the tables of its own schema."""
+    import asyncpg
+
+    from opc_shared.db import asyncpg_dsn
+
+    async def run() -> None:
+        for url in dict.fromkeys(infra.urls.values()):
+            conn = await asyncpg.connect(asyncpg_dsn(url))
+            try:
+                await conn.execute("ANALYZE")
+            finally:
+                await conn.close()
+
+    asyncio.run(run())
 
 
 # ------------------------------------------------------------------------------------------- idle CPU
@@ -684,6 +705,7 @@ def main(argv: list[str] | None = None) -> int:
         progress("services: starting the four services (python -m <service> serve)")
         services.start()
         seeded = seed(services, args.cases, progress)
+        analyze(infra)
         progress(f"idle: settling 3 s, then measuring CPU for {args.idle_seconds:g} s with no request and no event")
         time.sleep(3)
         idle = measure_idle(stack_processes(infra, services), args.idle_seconds)

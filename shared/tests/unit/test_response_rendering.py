@@ -1,5 +1,6 @@
 """The read path's shortcuts render the same documents: an aggregate with its ETag serialised by
-pydantic-core, and a page validated in one call."""
+pydantic-core, a page validated in one call, and a page of rows already in the model's shape written
+straight to JSON."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from opc_shared.concurrency import etag, with_etag
-from opc_shared.pagination import Page, PageOut
+from opc_shared.pagination import Page, PageOut, page_response
+from opc_shared.times import UtcDateTime
 
 
 class Thing(BaseModel):
@@ -48,3 +50,21 @@ def test_a_page_validates_dicts_and_objects_in_one_call() -> None:
     assert page.next_cursor == "next"
     with pytest.raises(ValidationError):
         PageOut.of(Page([{"name": "c", "at": at, "amount_fen": "many"}], None), Thing)
+
+
+class Summary(BaseModel):
+    id: str
+    name: str | None
+    at: UtcDateTime | None
+    flagged: bool
+
+
+def test_a_page_of_rows_in_the_models_shape_is_the_models_json() -> None:
+    """UTC times (as asyncpg gives ``timestamptz``) come out as the model's RFC 3339 ``Z``, with
+    microseconds only when there are any: pydantic-core's own format must stay :func:`rfc3339`'s."""
+    times = [datetime(2026, 11, 3, 8, 0, tzinfo=UTC), datetime(2026, 11, 3, 8, 0, 0, 250, tzinfo=UTC), None]
+    rows = [{"id": f"id-{i}", "name": '名"/\\', "at": at, "flagged": i == 1} for i, at in enumerate(times)]
+    response = page_response(Page(rows, "next"))
+    assert response.headers["content-type"] == "application/json"
+    assert response.body == PageOut[Summary].model_validate({"items": rows, "next_cursor": "next"}).model_dump_json().encode()
+    assert b'"2026-11-03T08:00:00.000250Z"' in response.body

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 
 from compute_ledger.adapters.tables import firm_accounts
 from compute_ledger.domain.periods import SHANGHAI, month_bounds, month_dates
@@ -29,10 +29,14 @@ RESOURCE = {"en": "firm", "zh-CN": "企业"}
 CITY_FINANCE = "finance"
 
 
+#: Built once: building the SELECT and its cache key anew cost more than PostgreSQL spends running it.
+_FIRM = select(firm_accounts).where(firm_accounts.c.firm_id == bindparam("firm_id"))
+
+
 async def readable_firm(uow: UnitOfWork, principal: Principal, firm_id: uuid.UUID) -> dict:
     """A firm user reads only its own firm, district staff their district's firms, finance every firm;
     anything else looks like a firm that does not exist."""
-    row = (await uow.session.execute(select(firm_accounts).where(firm_accounts.c.firm_id == firm_id))).mappings().first()
+    row = (await uow.session.execute(_FIRM, {"firm_id": firm_id})).mappings().first()
     if row is None:
         raise NotFound(RESOURCE, firm_id)
     if CITY_FINANCE in principal.roles or may_read(principal, row["district"], firm=firm_id):
@@ -48,7 +52,7 @@ _LATEST_AS_OF = """
 
 # One scan of the firm's month: latest versions booked in it, grouped by resource; a record whose
 # window started before the month is a late one (booked here, concerning its own month).
-_USAGE = text(f"""
+_USAGE = f"""
 SELECT u.vendor_id, u.kind, u.resource,
        CASE WHEN u.started_at < :start THEN to_char(u.started_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') END AS concerns,
        count(*) AS records,
@@ -61,9 +65,9 @@ SELECT u.vendor_id, u.kind, u.resource,
 FROM ledger.usage u
 WHERE u.firm_id = :firm_id AND u.booked_period = :month AND {_LATEST_AS_OF}
 GROUP BY 1, 2, 3, 4
-""")
+"""
 
-_INVOICES = text("""
+_INVOICES = """
 SELECT i.invoice_id, i.number, i.vendor_id, i.issued_on, i.status, i.problems, l.category,
        sum(l.amount_fen) AS amount_fen, sum(l.tax_fen) AS tax_fen,
        coalesce((SELECT sum(rl.amount_fen + rl.tax_fen) FROM ledger.invoices r
@@ -73,95 +77,95 @@ SELECT i.invoice_id, i.number, i.vendor_id, i.issued_on, i.status, i.problems, l
 FROM ledger.invoices i JOIN ledger.invoice_lines l ON l.invoice_id = i.invoice_id
 WHERE i.firm_id = :firm_id AND i.kind = 'blue' AND i.issued_on >= :first AND i.issued_on < :next
   AND i.received_at <= :as_of
-GROUP BY i.invoice_id, l.category ORDER BY i.issued_on, i.number, l.category
-""")
+GROUP BY i.invoice_id, l.category
+"""
 
-_REVERSALS = text("""
+_REVERSALS = """
 SELECT r.number, b.number AS reverses, r.issued_on, r.reason, r.total_fen
 FROM ledger.invoices r JOIN ledger.invoices b ON b.invoice_id = r.reverses_id
 WHERE r.firm_id = :firm_id AND r.kind = 'red' AND r.recorded_at <= :as_of
   AND ((b.issued_on >= :first AND b.issued_on < :next) OR (r.issued_on >= :first AND r.issued_on < :next))
-ORDER BY r.issued_on, r.number
-""")
+"""
 
-_POOLS = text("""
+_POOLS = """
 SELECT a.settlement_id, s.pool_id, a.category, a.units, a.amount_fen, a.tax_fen, a.total_fen, s.settled_at
 FROM ledger.pool_attributions a JOIN ledger.pool_settlements s ON s.settlement_id = a.settlement_id
 WHERE a.firm_id = :firm_id AND a.period = :month AND s.settled_at <= :as_of
-ORDER BY s.settled_at, s.pool_id
-""")
+"""
 
-_SNAPSHOT = text("""
+_SNAPSHOT = """
 SELECT p.closed_at, s.category, s.records, s.amount_fen, s.invoiced_fen, s.uninvoiced_fen, s.pool_fen
 FROM ledger.periods p LEFT JOIN ledger.period_snapshots s
   ON s.city = p.city AND s.period = p.period AND s.firm_id = :firm_id
 WHERE p.city = :city AND p.period = :month AND p.closed_at <= :as_of
-ORDER BY s.category
+"""
+
+#: Every part of the month in one round trip: each part an array of its rows (row values, which asyncpg
+#: decodes with their column types; read by position, in the order the part selects them). Five
+#: statements one after the other cost a round trip each, and a month usually holds a handful of rows.
+_STATEMENT = text(f"""
+SELECT ARRAY(SELECT x FROM ({_USAGE}) x) AS usage,
+       ARRAY(SELECT x FROM ({_INVOICES}) x ORDER BY x.issued_on, x.number, x.category) AS invoices,
+       ARRAY(SELECT x FROM ({_REVERSALS}) x ORDER BY x.issued_on, x.number) AS reversals,
+       ARRAY(SELECT x FROM ({_POOLS}) x ORDER BY x.settled_at, x.pool_id) AS pools,
+       ARRAY(SELECT x FROM ({_SNAPSHOT}) x ORDER BY x.category) AS snapshot
 """)
+
+
+_SUMS = ("records", "gpu_seconds", "input_tokens", "cached_input_tokens", "output_tokens", "amount_fen", "invoiced_fen",
+         "pool_fen", "flagged")  # fmt: skip
+_REVERSAL_COLUMNS = ("number", "reverses", "issued_on", "reason", "total_fen")
+_POOL_COLUMNS = ("settlement_id", "pool_id", "category", "units", "amount_fen", "tax_fen", "total_fen", "settled_at")
+_SNAPSHOT_COLUMNS = ("category", "records", "amount_fen", "invoiced_fen", "uninvoiced_fen", "pool_fen")
 
 
 async def statement(uow: UnitOfWork, firm: dict, month: str, as_of: datetime) -> dict:
     first, nxt = month_dates(month)
     start, _ = month_bounds(month)
-    params = {"firm_id": firm["firm_id"], "month": month, "as_of": as_of, "first": first, "next": nxt, "start": start}
-    session = uow.session
-    sums = ("records", "gpu_seconds", "input_tokens", "cached_input_tokens", "output_tokens", "amount_fen", "invoiced_fen",
-            "pool_fen", "flagged")  # fmt: skip
+    params = {"firm_id": firm["firm_id"], "month": month, "as_of": as_of, "first": first, "next": nxt, "start": start,
+              "city": firm["city"]}  # fmt: skip
+    usage_rows, invoice_rows, reversal_rows, pool_rows, snapshot_rows = (await uow.session.execute(_STATEMENT, params)).one()
     groups: dict[tuple, dict] = {}
     late_by_month: dict[str, dict] = {}
-    for r in (await session.execute(_USAGE, params)).mappings():
-        key = (r["vendor_id"], r["kind"], r["resource"])
-        group = groups.setdefault(key, {"vendor_id": key[0], "kind": key[1], "resource": key[2]} | dict.fromkeys(sums, 0))
-        for name in sums:
-            group[name] += r[name]
-        if r["concerns"] is not None:
-            late = late_by_month.setdefault(r["concerns"], {"concerns_period": r["concerns"], "records": 0, "amount_fen": 0})
-            late["records"] += r["records"]
-            late["amount_fen"] += r["amount_fen"]
+    for vendor_id, kind, resource, concerns, *sums in usage_rows:
+        key = (vendor_id, kind, resource)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {"vendor_id": vendor_id, "kind": kind, "resource": resource} | dict.fromkeys(_SUMS, 0)
+        for name, value in zip(_SUMS, sums, strict=True):
+            group[name] += value
+        if concerns is not None:
+            late = late_by_month.setdefault(concerns, {"concerns_period": concerns, "records": 0, "amount_fen": 0})
+            late["records"] += sums[0]
+            late["amount_fen"] += sums[5]
     usage = [groups[k] for k in sorted(groups, key=lambda k: (k[1], k[2], str(k[0])))]
     for row in usage:
         row["uninvoiced_fen"] = row["amount_fen"] - row["invoiced_fen"] - row["pool_fen"]
     late = [late_by_month[k] for k in sorted(late_by_month)]
     invoices: dict = {}
-    for r in (await session.execute(_INVOICES, params)).mappings():
-        inv = invoices.setdefault(
-            r["invoice_id"],
-            {
-                "number": r["number"],
-                "vendor_id": r["vendor_id"],
-                "issued_on": r["issued_on"],
-                "status": r["status"],
-                "problems": r["problems"],
-                "categories": [],
-            },
-        )
-        total = r["amount_fen"] + r["tax_fen"]
-        counts = inv["status"] in ("recorded", "reversed")
-        inv["categories"].append(
-            {
-                "category": r["category"],
-                "amount_fen": r["amount_fen"],
-                "tax_fen": r["tax_fen"],
-                "total_fen": total,
-                "reversed_fen": r["reversed_fen"],
-                "net_fen": total - r["reversed_fen"] if counts else 0,
-            }
-        )
-    reversals = dicts(await session.execute(_REVERSALS, params))
-    pools = dicts(await session.execute(_POOLS, params))
     counted = {"compute": 0, "tokens": 0}
-    for inv in invoices.values():
-        for c in inv["categories"]:
-            counted[c["category"]] += c["net_fen"]
+    for invoice_id, number, vendor_id, issued_on, status, problems, category, amount, tax, reversed_fen in invoice_rows:
+        inv = invoices.get(invoice_id)
+        if inv is None:
+            inv = invoices[invoice_id] = {"number": number, "vendor_id": vendor_id, "issued_on": issued_on, "status": status,
+                                          "problems": problems, "categories": []}  # fmt: skip
+        total = amount + tax
+        net = total - reversed_fen if status in ("recorded", "reversed") else 0
+        inv["categories"].append(
+            {"category": category, "amount_fen": amount, "tax_fen": tax, "total_fen": total, "reversed_fen": reversed_fen,
+             "net_fen": net}
+        )  # fmt: skip
+        counted[category] += net
+    reversals = [dict(zip(_REVERSAL_COLUMNS, r, strict=True)) for r in reversal_rows]
+    pools = [dict(zip(_POOL_COLUMNS, r, strict=True)) for r in pool_rows]
     pool_counted = {"compute": 0, "tokens": 0}
     for p in pools:
         pool_counted[p["category"]] += p["total_fen"]
-    snapshot_rows = dicts(await session.execute(_SNAPSHOT, params | {"city": firm["city"]}))
     snapshot = None
     if snapshot_rows:
         snapshot = {
-            "closed_at": snapshot_rows[0]["closed_at"],
-            "categories": [{k: v for k, v in r.items() if k != "closed_at"} for r in snapshot_rows if r["category"] is not None],
+            "closed_at": snapshot_rows[0][0],
+            "categories": [dict(zip(_SNAPSHOT_COLUMNS, r[1:], strict=True)) for r in snapshot_rows if r[1] is not None],
         }
     return {
         "firm_id": firm["firm_id"],

@@ -4,14 +4,14 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from opc_shared.auth import CurrentPrincipal
 from opc_shared.clock import Clock
 from opc_shared.concurrency import IfMatch, with_etag
 from opc_shared.db import UnitOfWork
 from opc_shared.idempotency import IdempotencyDep
-from opc_shared.pagination import PageDep, PageOut
+from opc_shared.pagination import PageDep, PageOut, page_response
 from opc_shared.problems import pick_language
 from opc_shared.scoping import DistrictQuery
 from opc_shared.service import ClockDep, UowDep
@@ -84,7 +84,7 @@ async def list_cases(
     community_id: UUID | None = None,
     sla_risk: Annotated[str | None, Query(pattern="^(on_track|at_risk|overdue)$")] = None,
     district: DistrictQuery = None,
-) -> PageOut[CaseSummary]:
+) -> Response:
     found = await queries.queue(
         uow,
         principal=principal,
@@ -96,7 +96,7 @@ async def list_cases(
         sla_risk=sla_risk,
         page=page,
     )
-    return PageOut.of(found, CaseSummary)
+    return page_response(found)
 
 
 @router.get("/{case_id}", response_model=CaseOut, summary="One case; its ETag is the version actions send in If-Match")
