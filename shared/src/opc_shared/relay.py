@@ -169,6 +169,8 @@ class OutboxRelay:
         marking: asyncio.Task | None = None
         try:
             while reading is not None:
+                if marking is not None and marking.done():
+                    marking.result()  # an acknowledgement or a mark failed: stop sending more behind it
                 rows = await reading
                 reading = None
                 if not rows:

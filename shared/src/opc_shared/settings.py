@@ -52,7 +52,7 @@ class ServiceSettings(BaseSettings):
     #: in the meantime: the consumer's fixed cost per poll (fetch, transaction, inbox insert, offset
     #: commit) is shared by more events when the stream is busy. Adds at most this much latency to an
     #: event that lands right after a fetch; a quiet stream's first event is not delayed by it.
-    kafka_busy_fetch_interval_ms: int = Field(default=5, ge=0)
+    kafka_busy_fetch_interval_ms: int = Field(default=10, ge=0)
     kafka_client_id: str | None = None
     host: str = "127.0.0.1"
     port: int | None = None
@@ -65,7 +65,7 @@ class ServiceSettings(BaseSettings):
     #: Woken by a commit less than ``relay_busy_window_ms`` after its last batch, the relay waits this
     #: long for the commits right behind it, so one SELECT / produce / UPDATE carries several rows.
     #: An isolated commit is sent at once.
-    relay_linger_ms: int = Field(default=3, ge=0)
+    relay_linger_ms: int = Field(default=5, ge=0)
     relay_busy_window_ms: int = Field(default=50, ge=0)
     #: Fallback poll when no NOTIFY arrives (e.g. a lost LISTEN connection).
     relay_poll_interval_s: float = Field(default=5.0, gt=0)
