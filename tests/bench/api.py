@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import loadgen
 import psutil
 
 from opc_devstack.flows import RegistryClient, token
@@ -310,73 +311,37 @@ def run_wrk(
     )
 
 
-async def _python_closed_loop(url, method, headers, body, seconds, connections) -> LoadResult:
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
-    errors = 0
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        deadline = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            nonlocal errors
-            while time.perf_counter() < deadline:
-                t = time.perf_counter()
-                try:
-                    r = await client.request(method, url, headers=headers, content=body)
-                    statuses[str(r.status_code)] = statuses.get(str(r.status_code), 0) + 1
-                    if r.status_code >= 400:
-                        errors += 1
-                except httpx.HTTPError:
-                    errors += 1
-                latencies.append((time.perf_counter() - t) * 1000)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(connections)))
-        elapsed = time.perf_counter() - started
+def python_closed_loop(url, method, headers, body, seconds, connections) -> LoadResult:
+    out, elapsed = asyncio.run(
+        loadgen.closed_loop(url, loadgen.encode_request(url, method, headers, body), seconds, connections)
+    )
     return LoadResult(
-        len(latencies),
-        errors,
+        len(out.latencies_ms) + out.failures,
+        out.errors,
         elapsed,
-        percentile(latencies, 50),
-        percentile(latencies, 99),
+        percentile(out.latencies_ms, 50),
+        percentile(out.latencies_ms, 99),
         f"python asyncio c{connections}",
-        statuses,
+        out.statuses,
     )
 
 
-async def fixed_rate(url, method, headers, body, rate: float, seconds: float) -> LoadResult:
-    """Open loop: request i is due at t0 + i/rate; its latency counts from then, not from when it was sent."""
-    total = int(rate * seconds)
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
-    errors = 0
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-    # A request not answered within 5 s is an error: a process that falls behind cannot stretch the run
-    # (one such run took four minutes), and it fails the p99 target either way.
-    async with httpx.AsyncClient(limits=limits, timeout=5) as client:
-        # Warm the pool so connection set-up is not counted as the service's latency.
-        await asyncio.gather(*(client.get(url.split("/v1/")[0] + "/healthz") for _ in range(8)))
-        loop = asyncio.get_running_loop()
-        t0 = loop.time() + 0.05
+def fixed_rate(url, method, headers, body, rate: float, seconds: float) -> LoadResult:
+    """Open loop: request i is due at t0 + i/rate; its latency counts from then, not from when it was sent.
 
-        async def one(i: int) -> None:
-            nonlocal errors
-            due = t0 + i / rate
-            await asyncio.sleep(max(0.0, due - loop.time()))
-            try:
-                r = await client.request(method, url, headers=headers, content=body)
-                statuses[str(r.status_code)] = statuses.get(str(r.status_code), 0) + 1
-                if r.status_code >= 400:
-                    errors += 1
-            except httpx.HTTPError:
-                errors += 1
-            latencies.append((loop.time() - due) * 1000)
-
-        await asyncio.gather(*(one(i) for i in range(total)))
-        elapsed = loop.time() - t0
+    A request not answered within 5 s is an error: a process that falls behind cannot stretch the run (one
+    such run took four minutes), and it fails the p99 target either way."""
+    out, elapsed = asyncio.run(
+        loadgen.open_loop(url, loadgen.encode_request(url, method, headers, body), rate, seconds, timeout=5.0)
+    )
     return LoadResult(
-        total, errors, elapsed, percentile(latencies, 50), percentile(latencies, 99), f"python open loop {rate:g}/s", statuses
+        len(out.latencies_ms) + out.failures,
+        out.errors,
+        elapsed,
+        percentile(out.latencies_ms, 50),
+        percentile(out.latencies_ms, 99),
+        f"python open loop {rate:g}/s",
+        out.statuses,
     )
 
 
@@ -503,7 +468,7 @@ def bench_endpoints(
     def load(url: str, method: str, headers: dict[str, str], body: str | None) -> LoadResult:
         if use_wrk:
             return run_wrk(url, method, headers, body, args.duration, args.connections, tmp)
-        return asyncio.run(_python_closed_loop(url, method, headers, body, args.duration, args.connections))
+        return python_closed_loop(url, method, headers, body, args.duration, args.connections)
 
     def server_cpu(service: str) -> float:
         total = cpu_seconds(psutil.Process(services.procs[service].pid), False)
@@ -563,7 +528,7 @@ def bench_endpoints(
                 row.fixed = {"p50_ms": float("inf"), "p99_ms": float("inf"), "errors": 0, "requests": 0}
                 progress(f"{e.service:<15} {e.name:<34} {describe_row(row)}; below {args.rate:g}/s offered: no fixed-rate run")
                 continue
-            f = asyncio.run(fixed_rate(url, e.method, headers, body, args.rate, args.rate_duration))
+            f = fixed_rate(url, e.method, headers, body, args.rate, args.rate_duration)
             row.fixed = {"p50_ms": f.p50_ms, "p99_ms": f.p99_ms, "errors": f.errors, "requests": f.requests}
             progress(
                 f"{e.service:<15} {e.name:<34} {describe_row(row)}; "
