@@ -312,9 +312,7 @@ def run_wrk(
 
 
 def python_closed_loop(url, method, headers, body, seconds, connections) -> LoadResult:
-    out, elapsed = asyncio.run(
-        loadgen.closed_loop(url, loadgen.encode_request(url, method, headers, body), seconds, connections)
-    )
+    out, elapsed = asyncio.run(loadgen.closed_loop(url, loadgen.encode_request(url, method, headers, body), seconds, connections))
     return LoadResult(
         len(out.latencies_ms) + out.failures,
         out.errors,

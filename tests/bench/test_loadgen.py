@@ -12,7 +12,7 @@ loadgen = importlib.util.module_from_spec(_spec)
 sys.modules["loadgen"] = loadgen  # dataclasses resolve their module's annotations through sys.modules
 _spec.loader.exec_module(loadgen)  # type: ignore[union-attr]
 
-OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"ok\":true}"
+OK = b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{"ok":true}'
 CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n" + b"a" * 16 + b"\r\n3\r\nb0\n\r\n0\r\n\r\n"
 
 
@@ -70,6 +70,7 @@ async def test_open_loop_keeps_its_schedule_and_fails_what_is_never_answered():
     server, url, _ = await _server([OK])
     async with server:
         out, elapsed = await loadgen.open_loop(url, loadgen.encode_request(url, "GET", {}, None), 200, 0.5, warm=2)
+    assert 0.5 <= elapsed < 2
     assert out.statuses == {"200": 100} and out.failures == 0
     assert sorted(out.latencies_ms)[49] < 50
 
