@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import sys
 from pathlib import Path
@@ -40,6 +41,10 @@ async def _server(answers: list[bytes]) -> tuple[asyncio.Server, str, list[int]]
     seen: list[int] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await serve(reader, writer)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         i = 0
         while await reader.readuntil(b"\r\n\r\n"):
             seen.append(i)
@@ -70,7 +75,7 @@ async def test_open_loop_keeps_its_schedule_and_fails_what_is_never_answered():
     server, url, _ = await _server([OK])
     async with server:
         out, elapsed = await loadgen.open_loop(url, loadgen.encode_request(url, "GET", {}, None), 200, 0.5, warm=2)
-    assert 0.5 <= elapsed < 2
+    assert 0.49 <= elapsed < 2  # the last of 100 is due 0.495 s after the first
     assert out.statuses == {"200": 100} and out.failures == 0
     assert sorted(out.latencies_ms)[49] < 50
 
