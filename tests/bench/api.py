@@ -358,6 +358,8 @@ class Row:
     #: Server-side CPU per request (the service process + PostgreSQL), ms: steadier than rates on a busy machine.
     cpu_ms: list[float] = field(default_factory=list)
     trivial_cpu_ms: list[float] = field(default_factory=list)
+    #: The PostgreSQL part of ``cpu_ms`` (all backends), ms per request.
+    pg_cpu_ms: list[float] = field(default_factory=list)
     generator: str = ""
     errors: int = 0
 
@@ -443,9 +445,10 @@ def profile_summary(path: Path, top: int = 25) -> list[str]:
 def describe_row(row: Row) -> str:
     cpu = f"{statistics.median(row.cpu_ms):.2f}" if row.cpu_ms else "?"
     trivial_cpu = f"{statistics.median(row.trivial_cpu_ms):.2f}" if row.trivial_cpu_ms else "?"
+    pg = f" (postgres {statistics.median(row.pg_cpu_ms):.2f})" if row.pg_cpu_ms else ""
     return (
         f"{row.rate:>7,.0f}/s vs trivial {row.trivial:>6,.0f}/s = {row.ratio:.2f}; "
-        f"server CPU/request {cpu} vs {trivial_cpu} ms = {row.cpu_ratio:.2f}"
+        f"server CPU/request {cpu}{pg} vs {trivial_cpu} ms = {row.cpu_ratio:.2f}"
     )
 
 
@@ -469,8 +472,10 @@ def bench_endpoints(
         return python_closed_loop(url, method, headers, body, args.duration, args.connections)
 
     def server_cpu(service: str) -> float:
-        total = cpu_seconds(psutil.Process(services.procs[service].pid), False)
-        return total + (cpu_seconds(postgres, True) if postgres is not None else 0.0)
+        return cpu_seconds(psutil.Process(services.procs[service].pid), False) + pg_cpu()
+
+    def pg_cpu() -> float:
+        return cpu_seconds(postgres, True) if postgres is not None else 0.0
 
     with httpx.Client(timeout=30) as http:
         for row in rows:
@@ -497,7 +502,7 @@ def bench_endpoints(
                 # Alternate the order so neither side always gets the warmer machine.
                 order = ("trivial", "endpoint") if run % 2 == 0 else ("endpoint", "trivial")
                 for which in order:
-                    cpu_before = server_cpu(e.service)
+                    cpu_before, pg_before = server_cpu(e.service), pg_cpu()
                     if which == "trivial":
                         r = load(trivial_url, "GET", {"Accept": "application/json"}, None)
                         row.trivial_rates.append(r.rate)
@@ -517,6 +522,7 @@ def bench_endpoints(
                                 progress("    " + line)
                         row.rates.append(r.rate)
                         row.cpu_ms.append(1000 * (server_cpu(e.service) - cpu_before) / max(r.requests, 1))
+                        row.pg_cpu_ms.append(1000 * (pg_cpu() - pg_before) / max(r.requests, 1))
                         row.p50s.append(r.p50_ms)
                         row.p99s.append(r.p99_ms)
                         row.errors += r.errors
@@ -531,7 +537,7 @@ def bench_endpoints(
             progress(
                 f"{e.service:<15} {e.name:<34} {describe_row(row)}; "
                 f"at {args.rate:g}/s p50 {f.p50_ms:.1f} ms p99 {f.p99_ms:.1f} ms"
-                + (f"; {row.errors} errors" if row.errors or f.errors else "")
+                + (f"; errors: {row.errors} closed loop, {f.errors} at the fixed rate {f.statuses}" if row.errors or f.errors else "")
             )
     return rows
 
@@ -571,7 +577,8 @@ def summary_rows(rows: list[Row], idle: dict[str, float], args: argparse.Namespa
         out.append(
             {
                 "metric": "  server CPU per request (service + postgres)",
-                "value": f"{statistics.median(row.cpu_ms):.2f} ms",
+                "value": f"{statistics.median(row.cpu_ms):.2f} ms"
+                + (f" ({statistics.median(row.pg_cpu_ms):.2f} pg)" if row.pg_cpu_ms else ""),
                 "limit": f"/healthz {statistics.median(row.trivial_cpu_ms):.2f} ms",
                 "ratio": row.cpu_ratio,
                 "target": "(info)",
@@ -617,6 +624,7 @@ def write_results(args, env: dict[str, Any], rows: list[Row], idle: dict[str, fl
                 "rates": r.rates,
                 "cpu_ms_per_request": r.cpu_ms,
                 "trivial_cpu_ms_per_request": r.trivial_cpu_ms,
+                "postgres_cpu_ms_per_request": r.pg_cpu_ms,
                 "trivial_rates": r.trivial_rates,
                 "p50s_ms": r.p50s,
                 "p99s_ms": r.p99s,

@@ -160,7 +160,11 @@ async def open_loop(
     pending: set[asyncio.Task] = set()
 
     async def one(due: float) -> None:
-        conn = idle.pop() if idle else None
+        conn = None
+        while idle and conn is None:
+            conn = idle.pop()
+            if conn.closed:  # the server closed it while idle (uvicorn's keep-alive timeout is 5 s)
+                conn = None
         if conn is None:
             conn = await _open(host, port)
             every.append(conn)

@@ -88,3 +88,19 @@ async def test_open_loop_keeps_its_schedule_and_fails_what_is_never_answered():
     async with mute:
         out, _ = await loadgen.open_loop(url, loadgen.encode_request(url, "GET", {}, None), 50, 0.2, timeout=0.3)
     assert out.failures == 10 and not out.latencies_ms
+
+
+async def test_open_loop_does_not_send_on_connections_the_server_closed_while_idle():
+    """Like uvicorn's keep-alive timeout: a connection idle for 0.1 s is closed by the server."""
+
+    async def impatient(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+            while await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 0.1):
+                writer.write(OK)
+        writer.close()
+
+    server = await asyncio.start_server(impatient, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    async with server:
+        out, _ = await loadgen.open_loop(url, loadgen.encode_request(url, "GET", {}, None), 4, 1.0, timeout=0.5, warm=4)
+    assert out.failures == 0 and out.statuses == {"200": 4}

@@ -73,9 +73,11 @@ async def community_registered(uow: Work, community: CommunityRegisteredV1) -> N
     await uow.session.execute(update(table).where(table.c.community_id == community.community_id).values(city=community.city))
 
 
+_ONE = select(table)
+
+
 async def get(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID) -> dict:
-    query = select(table).where(table.c.firm_id == firm_id)
-    return await read_one(uow.session, query, principal, SCOPE, resource=RESOURCE, id=firm_id)
+    return await read_one(uow.session, _ONE, principal, SCOPE, key=table.c.firm_id, id=firm_id, resource=RESOURCE)
 
 
 async def list_for(uow: UnitOfWork, *, principal: Principal, district: str | None, page: PageParams) -> Page:

@@ -47,9 +47,11 @@ async def record_community(work: Work, community: CommunityRegisteredV1) -> None
     )
 
 
+_ONE = select(table)
+
+
 async def get(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID) -> dict:
-    query = select(table).where(table.c.firm_id == firm_id)
-    return await read_one(uow.session, query, principal, SCOPE, resource=RESOURCE, id=firm_id)
+    return await read_one(uow.session, _ONE, principal, SCOPE, key=table.c.firm_id, id=firm_id, resource=RESOURCE)
 
 
 async def complete(

@@ -30,11 +30,11 @@ SCOPE = Scope(
 FIRM = {"en": "firm", "zh-CN": "企业"}
 
 
+_ONE = select(firms)
+
+
 async def get_firm(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID, for_update: bool = False) -> dict:
-    query = select(firms).where(firms.c.id == firm_id)
-    return await read_one(
-        uow.session, query.with_for_update() if for_update else query, principal, SCOPE, resource=FIRM, id=firm_id
-    )
+    return await read_one(uow.session, _ONE, principal, SCOPE, key=firms.c.id, id=firm_id, resource=FIRM, for_update=for_update)
 
 
 async def list_firms(uow: UnitOfWork, *, principal: Principal, district: str | None, page: PageParams) -> Page:
@@ -66,6 +66,5 @@ async def change_status(
 
 
 async def status_history(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID, page: PageParams) -> Page[dict]:
-    await get_firm(uow, principal=principal, firm_id=firm_id)
     await get_firm(uow, principal=principal, firm_id=firm_id)
     return await FirmRepository(uow).status_history(firm_id, page)

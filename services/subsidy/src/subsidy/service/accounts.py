@@ -55,9 +55,11 @@ async def open_for_registered_firms(work: Work, firms: list[FirmRegisteredV1]) -
     return [by_firm[firm.firm_id] for firm in firms]
 
 
+_ONE = select(table)
+
+
 async def get(uow: UnitOfWork, *, principal: Principal, firm_id: uuid.UUID) -> dict:
-    query = select(table).where(table.c.firm_id == firm_id)
-    return await read_one(uow.session, query, principal, SCOPE, resource=RESOURCE, id=firm_id)
+    return await read_one(uow.session, _ONE, principal, SCOPE, key=table.c.firm_id, id=firm_id, resource=RESOURCE)
 
 
 async def list_for(uow: UnitOfWork, *, principal: Principal, district: str | None, page: PageParams) -> Page:
