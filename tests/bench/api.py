@@ -537,7 +537,7 @@ def bench_endpoints(
             progress(
                 f"{e.service:<15} {e.name:<34} {describe_row(row)}; "
                 f"at {args.rate:g}/s p50 {f.p50_ms:.1f} ms p99 {f.p99_ms:.1f} ms"
-                + (f"; errors: {row.errors} closed loop, {f.errors} at the fixed rate {f.statuses}" if row.errors or f.errors else "")
+                + (f"; errors: {row.errors} closed loop, {f.errors} fixed rate {f.statuses}" if row.errors or f.errors else "")
             )
     return rows
 
