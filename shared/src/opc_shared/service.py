@@ -24,6 +24,7 @@ from opc_shared.db import Database, Work
 from opc_shared.errors import ProblemTable
 from opc_shared.observability import RequestContextMiddleware, configure_logging
 from opc_shared.relay import OutboxRelay
+from opc_shared.routes import skip_foreign_paths
 from opc_shared.settings import ServiceSettings
 
 log = structlog.get_logger("opc.service")
@@ -149,6 +150,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings | None = None) -> Fa
     app.include_router(_ops_router())
     for router in spec.routers:
         app.include_router(router, prefix="/v1")
+    skip_foreign_paths(app)
     openapi.install(app)
     return app
 
