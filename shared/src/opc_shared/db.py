@@ -20,7 +20,7 @@ from opc_shared.contracts import CATALOGUE
 from opc_shared.contracts.base import EventContract
 from opc_shared.events import CloudEvent, build_event
 from opc_shared.readcache import ReadCache
-from opc_shared.reads import ReadSession
+from opc_shared.reads import KeptConnections, ReadSession
 from opc_shared.settings import ServiceSettings
 from opc_shared.tables import PlatformTables
 from opc_shared.tracing import child_traceparent, current_traceparent
@@ -83,6 +83,9 @@ class Database:
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         #: The pool's connections in autocommit: reads run without BEGIN/COMMIT, two round trips fewer.
         self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        #: At most a quarter of what the pool may open, so writers never wait behind idle kept connections.
+        keep = min(settings.db_read_connections_kept, (settings.db_pool_size + settings.db_max_overflow) // 4)
+        self.read_connections = KeptConnections(self.read_engine, keep=keep, idle_s=settings.db_pool_ping_idle_s)
         self.platform = PlatformTables(metadata)
         #: Rarely changing answers (catalogues) kept for a moment: see :mod:`opc_shared.readcache`.
         self.read_cache = ReadCache()
@@ -98,6 +101,7 @@ class Database:
             await conn.execute(select(1))
 
     async def dispose(self) -> None:
+        await self.read_connections.close()
         await self.engine.dispose()
 
 
@@ -155,7 +159,9 @@ class UnitOfWork:
     def __init__(self, db: Database, *, read_only: bool = False) -> None:
         self._db = db
         self.read_only = read_only
-        self.session: AsyncSession | ReadSession = ReadSession(db.read_engine) if read_only else db.sessionmaker()
+        self.session: AsyncSession | ReadSession = (
+            ReadSession(db.read_engine, db.read_connections) if read_only else db.sessionmaker()
+        )
         self._events: list[tuple[CloudEvent, str]] = []
         self._seen: list[Aggregate] = []
         self._committed = False

@@ -40,6 +40,9 @@ class ServiceSettings(BaseSettings):
     #: database restart goes unnoticed by requests; a connection in steady use is not checked.
     db_pool_pre_ping: bool = True
     db_pool_ping_idle_s: float = Field(default=1.0, ge=0)
+    #: Pooled connections a process keeps checked out for reads between requests (see
+    #: :class:`opc_shared.reads.KeptConnections`); at most a quarter of ``db_pool_size + db_max_overflow``.
+    db_read_connections_kept: int = Field(default=4, ge=0)
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     #: How long a broker may hold a fetch waiting for data (Kafka's ``fetch.max.wait.ms``). Kafka and
     #: noida answer as soon as data lands; Tansu answers only after it, so the dev stack sets 5 there.
