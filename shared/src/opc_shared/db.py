@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections import Counter
@@ -85,7 +86,8 @@ class Database:
         self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         #: At most a quarter of what the pool may open, so writers never wait behind idle kept connections.
         keep = min(settings.db_read_connections_kept, (settings.db_pool_size + settings.db_max_overflow) // 4)
-        self.read_connections = KeptConnections(self.read_engine, keep=keep, idle_s=settings.db_pool_ping_idle_s)
+        idle_s = settings.db_pool_ping_idle_s if settings.db_pool_pre_ping else math.inf
+        self.read_connections = KeptConnections(self.read_engine, keep=keep, idle_s=idle_s)
         self.platform = PlatformTables(metadata)
         #: Rarely changing answers (catalogues) kept for a moment: see :mod:`opc_shared.readcache`.
         self.read_cache = ReadCache()
