@@ -63,7 +63,8 @@ def test_a_page_of_rows_in_the_models_shape_is_the_models_json() -> None:
     """UTC times (as asyncpg gives ``timestamptz``) come out as the model's RFC 3339 ``Z``, with
     microseconds only when there are any: pydantic-core's own format must stay :func:`rfc3339`'s."""
     times = [datetime(2026, 11, 3, 8, 0, tzinfo=UTC), datetime(2026, 11, 3, 8, 0, 0, 250, tzinfo=UTC), None]
-    rows = [{"id": f"id-{i}", "name": '名"/\\', "at": at, "flagged": i == 1} for i, at in enumerate(times)]
+    names = ['名"/\\', "tab\there\nnew\x00\x1f\x7f", "😀 \u2028\u2029 <>&'"]
+    rows = [{"id": f"id-{i}", "name": names[i], "at": at, "flagged": i == 1} for i, at in enumerate(times)]
     response = page_response(Page(rows, "next"))
     assert response.headers["content-type"] == "application/json"
     assert response.body == PageOut[Summary].model_validate({"items": rows, "next_cursor": "next"}).model_dump_json().encode()
