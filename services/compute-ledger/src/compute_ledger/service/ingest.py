@@ -7,11 +7,13 @@ and attributed when ``firm.registered`` for that USCC arrives.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from uuid import UUID
 
+from msgspec import Struct
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +22,17 @@ from compute_ledger.adapters.usage_store import EARLIEST, LATEST_AHEAD, Partitio
 from compute_ledger.domain.periods import month_of
 from compute_ledger.domain.pools import Draw, draw, drew
 from compute_ledger.domain.pricing import PriceBook, Tolerance, rate_gpu, rate_tokens, verdict
-from compute_ledger.domain.usage import MAX_RECORDS, Outcome, Record, Window, parse_record, pool_units, record_key, rejected
+from compute_ledger.domain.usage import (
+    MAX_RECORDS,
+    Outcome,
+    Record,
+    Window,
+    parse_record,
+    parse_typed,
+    pool_units,
+    record_key,
+    rejected,
+)
 from opc_shared.db import Database, UnitOfWork
 from opc_shared.errors import DomainError, InvalidInput
 
@@ -59,21 +71,24 @@ async def report(
     uow: UnitOfWork,
     db: Database,
     vendor: Vendor,
-    data: object,
+    raw_records: list,
     *,
+    typed: bool = False,
     message_key: bytes,
     now: datetime,
     tolerance: Tolerance,
     default_city: str,
     partitions: PartitionKeeper,
-) -> dict:
-    raw_records = records_of(data)
+) -> Answer:
+    """``raw_records``: the batch's records, as JSON values (``records_of``) or, with ``typed``, as the
+    typed decoder took them (``decode_usage``)."""
+    parse = parse_typed if typed else parse_record
     outcomes: list[Outcome | None] = [None] * len(raw_records)
     pending: list[_Pending] = []
     seen: dict[str, bytes] = {}
     window = Window.between(EARLIEST, now + LATEST_AHEAD)
     for i, raw in enumerate(raw_records):
-        parsed = parse_record(raw, i, window)
+        parsed = parse(raw, i, window)
         if isinstance(parsed, Outcome):
             outcomes[i] = parsed
             continue
@@ -170,10 +185,21 @@ def _month_at_hour(hour: int) -> str:
     return month_of(_EPOCH + timedelta(hours=hour))
 
 
-def _answer(outcomes: list[Outcome | None]) -> dict:
+class Answer(Struct):
+    """The answer to a ``usage.reported`` call: counts, then one verdict per record in batch order
+    (encoded by msgspec as it stands: no dict per record)."""
+
+    received: int
+    accepted: int
+    duplicate: int
+    rejected: int
+    records: list[Outcome]
+
+
+def _answer(outcomes: list[Outcome | None]) -> Answer:
     done = [o for o in outcomes if o is not None]
-    counts = {s: sum(1 for o in done if o.status == s) for s in ("accepted", "duplicate", "rejected")}
-    return {"received": len(done), **counts, "records": [o.as_json() for o in done]}
+    counts = Counter([o.status for o in done])
+    return Answer(len(done), counts["accepted"], counts["duplicate"], counts["rejected"], done)
 
 
 async def _restate_and_draw(uow: UnitOfWork, vendor: Vendor, pending: list[_Pending], outcomes: list) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from compute_ledger.adapters import signatures
 from compute_ledger.adapters.usage_store import PartitionKeeper
 from compute_ledger.domain.pricing import PriceBook, Tolerance
-from compute_ledger.domain.usage import message_key
+from compute_ledger.domain.usage import decode_usage, message_key
 from compute_ledger.service import ingest, invoices
 from compute_ledger.service.vendors import to_price
 from opc_shared.db import Database, UnitOfWork
@@ -49,7 +49,7 @@ async def receive(
     now: datetime,
     policy: Policy,
     partitions: PartitionKeeper,
-) -> dict:
+) -> ingest.Answer | dict:
     vendor = (await uow.session.execute(_VENDOR_SQL, {"vendor_id": vendor_id, "now": now})).first()
     if vendor is None:
         raise DomainError("webhook_signature_invalid", {"reason": "unknown vendor"})
@@ -59,6 +59,11 @@ async def receive(
         raise DomainError("webhook_signature_invalid", {"reason": exc.reason}) from None
     if vendor.status != "active":
         raise DomainError("vendor_suspended")
+    key = message_key(vendor_id, headers.get("webhook-id", ""))
+    records = decode_usage(body)  # the usual body, decoded and checked in C; None: any other, parsed below
+    if records is not None:
+        return await _usage(uow, db, vendor_id, vendor.uscc, records, typed=True, key=key, now=now, policy=policy,
+                            partitions=partitions)  # fmt: skip
     try:
         payload = from_json(body)  # parsed once, after the signature was checked on the raw bytes
     except ValueError:
@@ -67,22 +72,11 @@ async def receive(
         raise InvalidInput([("type", "literal_error", f"one of {', '.join(TYPES)}")])
     if not isinstance(payload.get("data"), dict):
         raise InvalidInput([("data", "value_error", "an object")])
-    key = message_key(vendor_id, headers.get("webhook-id", ""))
     kind = payload["type"]
     if kind == "usage.reported":
-        rows = await uow.session.execute(text("SELECT * FROM ledger.price_tables WHERE vendor_id = :v"), {"v": vendor_id})
-        book = PriceBook([to_price(dict(r)) for r in rows.mappings()])
-        return await ingest.report(
-            uow,
-            db,
-            ingest.Vendor(vendor_id, vendor.uscc, book),
-            payload["data"],
-            message_key=key,
-            now=now,
-            tolerance=policy.tolerance,
-            default_city=policy.default_city,
-            partitions=partitions,
-        )
+        records = ingest.records_of(payload["data"])
+        return await _usage(uow, db, vendor_id, vendor.uscc, records, typed=False, key=key, now=now, policy=policy,
+                            partitions=partitions)  # fmt: skip
     from compute_ledger.adapters.usage_store import claim_message
 
     if not await claim_message(uow.session, message_key=key, vendor_id=vendor_id, type_=kind, now=now):
@@ -92,3 +86,32 @@ async def receive(
             uow, vendor_id, vendor.uscc, payload["data"], now=now, tolerance_fen=policy.invoice_tolerance_fen
         )
     return await invoices.reversed_(uow, vendor_id, payload["data"], now=now)
+
+
+async def _usage(
+    uow: UnitOfWork,
+    db: Database,
+    vendor_id: UUID,
+    uscc: str,
+    records: list,
+    *,
+    typed: bool,
+    key: bytes,
+    now: datetime,
+    policy: Policy,
+    partitions: PartitionKeeper,
+) -> ingest.Answer:
+    rows = await uow.session.execute(text("SELECT * FROM ledger.price_tables WHERE vendor_id = :v"), {"v": vendor_id})
+    book = PriceBook([to_price(dict(r)) for r in rows.mappings()])
+    return await ingest.report(
+        uow,
+        db,
+        ingest.Vendor(vendor_id, uscc, book),
+        records,
+        typed=typed,
+        message_key=key,
+        now=now,
+        tolerance=policy.tolerance,
+        default_city=policy.default_city,
+        partitions=partitions,
+    )
