@@ -113,7 +113,8 @@ async def report(
     # before the batch locks any row of ledger.usage: a new partition's DDL waits for every such lock, its own too
     await partitions.ensure(db.engine, set(months))
     session = uow.session if autocommit is None else autocommit
-    if any(p.record.correction_of or p.record.pool_id for p in pending):
+    restates_or_draws = any(p.record.correction_of or p.record.pool_id for p in pending)
+    if restates_or_draws:
         if autocommit is not None:
             await autocommit.close()  # its connection back to the pool before the transaction takes one
         session = uow.session
@@ -149,7 +150,8 @@ async def report(
             outcomes[p.index] = Outcome(p.record.id, "duplicate")
         else:
             outcomes[p.index] = _conflict(p.record.id, p.index)
-    await _after_insert(uow, accepted)
+    if restates_or_draws:  # only such a batch has versions to mark superseded or allocations to move
+        await _after_insert(uow, accepted)
     return _answer(outcomes)
 
 
