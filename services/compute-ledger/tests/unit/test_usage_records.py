@@ -126,6 +126,10 @@ def test_typed_decoder_gives_the_records_and_rejections_of_the_general_path() ->
         {**g, "started_at": "2026-11-01T08:00:00.9999999+08:00"},
         {**g, "started_at": "2026-11-01T08:00:00+0800"}, {**g, "started_at": "2026-11-01T08:00:00+08"},
         {**g, "started_at": "2026-11-01t08:00:00Z"}, {**g, "started_at": "2026-11-01T08:00:00"},
+        {**g, "started_at": "2026-11-01 08:00:00Z"}, {**g, "started_at": "2026-11-01T08:00:00z"},
+        {**g, "started_at": "2026-11-01T08:00:00.5+05:45"}, {**g, "started_at": "2026-11-01T08:00:00.000001-00:00"},
+        {**g, "started_at": "2026-11-01T08:00:00.123456+14:00"}, {**g, "started_at": "2026-11-01T08:00:00,5Z"},
+        {**g, "started_at": "2026-11-01T08:00:00.Z"}, {**g, "started_at": "2026-W44-7T08:00:00Z"},
         {**g, "buyer_uscc": wrong_check}, {**g, "buyer_uscc": buyer.lower()},
         {**t, "correction_of": "t"}, {**g, "ended_at": (AT - timedelta(1)).isoformat()},
         gpu(buyer, "old", at=datetime(2019, 1, 1, tzinfo=UTC)),
@@ -136,6 +140,16 @@ def test_typed_decoder_gives_the_records_and_rejections_of_the_general_path() ->
         assert typed is not None, raw
         general = parse_record(json.loads(json.dumps(raw)), 1, WINDOW)
         assert parse_typed(typed[1], 1, WINDOW) == general, (i, raw)
+
+
+def test_moments_are_decoded_in_c_unless_a_fraction_has_more_than_6_digits() -> None:
+    buyer = new_uscc()
+    usual = decode_usage(_body(gpu(buyer, at=AT), tokens(buyer, at=AT)))
+    assert usual is not None and all(isinstance(r.started_at, datetime) for r in usual)
+    fine = {**gpu(buyer, at=AT), "started_at": "2026-11-01T08:00:00.1234567+08:00"}
+    text = decode_usage(_body(gpu(buyer, at=AT), fine))
+    assert text is not None and all(isinstance(r.started_at, str) for r in text)  # read by _moment: truncated
+    assert parse_typed(text[1], 1, WINDOW).started_us == micros(datetime(2026, 11, 1, tzinfo=UTC)) + 123456
 
 
 def test_typed_decoder_leaves_every_other_body_to_the_general_path() -> None:

@@ -8,6 +8,8 @@ A record id is unique per vendor for ever. It is kept as a compact 16-byte key
 
 from __future__ import annotations
 
+import contextlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -303,12 +305,16 @@ def _fast(raw: object) -> Record | None:
 # It takes only bodies whose every record the fast path above would take too, and produces the same
 # records: the same keys per kind (a gpu record's optional ``cached_input_tokens`` is left to the
 # general path, as are explicit nulls of fields a kind does not carry), the same types and bounds
-# (JSON integers only, no booleans or floats), and the moments as text, read by the same ``_moment``
-# (msgspec's own datetimes round beyond 6 fractional digits where the model truncates, which would
-# change body hashes). The checks msgspec cannot express (the USCC's check character, a moment's
-# form, ``ended_at`` ≥ ``started_at``, a record not correcting itself) run per record below; a record
-# failing one goes to ``parse_record``, which words the rejection exactly as before. A body the
-# decoder refuses as a whole (any other type, any record it does not take) is parsed the general way.
+# (JSON integers only, no booleans or floats), and the same moments. Moments are decoded by msgspec
+# as aware datetimes (RFC 3339: every form it takes, the model takes with the same microseconds,
+# golden in the tests) unless the body holds a fraction of a second of more than 6 digits anywhere:
+# msgspec rounds those where the model truncates, which would change body hashes, so such a body is
+# decoded with its moments as text, read by the same ``_moment`` as the fast path (as is a body
+# whose moments msgspec refuses, such as ``+08`` offsets the fast path takes). The checks msgspec
+# cannot express (the USCC's check character, ``ended_at`` ≥ ``started_at``, a record not correcting
+# itself) run per record below; a record failing one goes to ``parse_record``, which words the
+# rejection exactly as before. A body the decoder refuses as a whole (any other type, any record it
+# does not take) is parsed the general way.
 
 _Text = Annotated[str, Meta(min_length=1, max_length=128)]
 _Seconds = Annotated[int, Meta(ge=0, le=10**12)]
@@ -345,6 +351,19 @@ class _TokensRecord(Struct, tag_field="kind", tag="tokens", forbid_unknown_field
     correction_of: _Text | None = None
 
 
+_Moment = Annotated[datetime, Meta(tz=True)]
+
+
+class _GpuRecordAt(_GpuRecord, tag_field="kind", tag="gpu", forbid_unknown_fields=True):
+    started_at: _Moment
+    ended_at: _Moment
+
+
+class _TokensRecordAt(_TokensRecord, tag_field="kind", tag="tokens", forbid_unknown_fields=True):
+    started_at: _Moment
+    ended_at: _Moment
+
+
 class _UsageData(Struct):
     records: Annotated[list[_GpuRecord | _TokensRecord], Meta(min_length=1, max_length=MAX_RECORDS)]
 
@@ -354,13 +373,27 @@ class _UsageBody(Struct):
     data: _UsageData
 
 
+class _UsageDataAt(Struct):
+    records: Annotated[list[_GpuRecordAt | _TokensRecordAt], Meta(min_length=1, max_length=MAX_RECORDS)]
+
+
+class _UsageBodyAt(Struct):
+    type: Literal["usage.reported"]
+    data: _UsageDataAt
+
+
 _USAGE_BODY = msgspec.json.Decoder(_UsageBody)
+_USAGE_BODY_AT = msgspec.json.Decoder(_UsageBodyAt)
+_BEYOND_MICROSECONDS = re.compile(rb"\.[0-9]{7}")
 TypedRecord = _GpuRecord | _TokensRecord
 
 
 def decode_usage(body: bytes) -> list[TypedRecord] | None:
     """The records of a ``usage.reported`` body the typed decoder takes whole; None for any other body
     (another type, not JSON, a record it does not take): the caller parses that one the general way."""
+    if _BEYOND_MICROSECONDS.search(body) is None:
+        with contextlib.suppress(msgspec.MsgspecError):
+            return _USAGE_BODY_AT.decode(body).data.records
     try:
         return _USAGE_BODY.decode(body).data.records
     except msgspec.MsgspecError:
@@ -369,7 +402,9 @@ def decode_usage(body: bytes) -> list[TypedRecord] | None:
 
 def parse_typed(typed: TypedRecord, index: int, window: Window) -> Record | Outcome:
     """``parse_record`` for a record the typed decoder took: the same record, or the same rejection."""
-    started, ended = _moment(typed.started_at), _moment(typed.ended_at)
+    started, ended = typed.started_at, typed.ended_at
+    if type(started) is str:
+        started, ended = _moment(started), _moment(ended)
     rid, correction_of = typed.id, typed.correction_of
     if started is None or ended is None or correction_of == rid or not _uscc_ok(typed.buyer_uscc):
         return parse_record(msgspec.to_builtins(typed), index, window)
@@ -378,7 +413,7 @@ def parse_typed(typed: TypedRecord, index: int, window: Window) -> Record | Outc
         return parse_record(msgspec.to_builtins(typed), index, window)
     if started_us < window.earliest_us or ended_us > window.latest_us:
         return _out_of_range(rid, index)
-    if type(typed) is _GpuRecord:
+    if isinstance(typed, _GpuRecord):
         kind, resource, counts = "gpu", typed.gpu_model, (typed.gpu_seconds, 0, 0, 0)
     else:
         kind, resource = "tokens", typed.model
