@@ -1,6 +1,7 @@
 import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from hashlib import blake2b
 
 import msgspec
 from hypothesis import given, settings
@@ -78,6 +79,9 @@ def test_rejections_name_the_field() -> None:
 def test_record_keys_are_per_vendor_and_compact() -> None:
     v1, v2 = uuid.uuid4(), uuid.uuid4()
     assert len(record_key(v1, "r")) == 16 and record_key(v1, "r") != record_key(v2, "r")
+    # stored keys stay valid: the key is BLAKE2b-128 of the vendor id's bytes and the record id
+    assert record_key(v1, "r-é") == blake2b(v1.bytes + "r-é".encode(), digest_size=16).digest()
+    assert record_key(v1, "r") != record_key(v1, "r-é")
 
 
 GOLDEN = {  # body hashes computed by the first implementation (float timestamps): stored hashes must stay valid

@@ -128,7 +128,9 @@ class Record:
             f"{self.resource}|{self.gpu_seconds}|{self.input_tokens}|{self.cached_input_tokens}|{self.output_tokens}|"
             f"{self.amount_fen}|{self.tax_rate_bp}|{self.correction_of or ''}"
         )
-        return blake2b(normalised.encode(), digest_size=16).digest()
+        digest = _BLAKE2B_16.copy()
+        digest.update(normalised.encode())
+        return digest.digest()
 
 
 def pool_units(kind: str, gpu_seconds: int, input_tokens: int, cached_input_tokens: int, output_tokens: int) -> int:
@@ -151,8 +153,15 @@ def micros(moment: datetime) -> int:
     return (moment - _EPOCH) // _MICROSECOND
 
 
+#: BLAKE2b with a 16-byte digest, copied for each hash: the same digests as ``blake2b(data,
+#: digest_size=16)``, without the constructor's parameter handling (~0.25 µs a hash, two a record)
+_BLAKE2B_16 = blake2b(digest_size=16)
+
+
 def record_key(vendor_id: UUID, record_id: str) -> bytes:
-    return blake2b(vendor_id.bytes + record_id.encode(), digest_size=16).digest()
+    digest = _BLAKE2B_16.copy()
+    digest.update(vendor_id.bytes + record_id.encode())
+    return digest.digest()
 
 
 def message_key(vendor_id: UUID, webhook_id: str) -> bytes:
