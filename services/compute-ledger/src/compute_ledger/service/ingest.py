@@ -167,7 +167,7 @@ def _conflict(record_id: str, index: int) -> Outcome:
 
 
 def _rate(prices: PriceBook, record: Record) -> int | None:
-    price = prices.in_force(record.kind, record.resource, record.started_at)
+    price = prices.in_force_us(record.kind, record.resource, record.started_us)
     if price is None:
         return None
     if record.kind == "gpu":
