@@ -215,3 +215,35 @@ async def test_a_batch_with_a_correction_and_a_record_of_a_new_month_is_stored(l
     batch = [gpu(buyer, "n-2", at=at, amount=900, correction_of="n-1"), gpu(buyer, "n-3", at=new_month)]
     answer = await asyncio.wait_for(vendor.usage(batch), 30)
     assert [r["status"] for r in answer["records"]] == ["accepted", "accepted"]
+
+
+async def test_a_usual_batch_is_two_round_trips_and_rates_with_the_newest_prices(ledger) -> None:
+    """The vendor (with its secrets and how many price versions it has) in one statement, the batch in
+    another, both without BEGIN/COMMIT (the ingest statement is atomic by itself); the price book is
+    read again only when the vendor has another price version than the one the process holds."""
+    from sqlalchemy import event
+
+    vendor = await ledger.vendor()
+    await vendor.price(kind="gpu", resource="A800", effective_from="2026-01-01T00:00:00+08:00", fen_per_gpu_hour="1200")
+    buyer = new_uscc()
+    at = ledger.clock.now() - timedelta(hours=3)
+    statements: list[tuple[str, str | None]] = []  # (statement, isolation level of its connection)
+    engine = ledger.db.engine.sync_engine
+
+    def listener(conn, cursor, statement, *args) -> None:
+        statements.append((statement, conn.get_execution_options().get("isolation_level")))
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        first = await vendor.usage([gpu(buyer, at=at, seconds=3600, amount=1200)])
+        assert first["accepted"] == 1 and "flags" not in first["records"][0]
+        statements.clear()
+        second = await vendor.usage([gpu(buyer, at=at, seconds=3600, amount=1200), gpu(buyer, at=at, seconds=1800, amount=600)])
+        assert second["accepted"] == 2
+        assert [level for _, level in statements] == ["AUTOCOMMIT", "AUTOCOMMIT"], statements
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    # a new price version is used by the next batch (the process's copy is not stale)
+    await vendor.price(kind="gpu", resource="A800", effective_from="2026-11-01T00:00:00+08:00", fen_per_gpu_hour="1000")
+    third = await vendor.usage([gpu(buyer, at=at, seconds=3600, amount=1200)])
+    assert third["records"][0].get("flags") == ["price_over"], third

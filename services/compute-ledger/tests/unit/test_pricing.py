@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from compute_ledger.domain.pricing import Price, PriceBook, Tolerance, rate_gpu, rate_tokens, to_fen, verdict
@@ -34,6 +34,11 @@ def test_the_table_in_force_at_the_start_of_the_record() -> None:
     assert book.in_force("gpu", "A800", datetime(2026, 5, 31, 23, 59, tzinfo=UTC)).version == 1
     assert book.in_force("gpu", "A800", T1).version == 2
     assert book.in_force("gpu", "H20", T1) is None
+    # the batch path's integer form agrees at every edge, a microsecond either side included
+    us = lambda moment: (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)  # noqa: E731
+    for at in (datetime(2025, 12, 31, tzinfo=UTC), T0, T0 - timedelta(microseconds=1), T1 - timedelta(microseconds=1), T1):
+        assert book.in_force_us("gpu", "A800", us(at)) == book.in_force("gpu", "A800", at)
+    assert book.in_force_us("gpu", "H20", us(T1)) is None
 
 
 def test_tolerance_is_the_larger_of_a_floor_and_basis_points() -> None:

@@ -1,10 +1,23 @@
+import json
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from hashlib import blake2b
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compute_ledger.domain.identifiers import uscc_problem
-from compute_ledger.domain.usage import Outcome, UsageRecord, Window, micros, parse_record, record_key
+from compute_ledger.domain.usage import (
+    Outcome,
+    UsageRecord,
+    Window,
+    decode_usage,
+    micros,
+    parse_record,
+    parse_typed,
+    record_key,
+)
 from opc_devstack.ledger_flows import gpu, new_uscc, tokens
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -64,10 +77,11 @@ def test_rejections_name_the_field() -> None:
 
 
 def test_record_keys_are_per_vendor_and_compact() -> None:
-    import uuid
-
     v1, v2 = uuid.uuid4(), uuid.uuid4()
     assert len(record_key(v1, "r")) == 16 and record_key(v1, "r") != record_key(v2, "r")
+    # stored keys stay valid: the key is BLAKE2b-128 of the vendor id's bytes and the record id
+    assert record_key(v1, "r-é") == blake2b(v1.bytes + "r-é".encode(), digest_size=16).digest()
+    assert record_key(v1, "r") != record_key(v1, "r-é")
 
 
 GOLDEN = {  # body hashes computed by the first implementation (float timestamps): stored hashes must stay valid
@@ -98,3 +112,69 @@ def test_body_hashes_of_earlier_releases_still_match() -> None:
 )
 def test_exact_microseconds_equal_the_float_formula_hashes_were_made_with(moment: datetime) -> None:
     assert micros(moment) == round(moment.timestamp() * 1_000_000)
+
+
+def _body(*records: dict, type_: str = "usage.reported") -> bytes:
+    return json.dumps({"type": type_, "timestamp": AT.isoformat(), "data": {"records": list(records)}}).encode()
+
+
+def test_typed_decoder_gives_the_records_and_rejections_of_the_general_path() -> None:
+    buyer = new_uscc()
+    g, t = gpu(buyer, "g", at=AT), tokens(buyer, "t", at=AT)
+    wrong_check = buyer[:-1] + ("0" if buyer[-1] != "0" else "1")
+    variants = [
+        g, t, {**t, "cached_input_tokens": 7}, {**t, "cached_input_tokens": None},
+        {**g, "pool_id": str(uuid.uuid4())}, {**g, "pool_id": uuid.uuid4().hex}, {**g, "pool_id": None},
+        {**t, "correction_of": "earlier"}, {**t, "correction_of": None},
+        {**g, "started_at": "2026-11-01T08:00:00.1234567+08:00"},  # beyond microseconds: truncated, as before
+        {**g, "started_at": "2026-11-01T08:00:00.9999999+08:00"},
+        {**g, "started_at": "2026-11-01T08:00:00+0800"}, {**g, "started_at": "2026-11-01T08:00:00+08"},
+        {**g, "started_at": "2026-11-01t08:00:00Z"}, {**g, "started_at": "2026-11-01T08:00:00"},
+        {**g, "started_at": "2026-11-01 08:00:00Z"}, {**g, "started_at": "2026-11-01T08:00:00z"},
+        {**g, "started_at": "2026-11-01T08:00:00.5+05:45"}, {**g, "started_at": "2026-11-01T08:00:00.000001-00:00"},
+        {**g, "started_at": "2026-11-01T08:00:00.123456+14:00"}, {**g, "started_at": "2026-11-01T08:00:00,5Z"},
+        {**g, "started_at": "2026-11-01T08:00:00.Z"}, {**g, "started_at": "2026-W44-7T08:00:00Z"},
+        {**g, "buyer_uscc": wrong_check}, {**g, "buyer_uscc": buyer.lower()},
+        {**t, "correction_of": "t"}, {**g, "ended_at": (AT - timedelta(1)).isoformat()},
+        gpu(buyer, "old", at=datetime(2019, 1, 1, tzinfo=UTC)),
+        {**g, "id": "😀" * 128}, {**g, "gpu_seconds": 10**12}, {**t, "output_tokens": 10**15}, {**g, "tax_rate_bp": 10_000},
+    ]  # fmt: skip
+    for i, raw in enumerate(variants):
+        typed = decode_usage(_body(g, raw))
+        assert typed is not None, raw
+        general = parse_record(json.loads(json.dumps(raw)), 1, WINDOW)
+        assert parse_typed(typed[1], 1, WINDOW) == general, (i, raw)
+
+
+def test_moments_are_decoded_in_c_unless_a_fraction_has_more_than_6_digits() -> None:
+    buyer = new_uscc()
+    usual = decode_usage(_body(gpu(buyer, at=AT), tokens(buyer, at=AT)))
+    assert usual is not None and all(isinstance(r.started_at, datetime) for r in usual)
+    fine = {**gpu(buyer, at=AT), "started_at": "2026-11-01T08:00:00.1234567+08:00"}
+    text = decode_usage(_body(gpu(buyer, at=AT), fine))
+    assert text is not None and all(isinstance(r.started_at, str) for r in text)  # read by _moment: truncated
+    assert parse_typed(text[1], 1, WINDOW).started_us == micros(datetime(2026, 11, 1, tzinfo=UTC)) + 123456
+
+
+def test_typed_decoder_leaves_every_other_body_to_the_general_path() -> None:
+    buyer = new_uscc()
+    g, t = gpu(buyer, "g", at=AT), tokens(buyer, "t", at=AT)
+    for records in (
+        [{**g, "cached_input_tokens": 0}],  # optional on a gpu record: the general path decides
+        [{**g, "model": None}], [{**t, "gpu_seconds": None}], [{**g, "extra": 1}], [{**g, "kind": "tpu"}],
+        [{**g, "amount_fen": 1.0}], [{**g, "amount_fen": True}], [{**g, "amount_fen": "1"}], [{**g, "amount_fen": -1}],
+        [{**g, "amount_fen": 10**13 + 1}], [{**g, "id": ""}], [{**g, "id": "x" * 129}], [{**g, "gpu_model": None}],
+        [{**g, "pool_id": "not-a-uuid"}], [{**g, "started_at": 1}], [t, "not a record"], [], [g] * 1001,
+    ):  # fmt: skip
+        assert decode_usage(_body(*records)) is None, records[:1]
+    assert decode_usage(_body(g, type_="invoice.issued")) is None
+    assert decode_usage(b"not json") is None
+    assert decode_usage(b'{"type": "usage.reported", "data": []}') is None
+
+
+def test_outcomes_encode_as_before() -> None:
+    outcomes = [
+        Outcome("a", "accepted"), Outcome("b", "duplicate"), Outcome("c", "accepted", flags=("price_high", "over_quota")),
+        Outcome(None, "rejected", "invalid", "records[3]", "bad"), Outcome("e", "rejected", "conflict", "records[4].id", "x"),
+    ]  # fmt: skip
+    assert json.loads(msgspec.json.encode(outcomes)) == [o.as_json() for o in outcomes]

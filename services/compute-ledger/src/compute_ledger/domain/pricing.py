@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from math import lcm
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,12 @@ class PriceBook:
         for price in sorted(prices, key=lambda p: p.effective_from):
             self._by_resource.setdefault((price.kind, price.resource), []).append(price)
         self._starts = {key: [p.effective_from for p in versions] for key, versions in self._by_resource.items()}
+        #: the same, with starts as exact microseconds since the epoch (the batch path compares integers:
+        #: an aware datetime comparison goes through ``utcoffset``), in one lookup
+        self._at_us = {
+            key: ([(p.effective_from - _EPOCH) // _MICROSECOND for p in versions], versions)
+            for key, versions in self._by_resource.items()
+        }
 
     def in_force(self, kind: str, resource: str, at: datetime) -> Price | None:
         versions = self._by_resource.get((kind, resource))
@@ -79,6 +88,14 @@ class PriceBook:
             return None
         i = bisect_right(self._starts[(kind, resource)], at)
         return versions[i - 1] if i else None
+
+    def in_force_us(self, kind: str, resource: str, at_us: int) -> Price | None:
+        """``in_force`` at ``at_us`` microseconds since the epoch."""
+        found = self._at_us.get((kind, resource))
+        if found is None:
+            return None
+        i = bisect_right(found[0], at_us)
+        return found[1][i - 1] if i else None
 
 
 @dataclass(frozen=True)
