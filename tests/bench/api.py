@@ -312,16 +312,9 @@ def run_wrk(
 
 
 def python_closed_loop(url, method, headers, body, seconds, connections) -> LoadResult:
-    out, elapsed = asyncio.run(loadgen.closed_loop(url, loadgen.encode_request(url, method, headers, body), seconds, connections))
-    return LoadResult(
-        len(out.latencies_ms) + out.failures,
-        out.errors,
-        elapsed,
-        percentile(out.latencies_ms, 50),
-        percentile(out.latencies_ms, 99),
-        f"python asyncio c{connections}",
-        out.statuses,
-    )
+    request = loadgen.encode_request(url, method, headers, body)
+    out, elapsed = asyncio.run(loadgen.closed_loop(url, request, seconds, connections))
+    return _load_result(out, elapsed, f"python asyncio c{connections}")
 
 
 def fixed_rate(url, method, headers, body, rate: float, seconds: float) -> LoadResult:
@@ -329,18 +322,15 @@ def fixed_rate(url, method, headers, body, rate: float, seconds: float) -> LoadR
 
     A request not answered within 5 s is an error: a process that falls behind cannot stretch the run (one
     such run took four minutes), and it fails the p99 target either way."""
-    out, elapsed = asyncio.run(
-        loadgen.open_loop(url, loadgen.encode_request(url, method, headers, body), rate, seconds, timeout=5.0)
-    )
-    return LoadResult(
-        len(out.latencies_ms) + out.failures,
-        out.errors,
-        elapsed,
-        percentile(out.latencies_ms, 50),
-        percentile(out.latencies_ms, 99),
-        f"python open loop {rate:g}/s",
-        out.statuses,
-    )
+    request = loadgen.encode_request(url, method, headers, body)
+    out, elapsed = asyncio.run(loadgen.open_loop(url, request, rate, seconds, timeout=5.0))
+    return _load_result(out, elapsed, f"python open loop {rate:g}/s")
+
+
+def _load_result(out: loadgen.Outcome, elapsed: float, generator: str) -> LoadResult:
+    done = out.latencies_ms
+    p50, p99 = percentile(done, 50), percentile(done, 99)
+    return LoadResult(len(done) + out.failures, out.errors, elapsed, p50, p99, generator, out.statuses)
 
 
 # --------------------------------------------------------------------------------------------- running

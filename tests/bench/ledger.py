@@ -40,6 +40,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import loadgen
 import msgspec
 import psutil
 
@@ -177,42 +178,6 @@ class Counts(msgspec.Struct):
     rejected: int
 
 
-class LeanHTTP:
-    """One keep-alive HTTP/1.1 connection that sends requests built before the timed window and reads
-    each answer by its Content-Length: the vendor's side of a call reduced to a socket write and read
-    (httpx cost ~5 ms of client CPU per 1,000 records on top of the ledger's own work)."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    @staticmethod
-    def request(host: str, port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:
-        lines = [f"POST {path} HTTP/1.1", f"host: {host}:{port}", f"content-length: {len(body)}"]
-        lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() not in ("host", "content-length")]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-    async def call(self, request: bytes) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=2**20)
-        assert self.reader is not None
-        self.writer.write(request)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status, length = int(head[9:12]), 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        return status, await self.reader.readexactly(length)
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(OSError):
-                await self.writer.wait_closed()
-
-
 def token(*roles: str) -> dict[str, str]:
     jwt = mint_token(os.environ.get("OPC_JWT_SECRET", DEFAULT_JWT_SECRET), sub="bench", district="*", roles=list(roles))
     return {"Authorization": f"Bearer {jwt}"}
@@ -285,12 +250,12 @@ async def ingest_run(server: Server, args: argparse.Namespace, dsn: str) -> dict
         now = datetime.now(UTC)
         # Every call built, signed and serialised before the timed window (a vendor's cost, not the
         # ledger's); the raw side below likewise gets its column arrays ready before its window.
-        path = f"/v1/webhooks/vendors/{vendor['id']}"
+        url = f"http://127.0.0.1:{server.port}/v1/webhooks/vendors/{vendor['id']}"
         calls = []
         for b in batches:
             body = envelope("usage.reported", {"records": b}, now)
             headers = sign(body, f"msg_{uuid.uuid4().hex}", now, vendor["webhook_secret"])
-            calls.append(LeanHTTP.request("127.0.0.1", server.port, path, body, headers))
+            calls.append(loadgen.encode_request(url, "POST", headers, body))
         outcome = {"accepted": 0, "duplicate": 0, "rejected": 0}
         peak = [0]
         proc = psutil.Process(server.proc.pid)
@@ -303,15 +268,17 @@ async def ingest_run(server: Server, args: argparse.Namespace, dsn: str) -> dict
                         peak[0] = max(peak[0], p.memory_info().rss)
                 await asyncio.sleep(0.05)
 
+        # The vendor's side of a call reduced to a socket write and read (loadgen: requests built before
+        # the window, answers found by Content-Length; httpx cost ~5 ms of client CPU per 1,000 records).
         connections: asyncio.Queue = asyncio.Queue()
         for _ in range(args.concurrency):
-            connections.put_nowait(LeanHTTP("127.0.0.1", server.port))
+            connections.put_nowait(await loadgen.connect("127.0.0.1", server.port, keep_body=True))
         decode_counts = msgspec.json.Decoder(Counts).decode
 
         async def send(call: bytes) -> None:
             conn = connections.get_nowait()  # one per worker: the run has as many as it has workers
             try:
-                status, answer = await conn.call(call)
+                status, answer = await conn.send(call)
             finally:
                 connections.put_nowait(conn)
             assert status == 200, answer[:2000]
@@ -328,7 +295,7 @@ async def ingest_run(server: Server, args: argparse.Namespace, dsn: str) -> dict
         sampling = False
         await sampler
         while not connections.empty():
-            await connections.get_nowait().close()
+            connections.get_nowait().close()
     assert outcome["accepted"] == fresh and outcome["rejected"] == 0, outcome
 
     conn_pool = await asyncpg.create_pool(dsn, min_size=args.concurrency, max_size=args.concurrency)

@@ -19,6 +19,7 @@ import asyncio
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.I)
@@ -54,8 +55,9 @@ def encode_request(url: str, method: str, headers: dict[str, str], body: str | b
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
 
 
-def response_end(buf: bytes | bytearray) -> tuple[int, int] | None:
-    """(status, length of the first complete response in *buf*), or None while it is incomplete."""
+def response_end(buf: bytes | bytearray) -> tuple[int, int, int] | None:
+    """(status, where its body starts, where it ends) for the first complete response in *buf*, or None
+    while it is incomplete. A chunked body is left as it came (the bench reads bodies of Content-Length)."""
     head_end = buf.find(b"\r\n\r\n")
     if head_end < 0:
         return None
@@ -64,22 +66,26 @@ def response_end(buf: bytes | bytearray) -> tuple[int, int] | None:
     body_start = head_end + 4
     if m := _CONTENT_LENGTH.search(head):
         end = body_start + int(m[1])
-        return (status, end) if len(buf) >= end else None
+        return (status, body_start, end) if len(buf) >= end else None
     if _CHUNKED.search(head):
         # The last chunk is "0\r\n" and an empty trailer "\r\n"; the bench's responses carry no trailers.
         last = buf.find(b"0\r\n\r\n", body_start)
         while last > body_start and buf[last - 2 : last] != b"\r\n":
             last = buf.find(b"0\r\n\r\n", last + 1)
-        return (status, last + 5) if last >= body_start else None
-    return status, body_start  # 1xx / 204 / 304: no body
+        return (status, body_start, last + 5) if last >= body_start else None
+    return status, body_start, body_start  # 1xx / 204 / 304: no body
 
 
-class _Connection(asyncio.Protocol):
-    def __init__(self) -> None:
+class Connection(asyncio.Protocol):
+    """One keep-alive connection: :meth:`send` writes a request and resolves to the answer's status,
+    and its body if ``keep_body``."""
+
+    def __init__(self, keep_body: bool = False) -> None:
         self.transport: asyncio.Transport | None = None
         self.buf = bytearray()
-        self.waiter: asyncio.Future[int] | None = None
+        self.waiter: asyncio.Future[Any] | None = None
         self.closed = False
+        self.keep_body = keep_body
 
     def connection_made(self, transport) -> None:  # type: ignore[override]
         self.transport = transport
@@ -89,15 +95,17 @@ class _Connection(asyncio.Protocol):
         if self.waiter is not None and not self.waiter.done():
             got = response_end(self.buf)
             if got is not None:
-                del self.buf[: got[1]]
-                self.waiter.set_result(got[0])
+                status, start, end = got
+                body = bytes(self.buf[start:end]) if self.keep_body else None
+                del self.buf[:end]
+                self.waiter.set_result((status, body) if self.keep_body else status)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_exception(ConnectionError("connection closed before the response was complete"))
 
-    def send(self, request: bytes) -> asyncio.Future[int]:
+    def send(self, request: bytes) -> asyncio.Future[Any]:
         assert self.transport is not None
         self.waiter = asyncio.get_running_loop().create_future()
         self.transport.write(request)
@@ -108,9 +116,12 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
-async def _open(host: str, port: int) -> _Connection:
-    _, proto = await asyncio.get_running_loop().create_connection(_Connection, host, port)
+async def connect(host: str, port: int, *, keep_body: bool = False) -> Connection:
+    _, proto = await asyncio.get_running_loop().create_connection(lambda: Connection(keep_body), host, port)
     return proto
+
+
+_open = connect
 
 
 def _address(url: str) -> tuple[str, int]:
@@ -125,7 +136,7 @@ async def closed_loop(url: str, request: bytes, seconds: float, connections: int
     out = Outcome()
     deadline = time.perf_counter() + seconds
 
-    async def worker(conn: _Connection) -> None:
+    async def worker(conn: Connection) -> None:
         while time.perf_counter() < deadline:
             t = time.perf_counter()
             try:
@@ -154,7 +165,7 @@ async def open_loop(
     host, port = _address(url)
     loop = asyncio.get_running_loop()
     idle = [await _open(host, port) for _ in range(warm)]  # connection set-up is not the service's latency
-    every: list[_Connection] = list(idle)
+    every: list[Connection] = list(idle)
     out = Outcome()
     total = int(rate * seconds)
     pending: set[asyncio.Task] = set()

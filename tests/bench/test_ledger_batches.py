@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))  # ledger.py imports its neighbour loadgen.py, as when run as a script
 _spec = importlib.util.spec_from_file_location("ledger_bench", Path(__file__).with_name("ledger.py"))
 ledger_bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ledger_bench)

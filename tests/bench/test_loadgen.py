@@ -19,19 +19,19 @@ CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n" + b"a" 
 
 def test_content_length_response_ends_where_its_body_does():
     assert loadgen.response_end(OK[:-1]) is None
-    assert loadgen.response_end(OK) == (200, len(OK))
-    assert loadgen.response_end(OK + OK[:20]) == (200, len(OK))
+    assert loadgen.response_end(OK) == (200, len(OK) - 11, len(OK))
+    assert loadgen.response_end(OK + OK[:20]) == (200, len(OK) - 11, len(OK))
 
 
 def test_chunked_response_ends_after_the_last_chunk_not_at_a_zero_inside_one():
     for cut in range(len(CHUNKED)):
         assert loadgen.response_end(CHUNKED[:cut]) is None, cut
-    assert loadgen.response_end(CHUNKED) == (200, len(CHUNKED))
+    assert loadgen.response_end(CHUNKED)[::2] == (200, len(CHUNKED))
 
 
 def test_bodyless_status_and_encoded_request():
     head = b"HTTP/1.1 204 No Content\r\nserver: x\r\n\r\n"
-    assert loadgen.response_end(head) == (204, len(head))
+    assert loadgen.response_end(head) == (204, len(head), len(head))
     raw = loadgen.encode_request("http://127.0.0.1:9/v1/cases?limit=50", "POST", {"A": "b"}, "成都")
     assert raw == "POST /v1/cases?limit=50 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nA: b\r\nContent-Length: 6\r\n\r\n成都".encode()
 
@@ -104,3 +104,13 @@ async def test_open_loop_does_not_send_on_connections_the_server_closed_while_id
     async with server:
         out, _ = await loadgen.open_loop(url, loadgen.encode_request(url, "GET", {}, None), 4, 1.0, timeout=0.5, warm=4)
     assert out.failures == 0 and out.statuses == {"200": 4}
+
+
+async def test_a_connection_can_hand_back_each_answers_body():
+    server, url, _ = await _server([OK, b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"])
+    async with server:
+        conn = await loadgen.connect("127.0.0.1", int(url.split(":")[2].split("/")[0]), keep_body=True)
+        request = loadgen.encode_request(url, "GET", {}, None)
+        assert await conn.send(request) == (200, b'{"ok":true}')
+        assert await conn.send(request) == (200, b"")
+        conn.close()
