@@ -33,6 +33,18 @@ SCRIPTS = {
 SUBSIDY_QUICK = ["--firms", "20000", "--lines", "200000", "--runs", "1", "--seconds", "5"]
 
 
+def speed_probe() -> float:
+    """CPU seconds for a fixed pure-Python loop: how fast this machine is right now. Shared hosts run the
+    same code at very different speeds from hour to hour (the same candidate generation took 1.7-2.0 s of
+    CPU at one time and 4.2 s two hours later, with nothing else running); absolute figures (times at a
+    fixed rate, the 3 s assignment) move with it, ratios to a limit measured in the same run do not."""
+    started = time.process_time()
+    total = 0
+    for i in range(5_000_000):
+        total += i
+    return time.process_time() - started
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="All benchmarks, one summary table.")
     mode = p.add_mutually_exclusive_group()
@@ -63,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     selected = [name for name in (args.only or list(plans)) if name not in args.skip]
     started = time.monotonic()
     load_start = os.getloadavg()
+    speed_start = speed_probe()
+    print(f"machine speed probe: {speed_start:.2f} s of CPU for a fixed pure-Python loop (lower is faster)", flush=True)
     results: dict[str, dict] = {}
     for name in selected:
         print(f"\n######## {name} (broker {broker}) ########", flush=True)
@@ -86,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     load_end = os.getloadavg()
     print(
         f"\n================ make bench summary: broker {broker}, {time.monotonic() - started:.0f} s, "
-        f"load average {load_start[0]:.1f} → {load_end[0]:.1f} on {os.cpu_count()} CPUs ================"
+        f"load average {load_start[0]:.1f} → {load_end[0]:.1f} on {os.cpu_count()} CPUs, "
+        f"speed probe {speed_start:.2f} → {speed_probe():.2f} s ================"
     )
     print("(each figure is a median of runs, divided by a limit measured in the same run or fixed by DESIGN.md)")
     print(f"{'figure':<50} {'value':>13}  {'limit':<26} {'ratio':>6}  {'target':<14} {'ok':<3}")
