@@ -121,9 +121,6 @@ async def connect(host: str, port: int, *, keep_body: bool = False) -> Connectio
     return proto
 
 
-_open = connect
-
-
 def _address(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     return parts.hostname or "127.0.0.1", parts.port or 80
@@ -132,7 +129,7 @@ def _address(url: str) -> tuple[str, int]:
 async def closed_loop(url: str, request: bytes, seconds: float, connections: int) -> tuple[Outcome, float]:
     """N connections back to back for *seconds*; returns the outcome and the elapsed time."""
     host, port = _address(url)
-    conns = [await _open(host, port) for _ in range(connections)]
+    conns = [await connect(host, port) for _ in range(connections)]
     out = Outcome()
     deadline = time.perf_counter() + seconds
 
@@ -144,7 +141,7 @@ async def closed_loop(url: str, request: bytes, seconds: float, connections: int
             except (ConnectionError, TimeoutError):
                 out.failures += 1
                 conn.close()
-                conn = await _open(host, port)
+                conn = await connect(host, port)
                 continue
             out.count(status)
             out.latencies_ms.append((time.perf_counter() - t) * 1000)
@@ -164,7 +161,7 @@ async def open_loop(
     """Request i due at t0 + i/rate; latency from due time; a request unanswered after *timeout* s fails."""
     host, port = _address(url)
     loop = asyncio.get_running_loop()
-    idle = [await _open(host, port) for _ in range(warm)]  # connection set-up is not the service's latency
+    idle = [await connect(host, port) for _ in range(warm)]  # connection set-up is not the service's latency
     every: list[Connection] = list(idle)
     out = Outcome()
     total = int(rate * seconds)
@@ -177,7 +174,7 @@ async def open_loop(
             if conn.closed:  # the server closed it while idle (uvicorn's keep-alive timeout is 5 s)
                 conn = None
         if conn is None:
-            conn = await _open(host, port)
+            conn = await connect(host, port)
             every.append(conn)
         try:
             status = await asyncio.wait_for(conn.send(request), max(0.001, due + timeout - loop.time()))

@@ -102,7 +102,7 @@ class ReadSession:
     """See the module: ``execute`` (the only session method the services' reads use), ``bind``, and
     no-op ``commit``/``rollback`` (each statement was committed as it ran)."""
 
-    def __init__(self, engine: AsyncEngine, kept: KeptConnections | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, kept: KeptConnections) -> None:
         self.bind = engine
         self._kept = kept
         self._connection: AsyncConnection | None = None
@@ -110,10 +110,7 @@ class ReadSession:
 
     async def execute(self, statement: Any, params: Any = None, **kwargs: Any) -> Result[Any]:
         if self._connection is None:
-            if self._kept is not None:
-                self._connection, self._driver = await self._kept.take()
-            else:
-                self._connection = await self.bind.connect()
+            self._connection, self._driver = await self._kept.take()
         if kwargs or not (params is None or type(params) is dict):
             return await self._connection.execute(statement, params, **kwargs)
         compiled = self._compiled(statement, params)
@@ -200,9 +197,5 @@ class ReadSession:
 
     async def close(self) -> None:
         connection, driver, self._connection, self._driver = self._connection, self._driver, None, None
-        if connection is None:
-            return
-        if self._kept is not None:
+        if connection is not None:
             await self._kept.give_back(connection, driver)
-        else:
-            await connection.close()

@@ -27,7 +27,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
 from sqlalchemy import Select, Uuid, bindparam, false, or_, true
@@ -36,6 +36,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from opc_shared.auth import CITY_WIDE, STAFF_ROLES, Principal
 from opc_shared.errors import Forbidden, NotFound
+
+T = TypeVar("T")
 
 #: ``?district=`` on a list: narrows a city-wide caller's view; naming another district is 403.
 DistrictQuery = Annotated[
@@ -73,22 +75,26 @@ def staff_district(principal: Principal, district: str | None = None, *, roles: 
     return district if principal.district == CITY_WIDE else principal.district
 
 
-#: Conditions already built, by what they are built from: SQL expressions are immutable, so one
-#: caller's condition serves all their requests (building ``column == value`` anew cost ~5 % of a read).
-_BUILT: dict[tuple[Any, ...], tuple[object, ColumnElement[bool]]] = {}
+#: SQL already built, by what it is built from: SQL expressions are immutable, so one caller's
+#: condition (or single-record statement) serves all their requests (building ``column == value`` anew
+#: cost ~5 % of a read, a SELECT by key and its cache key ~10 %).
+_BUILT: dict[tuple[Any, ...], tuple[tuple[object, ...], Any]] = {}
 _BUILT_MAX = 4096
 
 
-def _built(key: tuple[Any, ...], owner: object, build: Callable[[], ColumnElement[bool]]) -> ColumnElement[bool]:
-    """``build()``, or the condition built before for ``key`` (whose first part is ``id(owner)``)."""
+def _built(owners: tuple[object, ...], values: tuple[Any, ...], build: Callable[[], T]) -> T:
+    """``build()``, or what was built before from the same ``owners`` (objects, compared by identity)
+    and ``values`` (compared by equality). An entry holds its owners, so their ids cannot be reused by
+    other objects while it exists."""
+    key = (*map(id, owners), *values)
     hit = _BUILT.get(key)
-    if hit is not None and hit[0] is owner:
+    if hit is not None and all(held is owner for held, owner in zip(hit[0], owners, strict=True)):
         return hit[1]
-    condition = build()
+    built = build()
     if len(_BUILT) >= _BUILT_MAX:
         _BUILT.clear()
-    _BUILT[key] = (owner, condition)
-    return condition
+    _BUILT[key] = (owners, built)
+    return built
 
 
 def in_district(
@@ -98,7 +104,7 @@ def in_district(
     role: for reference data every user of a district reads, such as its communities."""
     check_district_param(principal, district)
     wanted = district if principal.district == CITY_WIDE else principal.district
-    return query.where(_built((id(column), wanted), column, lambda: column == wanted)) if wanted else query
+    return query.where(_built((column,), (wanted,), lambda: column == wanted)) if wanted else query
 
 
 def readable(
@@ -128,7 +134,7 @@ def readable(
 
 def readable_condition(principal: Principal, scope: Scope, *, staff_roles: tuple[str, ...] = STAFF_ROLES) -> ColumnElement[bool]:
     """The same rule as one SQL condition, for reading single records (no match: not found)."""
-    return _built((id(scope), principal, staff_roles), scope, lambda: _readable_condition(principal, scope, staff_roles))
+    return _built((scope,), (principal, staff_roles), lambda: _readable_condition(principal, scope, staff_roles))
 
 
 def _readable_condition(principal: Principal, scope: Scope, staff_roles: tuple[str, ...]) -> ColumnElement[bool]:
@@ -155,12 +161,6 @@ def _own_rows(principal: Principal, scope: Scope) -> ColumnElement[bool]:
     return or_(*clauses) if clauses else false()
 
 
-id_of = id  # read_one's keyword ``id`` shadows the builtin inside it
-
-#: Single-record statements already built, by (query, key column, condition, lock): see :func:`read_one`.
-_ONE: dict[tuple[int, int, int, bool], tuple[Select[Any], ColumnElement[Any], ColumnElement[bool], Select[Any]]] = {}
-
-
 async def read_one(
     session: AsyncSession,
     query: Select[Any],
@@ -179,17 +179,13 @@ async def read_one(
     a bound parameter and the caller's condition is then built once per caller and reused, where
     building and cache-keying it anew cost ~10 % of a read by id."""
     condition = readable_condition(principal, scope, staff_roles=staff_roles)
-    cache_key = (id_of(query), id_of(key), id_of(condition), for_update)
-    hit = _ONE.get(cache_key)
-    # Entries hold their parts, so an id cannot be reused by another object while its entry exists.
-    if hit is None or hit[0] is not query or hit[1] is not key or hit[2] is not condition:
+
+    def build() -> Select[Any]:
         statement = query.where(key == bindparam("read_one_key"), condition)
-        if for_update:
-            statement = statement.with_for_update()
-        if len(_ONE) >= _BUILT_MAX:
-            _ONE.clear()
-        _ONE[cache_key] = hit = (query, key, condition, statement)
-    row = (await session.execute(hit[3], {"read_one_key": id})).mappings().first()
+        return statement.with_for_update() if for_update else statement
+
+    statement = _built((query, key, condition), (for_update,), build)
+    row = (await session.execute(statement, {"read_one_key": id})).mappings().first()
     if row is None:
         raise NotFound(resource, id)
     return dict(row)

@@ -19,7 +19,7 @@ from compute_ledger.domain.pricing import PriceBook, Tolerance
 from compute_ledger.domain.usage import decode_usage, message_key
 from compute_ledger.service import ingest, invoices
 from compute_ledger.service.vendors import to_price
-from opc_shared.db import Database, UnitOfWork
+from opc_shared.db import Database, UnitOfWork, dicts
 from opc_shared.errors import DomainError, InvalidInput
 from opc_shared.reads import ReadSession
 
@@ -50,8 +50,8 @@ class PriceBooks:
         held = self._books.get(vendor_id)
         if held is not None and held[0] == versions:
             return held[1]
-        rows = (await session.execute(_PRICES_SQL, {"v": vendor_id})).mappings().all()
-        book = PriceBook([to_price(dict(r)) for r in rows])
+        rows = dicts(await session.execute(_PRICES_SQL, {"v": vendor_id}))
+        book = PriceBook([to_price(r) for r in rows])
         if len(self._books) >= self._size:
             self._books.clear()
         self._books[vendor_id] = (len(rows), book)  # the versions actually read
