@@ -41,7 +41,10 @@ def test_each_path_certifies_the_optimum_under_contention(
     solved = assignments.solve(index, queries, capacity)
     true_gap = (optimum.objective - solved.assignment.objective) / (optimum.objective + assignments.PENALTY * demands)
     assert solved.bound >= optimum.objective - 1e-6
-    assert -1e-9 <= true_gap <= solved.gap <= assignments.TOLERANCE
+    # the optimum is solved on score_blocks' scores (matrix products), the shortlists carry
+    # SupplierIndex.score's floats: the two differ by float32 rounding (< 3e-7 a score)
+    assert -1e-6 <= true_gap <= solved.gap + 1e-6
+    assert solved.gap <= assignments.TOLERANCE
     load = np.bincount(solved.assignment.supplier_of[solved.assignment.supplier_of >= 0], minlength=index.size)
     assert np.all(load <= capacity)
     assert rounds == ([] if exact is None else [exact, exact])

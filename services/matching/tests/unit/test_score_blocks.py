@@ -60,11 +60,11 @@ def test_block_pricing_certifies_against_the_exact_optimum() -> None:
     assert -1e-9 <= true_gap <= solved.gap <= 0.005
 
 
-def test_top_candidates_in_chunks_equal_each_demands_own_top() -> None:
+def test_top_candidates_equal_each_demands_own_top() -> None:
     index = _index(800, 7)
     rng = random.Random(8)
     queries = [demand(rng) for _ in range(60)]
-    slots, scores, beyond = top_candidates(index, queries, 12, chunk_cells=2_000)  # many small chunks
+    slots, scores, beyond = top_candidates(index, queries, 12)
     for d, query in enumerate(queries):
         one = index.score(query)
         ordered = np.sort(one.score)[::-1]
@@ -99,7 +99,7 @@ def test_shared_postings_after_edits_and_suspensions_equal_one_by_one() -> None:
             one = index.score(queries[d])
             assert block.slots.tolist() == one.slots.tolist()
             assert block.score[row] == pytest.approx(one.score, abs=1e-5)
-    slots, scores, _ = top_candidates(index, queries, 8, chunk_cells=1_000)
+    slots, scores, _ = top_candidates(index, queries, 8)
     for d, query in enumerate(queries):
         one = index.score(query)
         ordered = np.sort(one.score)[::-1][:8]

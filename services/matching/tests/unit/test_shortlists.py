@@ -1,15 +1,15 @@
-"""``top_candidates`` (capability tables, a price-banded upper bound, exact rescoring of the best by
-the bound) gives each demand the top it gets ranked alone (``SupplierIndex.score``): the same scores,
-the same (m+1)-th score, whatever the depth, also after edits, suspensions, full suppliers, with
-multi-capability suppliers, exclusions, and suppliers or demands without a price or a district."""
+"""``top_candidates`` (capability tables, every eligible supplier scored in one compiled loop, the best
+m+1 kept) gives each demand the top it gets ranked alone (``SupplierIndex.score``): the same scores,
+the same (m+1)-th score, also after edits, suspensions, full suppliers, with multi-capability
+suppliers, exclusions, ties, and suppliers or demands without a price or a district."""
 
 import random
+import uuid
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from matching.domain import shortlists
 from matching.domain.index import SupplierIndex
 from matching.domain.scoring import DemandQuery
 from matching.domain.shortlists import top_candidates
@@ -31,14 +31,8 @@ def _index(n: int, seed: int) -> SupplierIndex:
     return index
 
 
-def _assert_as_one_by_one(index: SupplierIndex, queries: list[DemandQuery], m: int, **kwargs) -> None:
-    """At the default depth and at the least one (m+1: most demands then rescored in full)."""
-    for depth in (None, m + 1):
-        _assert_at_depth(index, queries, m, depth=depth, **kwargs)
-
-
-def _assert_at_depth(index: SupplierIndex, queries: list[DemandQuery], m: int, **kwargs) -> None:
-    slots, scores, beyond = top_candidates(index, queries, m, **kwargs)
+def _assert_as_one_by_one(index: SupplierIndex, queries: list[DemandQuery], m: int) -> None:
+    slots, scores, beyond = top_candidates(index, queries, m)
     for d, query in enumerate(queries):
         one = index.score(query)
         by_slot = dict(zip(one.slots.tolist(), one.score.tolist(), strict=True))
@@ -61,21 +55,23 @@ def test_top_equals_ranking_one_by_one(hot: tuple[str, ...]) -> None:
     _assert_as_one_by_one(index, queries, 12)
 
 
-def test_small_chunks_and_the_full_rescoring_give_the_same_top(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Depth m+1 leaves the bound loose for many demands: they are rescored over every supplier."""
-    index = _index(1_200, 3)
-    rng = random.Random(4)
-    queries = [demand(rng) for _ in range(80)]
-    full = []
-    candidates = shortlists._Group._candidates
-
-    def counted(self, rows, depth):
-        full.append(depth is None)
-        return candidates(self, rows, depth)
-
-    monkeypatch.setattr(shortlists._Group, "_candidates", counted)
-    _assert_at_depth(index, queries, 10, depth=11, chunk_cells=3_000)
-    assert any(full)
+def test_ties_go_to_the_lower_slot_and_scores_are_the_same_floats() -> None:
+    """Suppliers alike but for their id score alike: the top takes the lowest slots among equal
+    scores, and every score is the float ``SupplierIndex.score`` gives (the same operations, in order)."""
+    index = _index(300, 13)
+    rng = random.Random(14)
+    twin = index.live_facts()[0]
+    for i in range(40):
+        index.upsert(replace(twin, firm_id=uuid.UUID(int=10**6 + i), firm_name=twin.firm_name))
+    queries = [replace(demand(rng), capabilities=dict.fromkeys(twin.capabilities, 1), text=twin.description)]
+    queries += [demand(rng) for _ in range(30)]
+    slots, scores, _ = top_candidates(index, queries, 25)
+    for d, query in enumerate(queries):
+        one = index.score(query)
+        expected = one.slots[np.lexsort((one.slots, -one.score))][:25]
+        assert slots[d, : expected.size].tolist() == expected.tolist()
+        by_slot = dict(zip(one.slots.tolist(), one.score.tolist(), strict=True))
+        assert scores[d, : expected.size].tolist() == [by_slot[s] for s in expected.tolist()]
 
 
 def test_after_edits_suspensions_and_full_suppliers() -> None:
