@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from matching.domain import shortlists
 from matching.domain.index import SupplierIndex
 from matching.domain.scoring import DemandQuery
 from matching.domain.shortlists import top_candidates
@@ -132,3 +133,25 @@ def test_fewer_eligible_suppliers_than_the_top() -> None:
     _assert_as_one_by_one(index, queries, 15)
     _, scores, beyond = top_candidates(SupplierIndex(), queries, 4)
     assert np.all(np.isneginf(scores)) and np.all(np.isneginf(beyond))
+
+
+def test_threads_split_the_demands_and_give_the_same_top(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scoring on three threads (each with its share of the demands and its own buffers) gives
+    every demand exactly what one thread gives it."""
+    index = _index(1_200, 15)
+    rng = random.Random(16)
+    queries = [demand(rng) for _ in range(90)]
+    alone = top_candidates(index, queries, 10, threads=1)
+    monkeypatch.setattr(shortlists, "_WORK_PER_THREAD", 1_000)
+    started = []
+    pool = shortlists.ThreadPoolExecutor
+
+    def counted(workers: int, **kwargs):
+        started.append(workers)
+        return pool(workers, **kwargs)
+
+    monkeypatch.setattr(shortlists, "ThreadPoolExecutor", counted)
+    shared = top_candidates(index, queries, 10, threads=3)
+    assert started == [3]
+    for one, other in zip(alone, shared, strict=True):
+        assert np.array_equal(one, other)
