@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -166,3 +168,27 @@ async def test_period_close_snapshot_late_records_and_as_of(ledger) -> None:
     assert before_close["closed"] is False and before_close["snapshot"] is None
     before_late = await statement("2026-11", as_of=closing.isoformat())
     assert before_late["late_records"] == [] and before_late["usage"] == []
+
+
+async def test_the_late_flag_migration_flags_rows_booked_outside_their_own_month(ledger) -> None:
+    """Rows as the code before 0007 left them (``late`` false everywhere): the backfill flags exactly the
+    ones booked in another month than their own, so the statements find them through the late index."""
+    path = Path(__file__).parents[2] / "src/compute_ledger/migrations/versions/0007_late_usage_index.py"
+    spec = importlib.util.spec_from_file_location("late_0007", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    firm = await ledger.firm(district="wuhou")
+    vendor = await ledger.vendor()
+    own, moved = gpu(firm["uscc"], at=ledger.clock.now() - timedelta(days=2)), gpu(firm["uscc"], at=ledger.clock.now())
+    assert (await vendor.usage([own, moved]))["accepted"] == 2
+    async with ledger.db.sessionmaker() as session:
+        await session.execute(text("UPDATE ledger.usage SET booked_period = '2999-01' WHERE record_id = :r"), {"r": moved["id"]})
+        await session.execute(
+            text("UPDATE ledger.usage SET late = false WHERE record_id IN (:a, :b)"), {"a": own["id"], "b": moved["id"]}
+        )
+        await session.execute(text(migration.BACKFILL))
+        await session.commit()
+        flags = dict((await session.execute(
+            text("SELECT record_id, late FROM ledger.usage WHERE record_id IN (:a, :b)"), {"a": own["id"], "b": moved["id"]}
+        )).all())  # fmt: skip
+    assert flags == {own["id"]: False, moved["id"]: True}

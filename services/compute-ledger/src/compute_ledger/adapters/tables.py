@@ -130,6 +130,7 @@ usage = Table(
     Column("over_quota", Boolean, nullable=False),
     Column("invoice_line_id", BigInteger),
     Column("booked_period", String(7), nullable=False),
+    Column("late", Boolean, nullable=False),  # booked in a later month than its own (which was closed)
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
 

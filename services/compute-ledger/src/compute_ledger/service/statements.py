@@ -50,8 +50,9 @@ _LATEST_AS_OF = """
         SELECT 1 FROM ledger.usage c WHERE c.usage_id = u.superseded_by AND c.received_at <= :as_of))
 """
 
-# One scan of the firm's month: latest versions booked in it, grouped by resource; a record whose
-# window started before the month is a late one (booked here, concerning its own month).
+# The firm's month: latest versions booked in it (those of its own that are not late, through the
+# (firm, started_at) index, and late ones booked here, through the partial index of late rows), grouped
+# by resource; a record whose window started before the month is a late one (concerning its own month).
 _USAGE = f"""
 SELECT u.vendor_id, u.kind, u.resource,
        CASE WHEN u.started_at < :start THEN to_char(u.started_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') END AS concerns,
@@ -63,7 +64,9 @@ SELECT u.vendor_id, u.kind, u.resource,
        coalesce(sum(u.amount_fen) FILTER (WHERE u.pool_id IS NOT NULL AND NOT u.over_quota), 0) AS pool_fen,
        count(*) FILTER (WHERE u.discrepancy IS NOT NULL) AS flagged
 FROM ledger.usage u
-WHERE u.firm_id = :firm_id AND u.booked_period = :month AND {_LATEST_AS_OF}
+WHERE u.firm_id = :firm_id
+  AND ((u.started_at >= :start AND u.started_at < :end AND NOT u.late) OR (u.late AND u.booked_period = :month))
+  AND {_LATEST_AS_OF}
 GROUP BY 1, 2, 3, 4
 """
 
@@ -121,9 +124,9 @@ _SNAPSHOT_COLUMNS = ("category", "records", "amount_fen", "invoiced_fen", "uninv
 
 async def statement(uow: UnitOfWork, firm: dict, month: str, as_of: datetime) -> dict:
     first, nxt = month_dates(month)
-    start, _ = month_bounds(month)
+    start, end = month_bounds(month)
     params = {"firm_id": firm["firm_id"], "month": month, "as_of": as_of, "first": first, "next": nxt, "start": start,
-              "city": firm["city"]}  # fmt: skip
+              "end": end, "city": firm["city"]}  # fmt: skip
     usage_rows, invoice_rows, reversal_rows, pool_rows, snapshot_rows = (await uow.session.execute(_STATEMENT, params)).one()
     groups: dict[tuple, dict] = {}
     late_by_month: dict[str, dict] = {}
