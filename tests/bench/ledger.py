@@ -94,7 +94,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--dup-share", type=float, default=0.1)
     p.add_argument("--concurrency", type=int, default=4, help="batch calls (and raw insert transactions) in flight [4]")
-    p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes of the ledger and the trivial app [2]")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="uvicorn worker processes of the ledger and the trivial app [1: as `python -m compute_ledger serve` runs]",
+    )
     p.add_argument("--single-seconds", type=float, default=10.0, help="seconds per single-webhook measurement [10]")
     p.add_argument("--single-concurrency", type=int, default=16)
     p.add_argument("--firm-records", type=int, default=1_000_000, help="records of the one firm for statement/meters [1e6]")
