@@ -5,7 +5,8 @@ Run with ``make bench`` (``.venv/bin/python tests/bench/ledger.py``); ``--help``
 It starts its own embedded PostgreSQL (a throw-away cluster: ``fsync``, ``synchronous_commit`` and
 full-page writes off, for both sides alike; every figure is for committed transactions) and broker,
 migrates, and runs the ledger as a real process (``uvicorn compute_ledger.main:create``, one worker, as
-``python -m compute_ledger serve`` runs it) with a load generator in this process. Each measurement is repeated ``--runs`` times; the table shows medians.
+``python -m compute_ledger serve`` runs it) with a load generator in this process. Each measurement is
+repeated ``--runs`` times; the table shows medians.
 
 1. **Batch ingest**: ``--records`` usage records (default 200,000) sent as signed ``usage.reported``
    calls of 1,000 records, ``--dup-share`` of them (default 10 %) records already sent before (a
