@@ -18,7 +18,7 @@ same floats) by compiled loops (numba), and each demand keeps only its best ``m+
 
 The numpy version before it (per group of demands: term rows copied out of dense tables, matrix
 products, a price-banded bound, ``argpartition``, the best by the bound rescored) spent ~20 ns per
-score in copies, products and partitions; this spends ~8 (``README.md``, Performance).
+score in copies, products and partitions; this spends ~10, on 2 threads (``README.md``, Performance).
 ``tests/unit/test_shortlists.py`` compares each demand's top and (m+1)-th score with
 ``SupplierIndex.score`` alone, float for float.
 
@@ -90,8 +90,7 @@ def top_candidates(
         "rating": c["rating"][col_slot],
         "lift": c["lift"][col_slot],
         "district": c["district"][col_slot],
-        # price floors as float64 (exact: fen below 2⁵³), and 1/floor rounded up (by more than the two
-        # roundings of budget·(1/floor), so budget·inverse ≥ budget/floor) for the bound
+        # price floors and their divisors as float64 (exact below 2⁵³ fen), for the exact price term
         "floor": c["price_min"][col_slot].astype(np.float64),
         "divisor": np.maximum(c["price_min"][col_slot], 1).astype(np.float64),
     }
