@@ -59,6 +59,12 @@ _encode = msgspec.json.Encoder().encode
 
 _SELECT = ", ".join(f"{expr.format(i=i)} AS {name}" for i, (name, expr) in enumerate(COLUMNS))
 
+#: The usage rows (alias ``u``) booked in a month: its own rows that are not late, found through
+#: (firm_id, started_at) with the month's partition pruned, and the late rows booked in it (booked in the
+#: open month because their own was closed), through the partial index of late rows. Parameters: the
+#: month as ``:month`` and its Asia/Shanghai bounds as ``:start`` and ``:end``.
+BOOKED_IN_MONTH = "((u.started_at >= :start AND u.started_at < :end AND NOT u.late) OR (u.late AND u.booked_period = :month))"
+
 INGEST_SQL = text(f"""
 WITH input AS (
     SELECT {_SELECT} FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS r

@@ -10,13 +10,14 @@ from datetime import datetime
 from sqlalchemy import select, text
 
 from compute_ledger.adapters.tables import periods
+from compute_ledger.adapters.usage_store import BOOKED_IN_MONTH
 from compute_ledger.domain.periods import ClosingRule, month_bounds, month_dates, month_of
 from opc_shared.contracts.ledger import PeriodClosedV1
 from opc_shared.db import UnitOfWork, dicts
 from opc_shared.errors import DomainError
 from opc_shared.times import local_text
 
-_SNAPSHOT = text("""
+_SNAPSHOT = text(f"""
 INSERT INTO ledger.period_snapshots (city, period, firm_id, category, records, amount_fen, invoiced_fen, uninvoiced_fen, pool_fen)
 WITH firms AS (
     SELECT firm_id FROM ledger.firm_accounts WHERE city = :city
@@ -26,8 +27,7 @@ WITH firms AS (
            coalesce(sum(u.amount_fen) FILTER (WHERE u.invoice_line_id IS NULL AND (u.pool_id IS NULL OR u.over_quota)), 0)
                AS uninvoiced_fen
     FROM ledger.usage u JOIN firms f ON f.firm_id = u.firm_id
-    WHERE ((u.started_at >= :start AND u.started_at < :end AND NOT u.late) OR (u.late AND u.booked_period = :period))
-      AND u.superseded_by IS NULL
+    WHERE {BOOKED_IN_MONTH} AND u.superseded_by IS NULL
     GROUP BY 1, 2
 ), billed AS (
     SELECT i.firm_id, l.category, sum(l.amount_fen + l.tax_fen - l.reversed_amount_fen - l.reversed_tax_fen) AS invoiced_fen
@@ -74,7 +74,8 @@ async def close(uow: UnitOfWork, city: str, period: str, *, now: datetime, rule:
     first, nxt = month_dates(period)
     start, end = month_bounds(period)
     await uow.session.execute(
-        _SNAPSHOT, {"city": city, "period": period, "first": first, "next": nxt, "start": start, "end": end}
+        _SNAPSHOT,
+        {"city": city, "period": period, "month": period, "first": first, "next": nxt, "start": start, "end": end},
     )
     totals = (
         await uow.session.execute(

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, text
 
 from compute_ledger.adapters.tables import firm_accounts
+from compute_ledger.adapters.usage_store import BOOKED_IN_MONTH
 from compute_ledger.domain.periods import SHANGHAI, month_bounds, month_dates
 from opc_shared.auth import Principal
 from opc_shared.db import UnitOfWork, dicts
@@ -50,9 +51,8 @@ _LATEST_AS_OF = """
         SELECT 1 FROM ledger.usage c WHERE c.usage_id = u.superseded_by AND c.received_at <= :as_of))
 """
 
-# The firm's month: latest versions booked in it (those of its own that are not late, through the
-# (firm, started_at) index, and late ones booked here, through the partial index of late rows), grouped
-# by resource; a record whose window started before the month is a late one (concerning its own month).
+# The firm's month: latest versions booked in it, grouped by resource; a record whose window started
+# before the month is a late one (concerning its own month).
 _USAGE = f"""
 SELECT u.vendor_id, u.kind, u.resource,
        CASE WHEN u.started_at < :start THEN to_char(u.started_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') END AS concerns,
@@ -64,9 +64,7 @@ SELECT u.vendor_id, u.kind, u.resource,
        coalesce(sum(u.amount_fen) FILTER (WHERE u.pool_id IS NOT NULL AND NOT u.over_quota), 0) AS pool_fen,
        count(*) FILTER (WHERE u.discrepancy IS NOT NULL) AS flagged
 FROM ledger.usage u
-WHERE u.firm_id = :firm_id
-  AND ((u.started_at >= :start AND u.started_at < :end AND NOT u.late) OR (u.late AND u.booked_period = :month))
-  AND {_LATEST_AS_OF}
+WHERE u.firm_id = :firm_id AND {BOOKED_IN_MONTH} AND {_LATEST_AS_OF}
 GROUP BY 1, 2, 3, 4
 """
 

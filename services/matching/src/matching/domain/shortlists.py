@@ -84,6 +84,7 @@ def top_candidates(
     table_start[1:] = np.cumsum([part.size for part in slot_parts])
     col_slot = np.concatenate(slot_parts) if slot_parts else np.zeros(0, dtype=np.int64)
     table_bit = np.asarray([1 << p for p in positions], dtype=np.int64)
+    floors = c["price_min"][col_slot]
     column = {
         "mask": masks[col_slot],
         "room": c["room"][col_slot],
@@ -91,12 +92,11 @@ def top_candidates(
         "lift": c["lift"][col_slot],
         "district": c["district"][col_slot],
         # price floors and their divisors as float64 (exact below 2⁵³ fen), for the exact price term
-        "floor": c["price_min"][col_slot].astype(np.float64),
-        "divisor": np.maximum(c["price_min"][col_slot], 1).astype(np.float64),
+        "floor": floors.astype(np.float64),
+        "divisor": np.maximum(floors, 1).astype(np.float64),
     }
     # for the bound: 1/floor rounded up (by more than the roundings of float32(budget)·inverse); −1 for
     # no floor (price term 0.5), 2 for a floor of 0 (within every budget: 1); the supplier-only terms summed
-    floors = c["price_min"][col_slot]
     column["inverse"] = np.select([floors < 0, floors == 0], [-1.0, 2.0], (1.0 / column["divisor"]) * (1.0 + 2.0**-20)).astype(
         np.float32
     )
@@ -130,15 +130,14 @@ def top_candidates(
     term_first = np.zeros(len(vocabulary) + 1, dtype=np.int64)
     term_first[1:] = np.cumsum([part.size for part in ids_parts])
     # each live slot's tables (CSR by slot), so a posting visits only the tables its supplier is in
-    pairs_slot = col_slot
-    pairs_table = np.repeat(np.arange(len(positions)), [part.size for part in slot_parts])
-    by_slot = np.argsort(pairs_slot, kind="stable")
-    slot_tables_start = np.searchsorted(pairs_slot[by_slot], np.arange(n + 1))
+    col_table = np.repeat(np.arange(len(positions)), [part.size for part in slot_parts])
+    by_slot = np.argsort(col_slot, kind="stable")
+    slot_tables_start = np.searchsorted(col_slot[by_slot], np.arange(n + 1))
     entry_start, entry_col, entry_weight = _postings_by_table(
         row_of,
         column_in,
         slot_tables_start,
-        pairs_table[by_slot],
+        col_table[by_slot],
         term_first,
         np.concatenate(ids_parts) if ids_parts else np.zeros(0, dtype=np.int64),
         np.concatenate(weight_parts) if weight_parts else np.zeros(0, dtype=np.float32),
