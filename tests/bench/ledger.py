@@ -14,7 +14,10 @@ repeated ``--runs`` times; the table shows medians.
    Every call is verified (Standard Webhooks), validated record by record, rated against a price
    table, deduplicated for good and committed. **Limit**: the same rows inserted by asyncpg into a
    plain table with the same columns and a unique (vendor, record id) key, one multi-row
-   ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`` per 1,000 rows, the same concurrency.
+   ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`` per 1,000 rows, the same concurrency. That
+   table is made once and keeps every run's rows, as the ledger's tables keep theirs (before this, it was
+   made anew for each run, so runs 2 and 3 set an empty table against a ledger holding 180,000 records per
+   earlier run).
    Target (DESIGN.md): ≥ 0.5. The peak RSS of the ledger process during ingest is recorded.
 2. **Single-record webhooks**: requests/s of signed one-record calls vs a trivial FastAPI endpoint
    built by the same ``create_app`` (same middleware, logging, problem handlers) served by the same
@@ -95,6 +98,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--dup-share", type=float, default=0.1)
     p.add_argument("--concurrency", type=int, default=4, help="batch calls (and raw insert transactions) in flight [4]")
+    p.add_argument("--slices", type=int, default=5, help="turns each side takes in an ingest run, alternating [5]")
     p.add_argument(
         "--workers",
         type=int,
@@ -174,6 +178,28 @@ def cpu_seconds(pid: int | None) -> float:
 
 
 PG_PID: list[int | None] = [None]
+ADMIN_DSN: list[str | None] = [None]  # the cluster's superuser (CHECKPOINT), when the bench started the cluster
+
+#: What ingest writes, on both sides: vacuumed and checkpointed before each timed window (``settle``)
+SETTLED_TABLES = "ledger.usage, ledger.usage_keys, ledger.webhook_messages, ledger.bench_usage_raw"
+
+
+async def settle(dsn: str) -> None:
+    """Before a timed window, as pgbench vacuums before its runs: the upkeep earlier windows left owing
+    (autovacuum of the rows they inserted, a checkpoint of the pages they dirtied) is done now, so it is
+    not charged to whichever window it would happen to land in. A window's own upkeep stays in it:
+    autovacuum is on, as in production."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"VACUUM (ANALYZE) {SETTLED_TABLES}")
+    finally:
+        await conn.close()
+    if ADMIN_DSN[0] is not None:
+        admin = await asyncpg.connect(ADMIN_DSN[0])
+        try:
+            await admin.execute("CHECKPOINT")
+        finally:
+            await admin.close()
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -297,27 +323,13 @@ async def ingest_run(server: Server, args: argparse.Namespace, dsn: str) -> dict
             outcome["duplicate"] += counts.duplicate
             outcome["rejected"] += counts.rejected
 
-        sampler = asyncio.create_task(sample())
-        cpu_app, cpu_pg, cpu_client = cpu_seconds(server.proc.pid), cpu_seconds(PG_PID[0]), time.process_time()
-        seconds = await run_concurrent(calls, args.concurrency, send)
-        cpu_app, cpu_pg = cpu_seconds(server.proc.pid) - cpu_app, cpu_seconds(PG_PID[0]) - cpu_pg
-        cpu_client = time.process_time() - cpu_client
-        sampling = False
-        await sampler
-        while not connections.empty():
-            connections.get_nowait().close()
-    assert outcome["accepted"] == fresh and outcome["rejected"] == 0, outcome
-
-    # no reset query at each release (a round trip per batch the ledger's side does not pay either)
-    conn_pool = await asyncpg.create_pool(dsn, min_size=args.concurrency, max_size=args.concurrency, reset=_keep_session)
-    try:
-        async with conn_pool.acquire() as conn:
-            await conn.execute(RAW_TABLE)
-        vendor_id = uuid.uuid4()
+        # no reset query at each release (a round trip per batch the ledger's side does not pay either)
+        conn_pool = await asyncpg.create_pool(dsn, min_size=args.concurrency, max_size=args.concurrency, reset=_keep_session)
+        raw_vendor = uuid.uuid4()  # a new vendor per run, as on the ledger's side
 
         def columns(batch: list[dict]) -> list[list]:
             return [
-                [vendor_id] * len(batch), [r["id"] for r in batch], [r["buyer_uscc"] for r in batch],
+                [raw_vendor] * len(batch), [r["id"] for r in batch], [r["buyer_uscc"] for r in batch],
                 [None] * len(batch), [r["kind"] for r in batch],
                 [r.get("gpu_model") or r.get("model") for r in batch],
                 [datetime.fromisoformat(r["started_at"]) for r in batch], [datetime.fromisoformat(r["ended_at"]) for r in batch],
@@ -331,11 +343,33 @@ async def ingest_run(server: Server, args: argparse.Namespace, dsn: str) -> dict
                 await conn.execute(RAW_INSERT, *job)
 
         jobs = [columns(b) for b in batches]  # ready before the window, as the ledger's calls are
-        raw_pg, raw_client = cpu_seconds(PG_PID[0]), time.process_time()
-        raw_seconds = await run_concurrent(jobs, args.concurrency, raw)
-        raw_pg, raw_client = cpu_seconds(PG_PID[0]) - raw_pg, time.process_time() - raw_client
-    finally:
-        await conn_pool.close()
+        # The two sides take turns, slice by slice (the batches in order, ``--slices`` slices a side): this
+        # host's speed drifts by tens of per cent within minutes, and two long windows one after the other
+        # measured the drift as much as the ledger (ratios of one setup spread 0.34-0.60). Each slice of
+        # either side starts settled (``settle``) and is timed on its own; a side's figure is its slices summed.
+        seconds = raw_seconds = cpu_app = cpu_pg = cpu_client = raw_pg = raw_client = 0.0
+        size = -(-len(calls) // args.slices)
+        sampler = asyncio.create_task(sample())
+        try:
+            for start in range(0, len(calls), size):
+                await settle(dsn)
+                app0, pg0, client0 = cpu_seconds(server.proc.pid), cpu_seconds(PG_PID[0]), time.process_time()
+                seconds += await run_concurrent(calls[start : start + size], args.concurrency, send)
+                cpu_app += cpu_seconds(server.proc.pid) - app0
+                cpu_pg += cpu_seconds(PG_PID[0]) - pg0
+                cpu_client += time.process_time() - client0
+                await settle(dsn)
+                pg0, client0 = cpu_seconds(PG_PID[0]), time.process_time()
+                raw_seconds += await run_concurrent(jobs[start : start + size], args.concurrency, raw)
+                raw_pg += cpu_seconds(PG_PID[0]) - pg0
+                raw_client += time.process_time() - client0
+        finally:
+            sampling = False
+            await sampler
+            await conn_pool.close()
+            while not connections.empty():
+                connections.get_nowait().close()
+    assert outcome["accepted"] == fresh and outcome["rejected"] == 0, outcome
     rate, raw_rate = total / seconds, total / raw_seconds
     return {
         "records": total,
@@ -465,6 +499,7 @@ def median(runs: list[dict], key: str) -> float:
 async def main_async(args: argparse.Namespace, infra: Infra, root: Path) -> dict:
     env = infra.env()
     PG_PID[0] = infra.pg.proc.pid if infra.pg is not None and infra.pg.proc is not None else None
+    ADMIN_DSN[0] = infra.pg.admin_dsn if infra.pg is not None else None
     env["OPC_COMPUTE_LEDGER_RUN_CONSUMERS"] = "false"
     dsn = asyncpg_dsn(env["OPC_COMPUTE_LEDGER_DATABASE_URL"])
     (root / "trivial_app.py").write_text(TRIVIAL_APP)
@@ -472,6 +507,13 @@ async def main_async(args: argparse.Namespace, infra: Infra, root: Path) -> dict
     trivial = Server(env, "trivial_app:create", root / "trivial.log", extra_path=root, workers=args.workers)
     ledger.start()
     trivial.start()
+    # The limit's table is made once and keeps every run's rows, as the ledger's tables keep theirs: run k of
+    # either side inserts into tables holding the k-1 earlier runs' records.
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(RAW_TABLE)
+    finally:
+        await conn.close()
     try:
         ingest, single, queries = [], [], []
         for run in range(1, 0 if args.skip_ingest else args.runs + 1):
