@@ -28,6 +28,8 @@ async def _ingest(session, vendor_id: uuid.UUID, pending: list[_Pending], now) -
     return await usage_store.ingest(
         session,
         _rows(pending, [month_of(p.record.started_at) for p in pending]),
+        [p.key for p in pending],
+        [p.body_hash for p in pending],
         message_key=uuid.uuid4().bytes,
         vendor_id=vendor_id,
         now=now,
@@ -67,10 +69,11 @@ async def test_replayed_message_writes_nothing_and_corrections_get_their_new_ids
         await _ingest(session, vendor_id, original, now)
         key = uuid.uuid4().bytes
         rows = _rows(restated, [month_of(at)] * len(restated))
+        keys, hashes = [p.key for p in restated], [p.body_hash for p in restated]
         common = {"message_key": key, "vendor_id": vendor_id, "now": now, "default_city": "chengdu"}
-        stored = await usage_store.ingest(session, rows, **common)
+        stored = await usage_store.ingest(session, rows, keys, hashes, **common)
         assert stored is not None and stored.taken == {} and list(stored.usage_ids) == [restated[0].key]
-        assert await usage_store.ingest(session, rows, **common) is None  # the same message id again
+        assert await usage_store.ingest(session, rows, keys, hashes, **common) is None  # the same message id again
         await session.commit()
 
 

@@ -97,6 +97,25 @@ class PriceBook:
         i = bisect_right(found[0], at_us)
         return found[1][i - 1] if i else None
 
+    def rate(
+        self,
+        kind: str,
+        resource: str,
+        at_us: int,
+        gpu_seconds: int,
+        input_tokens: int,
+        cached_input_tokens: int,
+        output_tokens: int,
+    ) -> int | None:
+        """A record's amount in fen rated with the price in force at ``at_us``; None when unpriced (no
+        price for its resource then, or a GPU price without a GPU-hour rate)."""
+        price = self.in_force_us(kind, resource, at_us)
+        if price is None:
+            return None
+        if kind == "gpu":
+            return rate_gpu(price, gpu_seconds) if price.fen_per_gpu_hour is not None else None
+        return rate_tokens(price, input_tokens, cached_input_tokens, output_tokens)
+
 
 @dataclass(frozen=True)
 class Tolerance:

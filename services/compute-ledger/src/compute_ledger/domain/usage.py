@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -94,9 +95,11 @@ class UsageRecord(BaseModel):
         )
 
 
-@dataclass(slots=True)
-class Record:
-    """A valid usage record as the ledger processes it (``UsageRecord`` is its contract)."""
+class Record(Struct, gc=False):
+    """A valid usage record as the ledger processes it (``UsageRecord`` is its contract).
+
+    A msgspec struct: a batch makes one per record, and its constructor runs in C (~0.05 µs, against
+    ~0.15 µs for a slotted dataclass); it holds only scalars, so the cyclic collector need not track it."""
 
     id: str
     buyer_uscc: str
@@ -159,9 +162,21 @@ _BLAKE2B_16 = blake2b(digest_size=16)
 
 
 def record_key(vendor_id: UUID, record_id: str) -> bytes:
-    digest = _BLAKE2B_16.copy()
-    digest.update(vendor_id.bytes + record_id.encode())
-    return digest.digest()
+    return record_keys(vendor_id)(record_id)
+
+
+def record_keys(vendor_id: UUID) -> Callable[[str], bytes]:
+    """``record_key`` for one vendor's records: the vendor id is hashed in once, each record id after it
+    (the same digests: BLAKE2b is fed the same bytes)."""
+    vendor = _BLAKE2B_16.copy()
+    vendor.update(vendor_id.bytes)
+
+    def key(record_id: str) -> bytes:
+        digest = vendor.copy()
+        digest.update(record_id.encode())
+        return digest.digest()
+
+    return key
 
 
 def message_key(vendor_id: UUID, webhook_id: str) -> bytes:

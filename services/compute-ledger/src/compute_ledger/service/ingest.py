@@ -21,7 +21,7 @@ from compute_ledger.adapters import usage_store
 from compute_ledger.adapters.usage_store import EARLIEST, LATEST_AHEAD, PartitionKeeper
 from compute_ledger.domain.periods import month_of
 from compute_ledger.domain.pools import Draw, draw, drew
-from compute_ledger.domain.pricing import PriceBook, Tolerance, rate_gpu, rate_tokens, verdict
+from compute_ledger.domain.pricing import PriceBook, Tolerance, verdict
 from compute_ledger.domain.usage import (
     MAX_RECORDS,
     Outcome,
@@ -31,6 +31,7 @@ from compute_ledger.domain.usage import (
     parse_typed,
     pool_units,
     record_key,
+    record_keys,
     rejected,
 )
 from opc_shared.db import Database, UnitOfWork
@@ -45,8 +46,9 @@ class Vendor:
     prices: PriceBook
 
 
-@dataclass(slots=True)
-class _Pending:
+class _Pending(Struct, gc=False):
+    """A valid record of the batch on its way to the store (a msgspec struct, made in C: one per record)."""
+
     index: int
     record: Record
     key: bytes
@@ -94,6 +96,7 @@ async def report(
     pending: list[_Pending] = []
     seen: dict[str, bytes] = {}
     window = Window.between(EARLIEST, now + LATEST_AHEAD)
+    key_of, prices = record_keys(vendor.vendor_id), vendor.prices
     for i, raw in enumerate(raw_records):
         parsed = parse(raw, i, window)
         if isinstance(parsed, Outcome):
@@ -105,9 +108,11 @@ async def report(
             outcomes[i] = Outcome(parsed.id, "duplicate") if same else _conflict(parsed.id, i)
             continue
         seen[parsed.id] = body_hash
-        rated = _rate(vendor.prices, parsed)
-        discrepancy = verdict(parsed.amount_fen, rated, tolerance)
-        pending.append(_Pending(i, parsed, record_key(vendor.vendor_id, parsed.id), body_hash, rated, discrepancy))
+        rated = prices.rate(
+            parsed.kind, parsed.resource, parsed.started_us, parsed.gpu_seconds, parsed.input_tokens,
+            parsed.cached_input_tokens, parsed.output_tokens,
+        )  # fmt: skip
+        pending.append(_Pending(i, parsed, key_of(parsed.id), body_hash, rated, verdict(parsed.amount_fen, rated, tolerance)))
 
     months = [_month_at_hour(p.record.started_us // _HOUR_US) for p in pending]
     # before the batch locks any row of ledger.usage: a new partition's DDL waits for every such lock, its own too
@@ -132,6 +137,8 @@ async def report(
     stored = await usage_store.ingest(
         session,
         _rows(pending, months),
+        [p.key for p in pending],
+        [p.body_hash for p in pending],
         message_key=message_key,
         vendor_id=vendor.vendor_id,
         now=now,
@@ -166,20 +173,12 @@ def _conflict(record_id: str, index: int) -> Outcome:
     return rejected(record_id, "conflict", f"records[{index}].id", "this record id was received before with another body")
 
 
-def _rate(prices: PriceBook, record: Record) -> int | None:
-    price = prices.in_force_us(record.kind, record.resource, record.started_us)
-    if price is None:
-        return None
-    if record.kind == "gpu":
-        return rate_gpu(price, record.gpu_seconds) if price.fen_per_gpu_hour is not None else None
-    return rate_tokens(price, record.input_tokens, record.cached_input_tokens, record.output_tokens)
-
-
 def _rows(pending: list[_Pending], months: list[str]) -> list[list]:
-    """The batch as rows in ``usage_store.COLUMNS`` order, ready for JSON (``months``: each record's month)."""
+    """The batch as rows in ``usage_store.COLUMNS`` order, ready for JSON (``months``: each record's month;
+    the keys and body hashes travel beside the rows, as bytes)."""
     return [
         [
-            p.key.hex(), p.body_hash.hex(), (r := p.record).id, r.buyer_uscc, r.pool_id and str(r.pool_id), r.kind, r.resource,
+            (r := p.record).id, r.buyer_uscc, r.pool_id and str(r.pool_id), r.kind, r.resource,
             r.started_us, r.ended_us, r.gpu_seconds, r.input_tokens, r.cached_input_tokens,
             r.output_tokens, r.amount_fen, r.tax_rate_bp, p.rated_fen, p.discrepancy, r.correction_of, p.over_quota, month,
         ]
