@@ -168,3 +168,39 @@ async def test_errors_are_sqlalchemys_and_the_connection_stays_usable(db: Databa
         assert type(refused.value.orig) is type(reference.value.orig)
         assert "division by zero" in str(refused.value)
         assert (await uow.session.execute(divide, {"d": 1})).scalar_one() == 1
+
+
+async def test_a_write_runs_once_on_the_driver_and_fails_as_sqlalchemy_fails(db: Database) -> None:
+    # nextval is not undone by a failing statement: it counts how many times the write ran (the division
+    # reads the sequence's value, so it fails when the statement runs, not when it is planned)
+    async with db.engine.begin() as conn:
+        await conn.execute(text("CREATE SEQUENCE IF NOT EXISTS write_once_runs"))
+    write = text(
+        "WITH run AS (SELECT nextval('write_once_runs') AS n) "
+        "INSERT INTO read_session_rows (id, name, big) "
+        "SELECT CAST(:id AS uuid), :name, 10 / (CAST(:d AS int) + run.n * 0) FROM run "
+        "RETURNING name, big"
+    )
+    async with db.engine.connect() as conn:
+        with pytest.raises(DBAPIError) as reference:
+            await conn.execute(write, {"id": uuid.uuid4(), "name": "x", "d": 0})
+    async with db.uow(read_only=True) as uow:
+        session = uow.session
+        counting = session._connection = Counting(await session.bind.connect())
+        assert await session.write_once(write, {"id": uuid.uuid4(), "name": "一", "d": 2}) == [("一", 5)]
+        assert counting.calls == 0, "on the driver, not SQLAlchemy's way"
+        before = (await session.execute(text("SELECT last_value FROM write_once_runs"))).scalar_one()
+        with pytest.raises(DBAPIError) as refused:
+            await session.write_once(write, {"id": uuid.uuid4(), "name": "二", "d": 0})
+        assert type(refused.value) is type(reference.value) and type(refused.value.orig) is type(reference.value.orig)
+        assert "division by zero" in str(refused.value)
+        assert (await session.execute(text("SELECT last_value FROM write_once_runs"))).scalar_one() == before + 1, (
+            "run once, not again after its failure"
+        )
+        with pytest.raises(DBAPIError):  # a key taken: the driver's unique violation, as SQLAlchemy raises it
+            await session.write_once(write, {"id": ID, "name": "三", "d": 1})
+        assert await session.write_once(write, {"id": uuid.uuid4(), "name": "四", "d": 5}) == [("四", 2)]
+        names = (await session.execute(text("SELECT name FROM read_session_rows WHERE big IN (2, 5) ORDER BY name"))).scalars()
+        assert list(names) == ["一", "四"], "committed as it ran; nothing of the failed writes"
+        await counting.connection.close()
+        session._connection = None

@@ -156,10 +156,14 @@ async def ingest(
         "default_city": default_city,
         "open_month": month_of(now),
     }
-    row = (await session.execute(INGEST_SQL, params)).one()
-    if not row.fresh_message:
+    if isinstance(session, ReadSession):  # the usual batch, in autocommit: on the driver, run once
+        (row,) = await session.write_once(INGEST_SQL, params)
+    else:
+        row = tuple((await session.execute(INGEST_SQL, params)).one())
+    fresh_message, taken_keys, taken_hashes, corrected_keys, correction_ids = row
+    if not fresh_message:
         return None
-    taken = dict(zip(row.taken_keys or (), row.taken_hashes or (), strict=True))
+    taken = dict(zip(taken_keys or (), taken_hashes or (), strict=True))
     missing = [key for key, body_hash in taken.items() if body_hash is None]
     if missing:
         # Claimed by a concurrent batch that committed after our snapshot: read its hash now.
@@ -168,7 +172,7 @@ async def ingest(
             {"keys": missing},
         )
         taken.update((key, body_hash) for key, body_hash in rows_now.all())
-    return Stored(taken, dict(zip(row.corrected_keys or (), row.correction_ids or (), strict=True)))
+    return Stored(taken, dict(zip(corrected_keys or (), correction_ids or (), strict=True)))
 
 
 class PartitionKeeper:

@@ -147,12 +147,16 @@ async def report(
     if stored is None:
         raise DomainError("webhook_replayed")
     accepted: list[tuple[_Pending, int | None]] = []
+    taken, usage_ids = stored.taken, stored.usage_ids
     for p in pending:
-        earlier = stored.taken.get(p.key, _CLAIMED)
+        earlier = taken.get(p.key, _CLAIMED)
         if earlier is _CLAIMED:
-            flags = _flags(p) if p.discrepancy or p.over_quota else ()
-            outcomes[p.index] = Outcome(p.record.id, "accepted", flags=flags)
-            accepted.append((p, stored.usage_ids.get(p.key)))
+            if p.discrepancy or p.over_quota:
+                outcomes[p.index] = Outcome(p.record.id, "accepted", flags=_flags(p))
+            else:
+                outcomes[p.index] = Outcome(p.record.id, "accepted")
+            if restates_or_draws:
+                accepted.append((p, usage_ids.get(p.key)))
         elif earlier == p.body_hash:
             outcomes[p.index] = Outcome(p.record.id, "duplicate")
         else:
