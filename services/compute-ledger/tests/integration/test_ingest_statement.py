@@ -110,3 +110,21 @@ async def test_records_are_booked_in_their_shanghai_month_on_either_side_of_its_
             ).all()
         )
     assert booked == {"b-1": "2026-10", "b-2": "2026-11"}
+
+
+async def test_text_beyond_ascii_is_stored_as_sent_and_its_id_is_deduplicated(ledger) -> None:
+    # the batch travels as UTF-8 bytes (msgspec writes non-ASCII characters unescaped) and is decoded by PostgreSQL
+    vendor = await ledger.vendor()
+    buyer, at = new_uscc(), ledger.clock.now() - timedelta(hours=3)
+    record = {**gpu(buyer, "记录-é-1", at=at), "gpu_model": '昇腾-910B "双" \\ 卡'}
+    assert (await vendor.usage([record, gpu(buyer, "plain-1", at=at)]))["accepted"] == 2
+    again = await vendor.usage([record])
+    assert (again["accepted"], again["duplicate"]) == (0, 1)
+    async with ledger.db.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                text("SELECT record_id, resource FROM ledger.usage WHERE vendor_id = CAST(:v AS uuid) ORDER BY record_id"),
+                {"v": vendor.id},
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [("plain-1", "A800"), ("记录-é-1", '昇腾-910B "双" \\ 卡')]

@@ -69,7 +69,7 @@ INGEST_SQL = text(f"""
 WITH input AS (
     SELECT substring(CAST(:keys AS bytea) FROM CAST(n AS int) * 16 - 15 FOR 16) AS record_key,
            substring(CAST(:hashes AS bytea) FROM CAST(n AS int) * 16 - 15 FOR 16) AS body_hash, {_SELECT}
-    FROM jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS x(r, n)
+    FROM jsonb_array_elements(CAST(convert_from(CAST(:rows AS bytea), 'UTF8') AS jsonb)) WITH ORDINALITY AS x(r, n)
 ), msg AS (
     INSERT INTO ledger.webhook_messages (message_key, vendor_id, type, received_at)
     VALUES (:message_key, :vendor_id, 'usage.reported', :now)
@@ -145,11 +145,10 @@ async def ingest(
 
     ``rows``: one list per record in :data:`COLUMNS` order (moments as microseconds); ``keys`` and
     ``hashes``: each record's 16-byte key and body hash, in the same order."""
-    assert all(len(key) == 16 for key in keys) and all(len(body_hash) == 16 for body_hash in hashes)
     params: dict[str, object] = {
-        "rows": _encode(rows).decode(),
-        "keys": b"".join(keys),
-        "hashes": b"".join(hashes),
+        "rows": _encode(rows),  # the encoder's UTF-8 bytes as they are: no str made of them and encoded again
+        "keys": _joined(keys, len(rows)),
+        "hashes": _joined(hashes, len(rows)),
         "message_key": message_key,
         "vendor_id": vendor_id,
         "now": now,
@@ -173,6 +172,14 @@ async def ingest(
         )
         taken.update((key, body_hash) for key, body_hash in rows_now.all())
     return Stored(taken, dict(zip(corrected_keys or (), correction_ids or (), strict=True)))
+
+
+def _joined(values: list[bytes], count: int) -> bytes:
+    """``count`` 16-byte values one after the other (the statement slices them by position)."""
+    joined = b"".join(values)
+    if len(joined) != 16 * count:
+        raise ValueError("each row needs one 16-byte key and one 16-byte body hash")
+    return joined
 
 
 class PartitionKeeper:
