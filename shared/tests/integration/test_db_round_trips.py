@@ -154,3 +154,23 @@ async def test_a_kept_connection_that_died_fails_one_read_at_most_and_is_replace
     finally:
         await admin.close()
         await db.dispose()
+
+
+async def test_a_unit_of_work_that_touches_nothing_makes_no_session(infra) -> None:
+    db = Database(SubsidySettings(), MetaData())
+    try:
+        async with db.uow() as uow:
+            work = uow.work()
+            await uow.commit()
+        assert uow._session is None and work._session is None, "committed without a session: nothing ran"
+        async with db.uow() as uow:
+            uow.work()
+        assert uow._session is None, "nor rolled back through one"
+        async with db.uow() as uow:  # one that does run a statement still commits it in one transaction
+            session = uow.work().session
+            await session.execute(text("CREATE TEMPORARY TABLE lazy_uow (n int) ON COMMIT DROP"))
+            await session.execute(text("INSERT INTO lazy_uow VALUES (1)"))
+            assert uow.session is uow._session is not None
+            await uow.commit()
+    finally:
+        await db.dispose()
