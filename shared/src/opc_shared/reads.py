@@ -49,6 +49,18 @@ def _watches_statements(engine: Any) -> bool:
     return any(getattr(dispatch, name) for name in _STATEMENT_EVENTS)
 
 
+def _driver_args(compiled: Any, params: dict[str, Any] | None, extracted: Any, collected: Any) -> list[Any]:
+    """A compiled statement's positional arguments for the driver, processed as SQLAlchemy processes them."""
+    if params:
+        values = compiled.construct_params(
+            params, escape_names=False, _group_number=0, extracted_parameters=extracted, _collected_params=collected
+        )
+    else:
+        values = compiled.construct_params(escape_names=False, extracted_parameters=extracted, _collected_params=collected)
+    processors = compiled._bind_processors
+    return [processors[key](values[key]) if key in processors else values[key] for key in compiled.positiontup]
+
+
 class KeptConnections:
     """A few of the pool's connections kept checked out, in autocommit, from one read to the next.
 
@@ -141,15 +153,9 @@ class ReadSession:
         if compiled is None:
             return [tuple(row) for row in await self._connection.execute(statement, params)]
         first, extracted, collected, _ = compiled
-        values = first.construct_params(
-            params, escape_names=False, _group_number=0, extracted_parameters=extracted, _collected_params=collected
-        )
-        processors = first._bind_processors
-        args = [processors[key](values[key]) if key in processors else values[key] for key in first.positiontup]
+        args = _driver_args(first, params, extracted, collected)
         dialect = self.bind.sync_engine.dialect
-        if self._driver is None:
-            self._driver = (await self._connection.get_raw_connection()).dbapi_connection
-        driver = self._driver
+        driver = await self._driver_connection()
         try:
             async with driver._execute_mutex:
                 prepared, _ = await driver._prepare(first.string, dialect._invalidate_schema_cache_asof)
@@ -203,14 +209,7 @@ class ReadSession:
             names, metadata = getattr(compiled, "_opc_read_metadata", (None, None))
             if metadata is None:
                 return None  # not run yet: SQLAlchemy's first run describes the rows
-        if params:
-            values = compiled.construct_params(
-                params, escape_names=False, _group_number=0, extracted_parameters=extracted, _collected_params=collected
-            )
-        else:
-            values = compiled.construct_params(escape_names=False, extracted_parameters=extracted, _collected_params=collected)
-        processors = compiled._bind_processors
-        args = [processors[key](values[key]) if key in processors else values[key] for key in compiled.positiontup]
+        args = _driver_args(compiled, params, extracted, collected)
         dialect = self.bind.sync_engine.dialect
         if compiled._result_columns and cache_hit is dialect.CACHE_HIT and compiled.statement is not statement:
             # As CursorResult does: the invoked statement's own column objects find their values too (a
@@ -218,9 +217,7 @@ class ReadSession:
             keymap = metadata._keymap
             if any(selected not in keymap for selected in statement._all_selected_columns):
                 metadata = metadata._adapt_to_context(SimpleNamespace(compiled=compiled, invoked_statement=statement))
-        if self._driver is None:
-            self._driver = (await self._connection.get_raw_connection()).dbapi_connection
-        driver = self._driver
+        driver = await self._driver_connection()
         try:
             async with driver._execute_mutex:
                 prepared, attributes = await driver._prepare(compiled.string, dialect._invalidate_schema_cache_asof)
@@ -230,6 +227,13 @@ class ReadSession:
         except Exception:  # noqa: BLE001 - SQLAlchemy runs it again and raises (and cleans up) its own way
             return None
         return _ReadResult(metadata, [tuple(row) for row in rows])
+
+    async def _driver_connection(self) -> Any:
+        """The adapted driver connection under this session's connection (looked up once per checkout)."""
+        assert self._connection is not None
+        if self._driver is None:
+            self._driver = (await self._connection.get_raw_connection()).dbapi_connection
+        return self._driver
 
     async def commit(self) -> None:
         """Nothing to do: every statement was committed as it ran."""
