@@ -109,11 +109,9 @@ class PriceBook:
     ) -> int | None:
         """A record's amount in fen rated with the price in force at ``at_us``; None when unpriced (no
         price for its resource then, or a GPU price without a GPU-hour rate)."""
-        found = self._at_us.get((kind, resource))  # in_force_us(), inlined: once per record of a batch
-        i = bisect_right(found[0], at_us) if found is not None else 0
-        if not i:
+        price = self.in_force_us(kind, resource, at_us)
+        if price is None:
             return None
-        price = found[1][i - 1]
         if kind == "gpu":
             return rate_gpu(price, gpu_seconds) if price.fen_per_gpu_hour is not None else None
         return rate_tokens(price, input_tokens, cached_input_tokens, output_tokens)

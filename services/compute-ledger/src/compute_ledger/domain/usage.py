@@ -432,7 +432,7 @@ def parse_typed(typed: TypedRecord, index: int, window: Window) -> Record | Outc
     rid, correction_of = typed.id, typed.correction_of
     if started is None or ended is None or correction_of == rid or not _uscc_ok(typed.buyer_uscc):
         return parse_record(msgspec.to_builtins(typed), index, window)
-    started_us, ended_us = (started - _EPOCH) // _MICROSECOND, (ended - _EPOCH) // _MICROSECOND  # micros(), inlined
+    started_us, ended_us = micros(started), micros(ended)
     if ended_us < started_us:
         return parse_record(msgspec.to_builtins(typed), index, window)
     if started_us < window.earliest_us or ended_us > window.latest_us:
