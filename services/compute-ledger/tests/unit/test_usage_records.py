@@ -2,6 +2,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from hashlib import blake2b
+from zoneinfo import ZoneInfo
 
 import msgspec
 from hypothesis import given, settings
@@ -112,6 +113,25 @@ def test_body_hashes_of_earlier_releases_still_match() -> None:
 )
 def test_exact_microseconds_equal_the_float_formula_hashes_were_made_with(moment: datetime) -> None:
     assert micros(moment) == round(moment.timestamp() * 1_000_000)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2040, 12, 31)),
+    st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1),
+    st.booleans(),
+)
+def test_fixed_offset_moments_count_from_the_epoch_in_their_own_offset(naive: datetime, minutes: int, fresh_tz: bool) -> None:
+    """The fixed-offset shortcut (the epoch written in the moment's own offset) gives the exact count,
+    for an offset seen before and one met for the first time alike, and a zone whose offset changes
+    (Asia/Shanghai had summer time until 1991, America/New_York has it) still counts from UTC."""
+    tz = timezone(timedelta(minutes=minutes)) if fresh_tz else timezone(timedelta(hours=8))
+    moment = naive.replace(tzinfo=tz)
+    exact = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    assert micros(moment) == micros(moment) == exact
+    for zone in ("Asia/Shanghai", "America/New_York"):
+        zoned = naive.replace(tzinfo=ZoneInfo(zone))
+        assert micros(zoned) == (zoned - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 def _body(*records: dict, type_: str = "usage.reported") -> bytes:

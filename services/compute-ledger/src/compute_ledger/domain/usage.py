@@ -12,7 +12,7 @@ import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from hashlib import blake2b
 from typing import Annotated, Literal
@@ -152,8 +152,28 @@ def micros(moment: datetime) -> int:
 
     Body hashes were first computed as ``round(moment.timestamp() * 1_000_000)``; that float is
     within 0.25 µs of the exact value below 2⁵¹ µs (the year 2041), so both give the same integer
-    for every moment the ledger accepts (up to a day ahead of now), and stored hashes stay valid."""
+    for every moment the ledger accepts (up to a day ahead of now), and stored hashes stay valid.
+
+    A moment with a fixed UTC offset (``datetime.timezone``, what RFC 3339 text decodes to) is measured
+    from the epoch written in that same offset: two datetimes sharing one tzinfo object subtract as
+    naive ones, without a ``utcoffset`` call on either side (~0.2 µs instead of ~0.47 for a ``+08:00``
+    moment; a record has two). The difference is the same, both sides carrying the same fixed offset.
+    A moment in a zone whose offset changes (``zoneinfo``) is measured from the UTC epoch."""
+    tz = moment.tzinfo
+    if type(tz) is timezone:
+        epoch = _EPOCH_IN.get(tz)
+        if epoch is None:
+            if len(_EPOCH_IN) >= _EPOCHS_KEPT:
+                return (moment - _EPOCH) // _MICROSECOND
+            epoch = _EPOCH_IN[tz] = _EPOCH.astimezone(tz)
+        return (moment - epoch) // _MICROSECOND
     return (moment - _EPOCH) // _MICROSECOND
+
+
+#: The Unix epoch written in each fixed offset met so far. RFC 3339 offsets are whole minutes within
+#: ±24 h; the bound keeps odd ones (seconds offsets from ``datetime.fromisoformat``) from growing it.
+_EPOCH_IN: dict[timezone, datetime] = {}
+_EPOCHS_KEPT = 256
 
 
 #: BLAKE2b with a 16-byte digest, copied for each hash: the same digests as ``blake2b(data,
