@@ -4,7 +4,9 @@ gives when capacity is ample."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import threading
 import uuid
 
 import pytest
@@ -98,3 +100,38 @@ async def test_demands_get_their_own_top_candidates_from_the_shortlists(desk, mo
         assert item["score"] == pytest.approx(ranked[0]["score"], abs=1e-4)
         if ranked[1]["score"] < ranked[0]["score"]:
             assert item["firm_id"] == ranked[0]["firm_id"]
+
+
+async def test_the_solve_runs_off_the_event_loop_and_no_refresh_changes_its_index_meanwhile(
+    desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proposal's seconds of solving run on a worker thread: the process answers other requests
+    meanwhile (a health probe here), and a ranking, whose refresh would change the index the solve
+    reads, waits until the proposal is done with it."""
+    ids = await _seed(desk)
+    holder_of(desk.client.app.state).exposure_max_age_s = 3600
+    started, release = threading.Event(), threading.Event()
+    solve, solving_threads = assignments.solve, []
+
+    def held(index, queries, capacity):
+        solving_threads.append(threading.get_ident())
+        started.set()
+        assert release.wait(10), "the solve was never released: the event loop was blocked"
+        return solve(index, queries, capacity)
+
+    monkeypatch.setattr(assignments, "solve", held)
+    proposal = asyncio.create_task(desk.client.post("/v1/assignments/proposal", headers=desk.admin))
+    for _ in range(1000):
+        if started.is_set():
+            break
+        await asyncio.sleep(0.01)
+    assert started.is_set()
+    assert (await desk.client.get("/healthz")).status_code == 200  # answered while the solve is held
+    ranking = asyncio.create_task(desk.client.get(f"/v1/demands/{ids[0]}/candidates?limit=2", headers=desk.staff))
+    await asyncio.sleep(0.3)
+    assert not ranking.done()  # its refresh waits for the proposal's index
+    release.set()
+    got = await desk.ok(await proposal)
+    assert got["demands"] == DEMANDS and got["assigned"] == DEMANDS
+    assert len((await desk.ok(await ranking))["items"]) == 2
+    assert solving_threads == [solving_threads[0]] and solving_threads[0] != threading.get_ident()

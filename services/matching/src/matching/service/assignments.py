@@ -16,6 +16,7 @@ its first round's per-supplier seeding (meant for contention) giving the flow 5.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import numpy as np
@@ -54,24 +55,29 @@ async def propose(uow: UnitOfWork, *, principal: Principal, district: str | None
     demands = [_demand_from(r) for r in rows]
     if not demands:
         return {"demands": 0, "assigned": 0, "fill_rate": 1.0, "certified_gap": 0.0, "items": []}
-    index = await holder.fresh(uow.session, now)
-    capacity = np.array([index.capacity_left(slot) for slot in range(index.size)], dtype=np.int64)
-    solved = solve(index, [d.query() for d in demands], capacity)
-    supplier_of, graph = solved.assignment.supplier_of, solved.graph
-    taken = supplier_of[graph.demand] == graph.supplier  # each assigned pair is one arc of the graph
-    score = np.full(len(demands), np.nan)
-    score[graph.demand[taken]] = graph.score[taken]
-    items = []
-    for n, demand in enumerate(demands):
-        slot = int(supplier_of[n])
-        items.append(
-            {
-                "demand_id": demand.id,
-                "title": demand.title,
-                "firm_id": index.firm_at(slot) if slot >= 0 else None,
-                "score": float(score[n]) if slot >= 0 else None,
-            }
-        )
+    queries = [d.query() for d in demands]
+    async with holder.held(uow.session, now) as index:  # unchanged until the items name their firms
+        capacity = np.array([index.capacity_left(slot) for slot in range(index.size)], dtype=np.int64)
+        # Seconds of CPU for thousands of demands (and, on a fresh install, the compiled loops' first
+        # compile, ~6 s) run on a worker thread: the event loop keeps its turns meanwhile (the compiled loops
+        # release the GIL; Python code hands it over every few milliseconds), so the process goes on
+        # answering its other requests and health probes.
+        solved = await asyncio.to_thread(solve, index, queries, capacity)
+        supplier_of, graph = solved.assignment.supplier_of, solved.graph
+        taken = supplier_of[graph.demand] == graph.supplier  # each assigned pair is one arc of the graph
+        score = np.full(len(demands), np.nan)
+        score[graph.demand[taken]] = graph.score[taken]
+        items = []
+        for n, demand in enumerate(demands):
+            slot = int(supplier_of[n])
+            items.append(
+                {
+                    "demand_id": demand.id,
+                    "title": demand.title,
+                    "firm_id": index.firm_at(slot) if slot >= 0 else None,
+                    "score": float(score[n]) if slot >= 0 else None,
+                }
+            )
     return {
         "demands": len(demands),
         "assigned": solved.assignment.assigned,

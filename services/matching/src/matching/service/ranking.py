@@ -12,8 +12,10 @@ rebuild. Exposure counts for the fairness term are re-read every half minute.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -50,6 +52,16 @@ class IndexHolder:
                 if force or time.monotonic() - self._refreshed > self.max_age_s:
                     await self._refresh(session, now)
         return self.index
+
+    @contextlib.asynccontextmanager
+    async def held(self, session: AsyncSession, now: datetime) -> AsyncIterator[SupplierIndex]:
+        """The index brought up to date and left unchanged until the block ends, for work that reads it
+        off the event loop (a worker thread). Only a refresh changes the index, and refreshes take the
+        same lock: a ranking that needs one meanwhile waits, while the event loop serves everything else."""
+        async with self._lock:
+            if time.monotonic() - self._refreshed > self.max_age_s:
+                await self._refresh(session, now)
+            yield self.index
 
     async def _refresh(self, session: AsyncSession, now: datetime) -> None:
         started = time.perf_counter()
