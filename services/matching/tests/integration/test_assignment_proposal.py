@@ -15,7 +15,7 @@ from sqlalchemy import insert
 from matching.adapters import tables as t
 from matching.domain.demand import OPEN
 from matching.service import assignments
-from matching.service.ranking import holder_of
+from matching.service.ranking import IndexHolder, holder_of
 from matching.synthetic import demand, supplier
 
 SUPPLIERS, DEMANDS = 1_500, 120
@@ -135,3 +135,32 @@ async def test_the_solve_runs_off_the_event_loop_and_no_refresh_changes_its_inde
     assert got["demands"] == DEMANDS and got["assigned"] == DEMANDS
     assert len((await desk.ok(await ranking))["items"]) == 2
     assert solving_threads == [solving_threads[0]] and solving_threads[0] != threading.get_ident()
+
+
+async def test_a_replicas_first_load_of_the_index_runs_off_the_event_loop(desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a start, the first ranking loads every profile into the index (seconds at 100,000): on a
+    worker thread, so a health probe is answered meanwhile; the ranking waits for the load."""
+    ids = await _seed(desk)  # 1,500 profiles: above the holder's off-loop threshold
+    holder = holder_of(desk.client.app.state)
+    assert holder.first_load_off_loop < SUPPLIERS
+    started, release, threads = threading.Event(), threading.Event(), []
+    apply = IndexHolder._apply
+
+    def held(self, rows):
+        threads.append(threading.get_ident())
+        started.set()
+        assert release.wait(10), "the load was never released: the event loop was blocked"
+        return apply(self, rows)
+
+    monkeypatch.setattr(IndexHolder, "_apply", held)
+    ranking = asyncio.create_task(desk.client.get(f"/v1/demands/{ids[0]}/candidates?limit=2", headers=desk.staff))
+    for _ in range(1000):
+        if started.is_set():
+            break
+        await asyncio.sleep(0.01)
+    assert started.is_set()
+    assert (await desk.client.get("/healthz")).status_code == 200  # answered while the load is held
+    assert not ranking.done()
+    release.set()
+    assert len((await desk.ok(await ranking))["items"]) == 2
+    assert threads[0] != threading.get_ident() and len(holder.index) == SUPPLIERS

@@ -15,12 +15,12 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import RowMapping, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from matching.adapters import tables as t
@@ -44,6 +44,8 @@ class IndexHolder:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_refresh_s: float = 0.0
     last_applied: int = 0
+    #: a first load of more profile rows than this is applied on a worker thread
+    first_load_off_loop: int = 1_000
 
     async def fresh(self, session: AsyncSession, now: datetime, *, force: bool = False) -> SupplierIndex:
         """The index, first brought up to date if it is older than ``max_age_s``."""
@@ -63,6 +65,21 @@ class IndexHolder:
                 await self._refresh(session, now)
             yield self.index
 
+    def _apply(self, rows: Sequence[RowMapping]) -> int:
+        """Profile rows into the index (those whose version it does not hold yet); how many were applied."""
+        applied = 0
+        for row in rows:
+            if self._watermark is None or row["changed_at"] > self._watermark:
+                self._watermark = row["changed_at"]
+            if self._versions.get(row["firm_id"]) == row["version"]:
+                continue
+            self._versions[row["firm_id"]] = row["version"]
+            facts = facts_from(row, self._exposures.get(row["firm_id"], 0))
+            if facts.matchable or facts.firm_id in self.index:
+                self.index.upsert(facts)
+            applied += 1
+        return applied
+
     async def _refresh(self, session: AsyncSession, now: datetime) -> None:
         started = time.perf_counter()
         reread_exposures = time.monotonic() - self._exposures_read > self.exposure_max_age_s
@@ -78,18 +95,15 @@ class IndexHolder:
         query = select(p)
         if self._watermark is not None:
             query = query.where(p.c.changed_at > self._watermark - OVERLAP)
-        applied = 0
         first_load = self._watermark is None
-        for row in (await session.execute(query)).mappings():
-            if self._watermark is None or row["changed_at"] > self._watermark:
-                self._watermark = row["changed_at"]
-            if self._versions.get(row["firm_id"]) == row["version"]:
-                continue
-            self._versions[row["firm_id"]] = row["version"]
-            facts = facts_from(row, self._exposures.get(row["firm_id"], 0))
-            if facts.matchable or facts.firm_id in self.index:
-                self.index.upsert(facts)
-            applied += 1
+        rows = (await session.execute(query)).mappings().all()
+        if first_load and len(rows) > self.first_load_off_loop:
+            # A replica's first load (after a start: every profile, seconds of tokenising and indexing at
+            # 100,000) runs on a worker thread, so the process answers its other requests and health probes
+            # meanwhile. Nothing reads the index yet: every reader waits for this lock (it is stale until now).
+            applied = await asyncio.to_thread(self._apply, rows)
+        else:
+            applied = self._apply(rows)
         if reread_exposures:
             for facts in self.index.live_facts():
                 count = self._exposures.get(facts.firm_id, 0)  # 0 once its exposures left the window
