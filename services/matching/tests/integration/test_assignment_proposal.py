@@ -102,6 +102,15 @@ async def test_demands_get_their_own_top_candidates_from_the_shortlists(desk, mo
             assert item["firm_id"] == ranked[0]["firm_id"]
 
 
+async def _set_within(event: threading.Event, seconds: float) -> bool:
+    """Whether a worker thread sets ``event`` within ``seconds``, the event loop free meanwhile."""
+    for _ in range(int(seconds / 0.01)):
+        if event.is_set():
+            return True
+        await asyncio.sleep(0.01)
+    return event.is_set()
+
+
 async def test_the_solve_runs_off_the_event_loop_and_no_refresh_changes_its_index_meanwhile(
     desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -121,11 +130,7 @@ async def test_the_solve_runs_off_the_event_loop_and_no_refresh_changes_its_inde
 
     monkeypatch.setattr(assignments, "solve", held)
     proposal = asyncio.create_task(desk.client.post("/v1/assignments/proposal", headers=desk.admin))
-    for _ in range(1000):
-        if started.is_set():
-            break
-        await asyncio.sleep(0.01)
-    assert started.is_set()
+    assert await _set_within(started, 10.0)
     assert (await desk.client.get("/healthz")).status_code == 200  # answered while the solve is held
     ranking = asyncio.create_task(desk.client.get(f"/v1/demands/{ids[0]}/candidates?limit=2", headers=desk.staff))
     await asyncio.sleep(0.3)
@@ -154,11 +159,7 @@ async def test_a_replicas_first_load_of_the_index_runs_off_the_event_loop(desk, 
 
     monkeypatch.setattr(IndexHolder, "_apply", held)
     ranking = asyncio.create_task(desk.client.get(f"/v1/demands/{ids[0]}/candidates?limit=2", headers=desk.staff))
-    for _ in range(1000):
-        if started.is_set():
-            break
-        await asyncio.sleep(0.01)
-    assert started.is_set()
+    assert await _set_within(started, 10.0)
     assert (await desk.client.get("/healthz")).status_code == 200  # answered while the load is held
     assert not ranking.done()
     release.set()

@@ -160,20 +160,22 @@ def micros(moment: datetime) -> int:
     moment; a record has two). The difference is the same, both sides carrying the same fixed offset.
     A moment in a zone whose offset changes (``zoneinfo``) is measured from the UTC epoch."""
     tz = moment.tzinfo
-    if type(tz) is timezone:
-        epoch = _EPOCH_IN.get(tz)
-        if epoch is None:
-            if len(_EPOCH_IN) >= _EPOCHS_KEPT:
-                return (moment - _EPOCH) // _MICROSECOND
-            epoch = _EPOCH_IN[tz] = _EPOCH.astimezone(tz)
-        return (moment - epoch) // _MICROSECOND
-    return (moment - _EPOCH) // _MICROSECOND
+    epoch = (_EPOCH_IN.get(tz) or _epoch_in(tz)) if type(tz) is timezone else _EPOCH
+    return (moment - epoch) // _MICROSECOND
 
 
 #: The Unix epoch written in each fixed offset met so far. RFC 3339 offsets are whole minutes within
 #: ±24 h; the bound keeps odd ones (seconds offsets from ``datetime.fromisoformat``) from growing it.
 _EPOCH_IN: dict[timezone, datetime] = {}
 _EPOCHS_KEPT = 256
+
+
+def _epoch_in(tz: timezone) -> datetime:
+    """The epoch in ``tz``, kept for the next moment in it (past the bound: the UTC epoch, exact too)."""
+    if len(_EPOCH_IN) >= _EPOCHS_KEPT:
+        return _EPOCH
+    epoch = _EPOCH_IN[tz] = _EPOCH.astimezone(tz)
+    return epoch
 
 
 #: BLAKE2b with a 16-byte digest, copied for each hash: the same digests as ``blake2b(data,

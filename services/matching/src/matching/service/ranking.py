@@ -49,11 +49,14 @@ class IndexHolder:
 
     async def fresh(self, session: AsyncSession, now: datetime, *, force: bool = False) -> SupplierIndex:
         """The index, first brought up to date if it is older than ``max_age_s``."""
-        if force or time.monotonic() - self._refreshed > self.max_age_s:
+        if force or self._stale():
             async with self._lock:
-                if force or time.monotonic() - self._refreshed > self.max_age_s:
+                if force or self._stale():
                     await self._refresh(session, now)
         return self.index
+
+    def _stale(self) -> bool:
+        return time.monotonic() - self._refreshed > self.max_age_s
 
     @contextlib.asynccontextmanager
     async def held(self, session: AsyncSession, now: datetime) -> AsyncIterator[SupplierIndex]:
@@ -61,7 +64,7 @@ class IndexHolder:
         off the event loop (a worker thread). Only a refresh changes the index, and refreshes take the
         same lock: a ranking that needs one meanwhile waits, while the event loop serves everything else."""
         async with self._lock:
-            if time.monotonic() - self._refreshed > self.max_age_s:
+            if self._stale():
                 await self._refresh(session, now)
             yield self.index
 
