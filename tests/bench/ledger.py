@@ -3,7 +3,8 @@
 
 Run with ``make bench`` (``.venv/bin/python tests/bench/ledger.py``); ``--help`` lists the options.
 It starts its own embedded PostgreSQL (a throw-away cluster: ``fsync``, ``synchronous_commit`` and
-full-page writes off, for both sides alike; every figure is for committed transactions) and broker,
+full-page writes off, for both sides alike; every figure is for committed transactions; ``--durable``
+turns all three on, as a production cluster runs) and broker,
 migrates, and runs the ledger as a real process (``uvicorn compute_ledger.main:create``, one worker, as
 ``python -m compute_ledger serve`` runs it) with a load generator in this process. Each measurement is
 repeated ``--runs`` times; the table shows medians.
@@ -112,6 +113,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-ingest", action="store_true", help="only the statement and meter latencies")
     p.add_argument("--quick", action="store_true", help="1 run, 20,000 records, 3 s, 100,000 firm records")
     p.add_argument("--no-json", action="store_true", help="do not write tests/bench/results/ledger-*.json")
+    p.add_argument("--durable", action="store_true", help="PostgreSQL with fsync, synchronous_commit and full-page writes on")
     args = p.parse_args(argv)
     if args.quick:
         args.runs, args.records, args.single_seconds, args.firm_records, args.queries = 1, 20_000, 3.0, 100_000, 10
@@ -560,7 +562,7 @@ def report(results: dict, args: argparse.Namespace) -> None:
     print(f"\nCompute-ledger benchmark: medians of {args.runs} run(s), {args.records:,} records per ingest run, "
           f"{args.workers} uvicorn worker(s) for the ledger and the trivial app, "
           f"({args.dup_share:.0%} duplicates), concurrency {args.concurrency}/{args.single_concurrency}, "
-          f"{os.cpu_count()} cores\n")  # fmt: skip
+          f"{os.cpu_count()} cores, PostgreSQL {'durable' if args.durable else 'throw-away (fsync off)'}\n")  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     header = ("measurement", "figure", "limit in the same run", "ratio", "target")
     widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
@@ -573,7 +575,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("OPC_DATABASE_URL", "OPC_KAFKA_BOOTSTRAP_SERVERS"):
         os.environ.pop(name, None)
     root = Path(tempfile.mkdtemp(prefix="opc-ledger-bench-"))
-    infra = Infra(root / "infra", durable=False)
+    infra = Infra(root / "infra", durable=args.durable)
     infra.start(progress=lambda m: print(f"  {m}", flush=True))
     try:
         results = asyncio.run(main_async(args, infra, root))
