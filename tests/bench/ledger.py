@@ -585,7 +585,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_json:
         out = Path(__file__).resolve().parent / "results" / f"ledger-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
         out.parent.mkdir(exist_ok=True)
-        out.write_text(json.dumps({"runs": results, "summary": summary(results, args)}, indent=2, default=str))
+        doc = {"durable_postgres": args.durable, "runs": results, "summary": summary(results, args)}
+        out.write_text(json.dumps(doc, indent=2, default=str))
         print(f"results: {out}")
     return 0
 
